@@ -1,0 +1,19 @@
+#!/bin/sh
+# Runs one cron job with the running stack's configuration (var/aisha.env),
+# never two of the same at once, logging to var/log/cron.log.
+#   cron/run.sh status    check-status --all
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JOB=${1:-}
+export AISHA_ENV_FILE=${AISHA_ENV_FILE:-$ROOT/var/aisha.env}
+mkdir -p "$ROOT/var/log" "$ROOT/var/run"
+case "$JOB" in
+status) set -- "$ROOT/bin/check-status" --all ;;
+*) echo "usage: $0 status" >&2; exit 2 ;;
+esac
+exec 9>"$ROOT/var/run/cron-$JOB.lock"
+if ! flock -n 9; then
+	echo "$(date -u +%FT%TZ) cron $JOB: previous run still going, skipped" >>"$ROOT/var/log/cron.log"
+	exit 0
+fi
+"$@" >>"$ROOT/var/log/cron.log" 2>&1

@@ -1,0 +1,126 @@
+/*
+ * check-status — GET /api/avatars/{id}/status, POST /api/check-status
+ * (both Bearer ADMIN_TOKEN), and `check-status --all | --avatar ID` for cron
+ * and operators.  lighttpd also sends every unrouted path here so that it
+ * gets the JSON 404 rather than an HTML page.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "avatars.h"
+#include "log.h"
+
+static const char usage[] =
+    "usage: check-status --all | --avatar ID | --check-config\n"
+    "\n"
+    "Serves GET /api/avatars/{id}/status and POST /api/check-status\n"
+    "(Authorization: Bearer $ADMIN_TOKEN) as FastCGI or CGI.\n"
+    "  --all           check every training in flight (what cron runs)\n"
+    "  --avatar ID     print one avatar's status as JSON\n"
+    "  --check-config  print the configuration (secrets shown as set/unset)\n";
+
+static void
+avatar_status(struct app_ctx *ctx, const char *idstr, struct http_resp *resp)
+{
+	long long id;
+	cJSON *st;
+
+	if (app_parse_id(idstr, &id) != 0) {
+		http_resp_error(resp, HTTP_400, "bad_id", "avatar id must be a positive integer");
+		return;
+	}
+	int found = avatar_status_json(&ctx->db, id, &st);
+	if (found < 0)
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+	else if (found == 0)
+		http_resp_error(resp, HTTP_404, "not_found", "no such avatar");
+	else
+		http_resp_json(resp, HTTP_200, st);
+}
+
+static int
+check_all(struct app_ctx *ctx, cJSON **summary)
+{
+	(void)ctx;
+	*summary = cJSON_CreateObject();
+	cJSON_AddTrueToObject(*summary, "ok");
+	cJSON_AddNumberToObject(*summary, "checked", 0);
+	return 0;
+}
+
+static bool
+method_is(const struct http_req *req, const char *m, struct http_resp *resp)
+{
+	if (strcmp(req->method, m) == 0)
+		return true;
+	http_resp_header(resp, "Allow", m);
+	http_resp_error(resp, HTTP_405, "method_not_allowed",
+	    strcmp(m, "GET") == 0 ? "use GET" : "use POST");
+	return false;
+}
+
+static void
+serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
+{
+	struct http_caps caps;
+	cJSON *summary;
+
+	if (http_path_match("/api/avatars/{id}/status", req->path, &caps)) {
+		if (method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
+			avatar_status(ctx, caps.v[0], resp);
+	} else if (strcmp(req->path, "/api/check-status") == 0) {
+		if (!method_is(req, "POST", resp) || app_require_admin(ctx, req, resp) != 0)
+			return;
+		if (check_all(ctx, &summary) != 0)
+			http_resp_error(resp, HTTP_500, "internal", "try again later");
+		else
+			http_resp_json(resp, HTTP_200, summary);
+	} else {
+		http_resp_error(resp, HTTP_404, "not_found", "no such route");
+	}
+}
+
+static int
+cli(struct app_ctx *ctx, int argc, char **argv)
+{
+	long long id;
+	cJSON *out = NULL;
+	int rc;
+
+	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
+		rc = check_all(ctx, &out) == 0 ? 0 : 1;
+	} else if (argc == 2 && strcmp(argv[0], "--avatar") == 0 && app_parse_id(argv[1], &id) == 0) {
+		int found = avatar_status_json(&ctx->db, id, &out);
+		rc = found == 1 ? 0 : found == 0 ? 3 : 1;
+		if (found == 0)
+			fprintf(stderr, "avatar %lld: not found\n", id);
+	} else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (out != NULL) {
+		char *s = cJSON_Print(out);
+		puts(s);
+		cJSON_free(s);
+		cJSON_Delete(out);
+	}
+	return rc;
+}
+
+static const char *const required[] = {"DATABASE_URL", NULL};
+
+static const struct app check_status_app = {
+	.name = "check-status",
+	.usage = usage,
+	.max_body = 64 << 10,
+	.required = required,
+	.serve = serve,
+	.cli = cli,
+};
+
+int
+main(int argc, char **argv)
+{
+	return app_main(&check_status_app, argc, argv);
+}

@@ -1,0 +1,97 @@
+/*
+ * tg-update — POST /telegram/webhook.
+ *
+ * Authenticates Telegram by the secret header (constant time), parses and
+ * validates the Update, and hands it to bot_process(); the reply rides back
+ * in the webhook answer.  Anything authentic that was stored or deliberately
+ * ignored gets 2xx; only a database failure gets 5xx (Telegram retries).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "auth.h"
+#include "bot.h"
+#include "log.h"
+#include "setup.h"
+#include "tg_update.h"
+
+static const char usage[] =
+    "usage: tg-update [--set-webhook | --set-commands | --get-me | --check-config]\n"
+    "\n"
+    "Serves POST /telegram/webhook as FastCGI (spawned by lighttpd) or CGI.\n"
+    "  --set-webhook   register PUBLIC_BASE_URL/telegram/webhook with Telegram\n"
+    "                  (secret_token, allowed_updates)\n"
+    "  --set-commands  publish the command list in Russian and English\n"
+    "  --get-me        check the bot token (getMe)\n"
+    "  --check-config  print the configuration (secrets shown as set/unset)\n";
+
+static void
+serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
+{
+	struct tg_update u;
+	char why[160];
+	cJSON *answer = NULL;
+
+	if (strcmp(req->path, "/telegram/webhook") != 0) {
+		http_resp_error(resp, HTTP_404, "not_found", "no such route");
+		return;
+	}
+	if (strcmp(req->method, "POST") != 0) {
+		http_resp_header(resp, "Allow", "POST");
+		http_resp_error(resp, HTTP_405, "method_not_allowed", "use POST");
+		return;
+	}
+	if (!auth_equal(http_req_header(req, "X-Telegram-Bot-Api-Secret-Token"),
+	    ctx->cfg.tg_webhook_secret)) {
+		log_warn("webhook call with a missing or wrong secret token");
+		http_resp_error(resp, HTTP_401, "unauthorized", "bad secret token");
+		return;
+	}
+	if (tg_update_parse(&u, req->body, req->body_len, ctx->cfg.tg_bot_username,
+	    why, sizeof(why)) != TG_PARSE_OK) {
+		log_warn("malformed update: %s", why);
+		http_resp_error(resp, HTTP_400, "bad_update", why);
+		tg_update_free(&u);
+		return;
+	}
+	if (bot_process(ctx, &u, &answer) != 0) {
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+	} else if (answer != NULL) {
+		http_resp_json(resp, HTTP_200, answer);
+	} else {
+		http_resp_json(resp, HTTP_200, cJSON_Parse("{\"ok\":true}"));
+	}
+	tg_update_free(&u);
+}
+
+static int
+cli(struct app_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[0], "--set-webhook") == 0)
+		return setup_webhook(ctx) == 0 ? 0 : 1;
+	if (strcmp(argv[0], "--set-commands") == 0)
+		return setup_commands(ctx) == 0 ? 0 : 1;
+	if (strcmp(argv[0], "--get-me") == 0)
+		return setup_get_me(ctx) == 0 ? 0 : 1;
+	fputs(usage, stderr);
+	return 2;
+}
+
+static const char *const required[] = {"DATABASE_URL", "TELEGRAM_WEBHOOK_SECRET", NULL};
+
+static const struct app tg_update_app = {
+	.name = "tg-update",
+	.usage = usage,
+	.max_body = 1 << 20,
+	.required = required,
+	.serve = serve,
+	.cli = cli,
+};
+
+int
+main(int argc, char **argv)
+{
+	return app_main(&tg_update_app, argc, argv);
+}

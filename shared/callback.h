@@ -1,0 +1,42 @@
+/*
+ * callback — the versioned callback_data codec.
+ *
+ *   v1:<action>[:<n1>[:<n2>]]      e.g. "v1:menu", "v1:av.open:42"
+ *
+ * Actions are a fixed table with the number of integer arguments each takes;
+ * decoding accepts exactly that shape (≤ 64 bytes, known version, known
+ * action, plain decimal arguments) and nothing else, so forged or truncated
+ * data never reaches a handler.  Unknown versions decode as CB_STALE: a
+ * button from an older release gets the "out of date" notice.
+ */
+#ifndef AISHA_CALLBACK_H
+#define AISHA_CALLBACK_H
+
+#include <stdint.h>
+
+enum cb_action {
+	CB_INVALID = -1,
+	CB_STALE = 0,
+	CB_MENU,
+	CB_MY_AVATARS,
+	CB_CREATE,
+	CB_GENERATE,
+	CB_GALLERY,
+	CB_HELP,
+	CB_LANG,          /* n1: 0 ru, 1 en */
+	CB__COUNT
+};
+
+struct cb {
+	enum cb_action action;
+	int64_t n[2];
+};
+
+#define CB_MAX 64
+
+/* Writes the callback_data for cb into out (CB_MAX + 1 bytes); 0 or -1. */
+int cb_encode(const struct cb *cb, char out[CB_MAX + 1]);
+/* Fills cb; returns its action (CB_INVALID for anything malformed). */
+enum cb_action cb_decode(const char *data, struct cb *cb);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * config — every setting of SPEC "Configuration", read once at start from the
+ * environment and, for what the environment does not set, from an env file
+ * named by AISHA_ENV_FILE (make up writes var/aisha.env).  The environment
+ * always wins.  Settings are declared in one table (config.c) with a type, default,
+ * range and whether they are secret; validation names the bad variable and
+ * never echoes a secret's value.
+ */
+#ifndef AISHA_CONFIG_H
+#define AISHA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+	char *database_url;
+	char *tg_token;
+	char *tg_webhook_secret;
+	char *tg_api_base;
+	char *tg_bot_username;
+	char *fal_api_key;
+	char *fal_queue_base;
+	char *fal_jwks_url;
+	char *fal_webhook_secret;
+	bool fal_webhook_verify;
+	bool fal_test_mode;      /* explicit, or implied by an empty FAL_API_KEY */
+	int fal_test_duration;   /* seconds */
+	int fal_training_timeout; /* seconds */
+	char *fal_portrait_trainer;
+	char *fal_style_trainer;
+	char *public_base_url;
+	char *admin_token;
+	char *media_dir;
+	int photos_min;
+	int photos_max;
+	int photo_min_side;
+	int port;
+	char *log_level;
+	char *env_file; /* the file that was read, or NULL */
+};
+
+/*
+ * Loads from envp (a NULL-terminated "K=V" array, e.g. environ).  Returns 0, or
+ * -1 with a one-line reason naming the variable in err.  On failure the struct
+ * is still safe to pass to config_free().
+ */
+int config_load(struct config *c, char *const *envp, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* Returns 0 when name is non-empty in c, else -1 with a reason in err. */
+int config_require(const struct config *c, const char *name, char *err,
+    size_t errlen);
+/* Prints each setting; secrets show only "set" or "unset". */
+void config_dump(const struct config *c, void (*out)(const char *line));
+
+/* Parses "true/false/1/0/yes/no/on/off"; -1 when it is none of them. */
+int config_parse_bool(const char *s, bool *out);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * db — lazy connect, per-connection statement preparation, one retry after
+ * a lost connection when no transaction is open.
+ */
+#include "db.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sbuf.h"
+
+void
+db_params_init(struct db_params *p)
+{
+	p->n = 0;
+}
+
+static void
+db_p_add(struct db_params *p, const char *v)
+{
+	if (p->n >= DB_MAX_PARAMS)
+		abort(); /* a programming error, not an input error */
+	p->v[p->n++] = v;
+}
+
+void
+db_p_str(struct db_params *p, const char *s)
+{
+	db_p_add(p, s);
+}
+
+void
+db_p_i64(struct db_params *p, int64_t v)
+{
+	snprintf(p->num[p->n < DB_MAX_PARAMS ? p->n : 0], sizeof(p->num[0]),
+	    "%" PRId64, v);
+	db_p_add(p, p->num[p->n]);
+}
+
+void
+db_p_bool(struct db_params *p, bool v)
+{
+	db_p_add(p, v ? "true" : "false");
+}
+
+void
+db_p_null(struct db_params *p)
+{
+	db_p_add(p, NULL);
+}
+
+void
+db_init(struct db *db, const char *conninfo)
+{
+	memset(db, 0, sizeof(*db));
+	db->conninfo = xstrdup(conninfo);
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	memset(db, 0, sizeof(*db));
+}
+
+static void
+db_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg; /* NOTICEs (e.g. "relation exists, skipping") are not events */
+}
+
+int
+db_connect(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	db->in_tx = false;
+	db->conn = PQconnectdb(db->conninfo);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		/* libpq's message names host/socket, never the password */
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+		log_error("db: cannot connect: %s", msg);
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
+	db->gen++;
+	return 0;
+}
+
+static void
+db_note_failure(struct db *db, const PGresult *r, const char *what)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char msg[256];
+
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+	snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+	if (strcmp(db->sqlstate, "23505") == 0)
+		log_debug("db: %s: unique violation", what);
+	else
+		log_error("db: %s failed (%s): %s", what, db->sqlstate, msg);
+}
+
+static PGresult *
+db_try(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	if (st->prepared_gen != db->gen) {
+		PGresult *r = PQprepare(db->conn, st->name, st->sql, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			db_note_failure(db, r, st->name);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		st->prepared_gen = db->gen;
+	}
+	PGresult *r = PQexecPrepared(db->conn, st->name, p ? p->n : 0,
+	    p ? p->v : NULL, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return r;
+	db_note_failure(db, r, st->name);
+	PQclear(r);
+	return NULL;
+}
+
+PGresult *
+db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	db->sqlstate[0] = '\0';
+	if (db->conn == NULL && db->in_tx)
+		return NULL;
+	if (db_connect(db) != 0)
+		return NULL;
+	PGresult *r = db_try(db, st, p);
+	if (r == NULL && !db->in_tx && PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("db: connection lost, reconnecting");
+		if (db_connect(db) == 0)
+			r = db_try(db, st, p);
+	}
+	if (r == NULL && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	return r;
+}
+
+int
+db_exec(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	PGresult *r = db_run(db, st, p);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+static struct db_stmt st_begin = DB_STMT("db_begin", "BEGIN");
+static struct db_stmt st_commit = DB_STMT("db_commit", "COMMIT");
+static struct db_stmt st_rollback = DB_STMT("db_rollback", "ROLLBACK");
+static struct db_stmt st_ping = DB_STMT("db_ping", "SELECT 1");
+
+int
+db_begin(struct db *db)
+{
+	if (db_exec(db, &st_begin, NULL) != 0)
+		return -1;
+	db->in_tx = true;
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	PGresult *r = db_run(db, &st_commit, NULL);
+	int ok = r != NULL && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+
+	/* A failed transaction "commits" as ROLLBACK: that is a failure. */
+	if (r != NULL)
+		PQclear(r);
+	db->in_tx = false;
+	return ok ? 0 : -1;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		(void)db_exec(db, &st_rollback, NULL);
+	db->in_tx = false;
+}
+
+int
+db_ping(struct db *db)
+{
+	return db_exec(db, &st_ping, NULL);
+}
+
+const char *
+db_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+int64_t
+db_i64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+bool
+db_bool(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+bool
+db_null(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) != 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * db — the one PostgreSQL connection of a process.
+ *
+ * SQL lives next to the module that owns the table as a named statement
+ * (struct db_stmt); db_run() prepares it on first use per connection and runs
+ * it with PQexecPrepared — always with parameters, never with text built from
+ * input.  The connection is opened lazily and re-opened after the database
+ * restarts: a statement that finds the connection broken outside a
+ * transaction reconnects and runs once more; inside a transaction the error
+ * goes to the caller, who rolls back and answers 5xx so the sender retries.
+ */
+#ifndef AISHA_DB_H
+#define AISHA_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+struct db_stmt {
+	const char *name; /* unique per process: the prepared statement's name */
+	const char *sql;
+	unsigned prepared_gen; /* connection generation it was prepared on */
+};
+
+#define DB_STMT(n, s) {n, s, 0}
+
+struct db {
+	char *conninfo;
+	PGconn *conn;
+	unsigned gen;   /* incremented on every successful (re)connect */
+	bool in_tx;
+	char sqlstate[6]; /* of the last failure, "" otherwise */
+};
+
+/* Parameters for one statement: values are copied, NULL means SQL NULL. */
+#define DB_MAX_PARAMS 24
+struct db_params {
+	const char *v[DB_MAX_PARAMS];
+	char num[DB_MAX_PARAMS][24];
+	int n;
+};
+
+void db_params_init(struct db_params *p);
+void db_p_str(struct db_params *p, const char *s); /* NULL -> SQL NULL */
+void db_p_i64(struct db_params *p, int64_t v);
+void db_p_bool(struct db_params *p, bool v);
+void db_p_null(struct db_params *p);
+
+void db_init(struct db *db, const char *conninfo);
+void db_close(struct db *db);
+/* Connects if needed; 0 when the connection is usable. */
+int db_connect(struct db *db);
+
+/*
+ * Runs st.  Returns the result (PQclear it) when it succeeded, NULL after
+ * logging the failure (db->sqlstate tells which: "23505" unique violation…).
+ */
+PGresult *db_run(struct db *db, struct db_stmt *st, const struct db_params *p);
+/* db_run for statements whose rows are not needed: 0 or -1. */
+int db_exec(struct db *db, struct db_stmt *st, const struct db_params *p);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+/* "SELECT 1" on a fresh or existing connection: 0 when the database answers. */
+int db_ping(struct db *db);
+
+/* Result accessors: NULL / 0 / false for SQL NULL. */
+const char *db_str(const PGresult *r, int row, int col);
+int64_t db_i64(const PGresult *r, int row, int col);
+bool db_bool(const PGresult *r, int row, int col);
+bool db_null(const PGresult *r, int row, int col);
+
+#endif

@@ -1,0 +1,84 @@
+#include "keyboard.h"
+
+#include <stdlib.h>
+
+static cJSON *
+kb_rows(cJSON *kb)
+{
+	return cJSON_GetObjectItemCaseSensitive(kb, "inline_keyboard");
+}
+
+cJSON *
+kb_new(void)
+{
+	cJSON *kb = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(kb, "inline_keyboard", cJSON_CreateArray());
+	return kb;
+}
+
+void
+kb_row(cJSON *kb)
+{
+	cJSON_AddItemToArray(kb_rows(kb), cJSON_CreateArray());
+}
+
+static cJSON *
+kb_current_row(cJSON *kb)
+{
+	cJSON *rows = kb_rows(kb);
+	int n = cJSON_GetArraySize(rows);
+
+	if (n == 0) {
+		kb_row(kb);
+		n = 1;
+	}
+	return cJSON_GetArrayItem(rows, n - 1);
+}
+
+void
+kb_button(cJSON *kb, const char *text, enum cb_action a, int64_t n1, int64_t n2)
+{
+	struct cb cb = {a, {n1, n2}};
+	char data[CB_MAX + 1];
+	cJSON *b;
+
+	if (cb_encode(&cb, data) != 0)
+		abort(); /* our own button: a programming error */
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "text", text);
+	cJSON_AddStringToObject(b, "callback_data", data);
+	cJSON_AddItemToArray(kb_current_row(kb), b);
+}
+
+void
+kb_button_t(cJSON *kb, enum lang l, enum text_id t, enum cb_action a, int64_t n1,
+    int64_t n2)
+{
+	kb_button(kb, text_get(l, t), a, n1, n2);
+}
+
+void
+kb_url_button(cJSON *kb, const char *text, const char *url)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "text", text);
+	cJSON_AddStringToObject(b, "url", url);
+	cJSON_AddItemToArray(kb_current_row(kb), b);
+}
+
+cJSON *
+kb_main_menu(enum lang l)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	kb_button_t(kb, l, T_BTN_CREATE, CB_CREATE, 0, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_GENERATE, CB_GENERATE, 0, 0);
+	kb_button_t(kb, l, T_BTN_GALLERY, CB_GALLERY, 0, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_HELP, CB_HELP, 0, 0);
+	return kb;
+}

@@ -1,0 +1,25 @@
+/*
+ * keyboard — inline keyboards as cJSON reply_markup objects.
+ * kb_new() starts one, kb_row() opens a row, kb_button() adds a callback
+ * button to the current row (text from the language table, data from the
+ * callback codec), kb_url_button() a URL button.  The caller owns the result.
+ */
+#ifndef AISHA_KEYBOARD_H
+#define AISHA_KEYBOARD_H
+
+#include <cjson/cJSON.h>
+
+#include "callback.h"
+#include "texts.h"
+
+cJSON *kb_new(void);
+void kb_row(cJSON *kb);
+void kb_button(cJSON *kb, const char *text, enum cb_action a, int64_t n1, int64_t n2);
+void kb_button_t(cJSON *kb, enum lang l, enum text_id t, enum cb_action a,
+    int64_t n1, int64_t n2);
+void kb_url_button(cJSON *kb, const char *text, const char *url);
+
+/* The five-entry main menu. */
+cJSON *kb_main_menu(enum lang l);
+
+#endif

@@ -1,0 +1,94 @@
+#include "reply.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+
+void
+reply_init(struct reply *r)
+{
+	r->n = 0;
+	r->chat_id = 0;
+}
+
+void
+reply_free(struct reply *r)
+{
+	for (int i = 0; i < r->n; i++)
+		cJSON_Delete(r->params[i]);
+	r->n = 0;
+}
+
+void
+reply_add(struct reply *r, const char *method, cJSON *params)
+{
+	if (r->n == REPLY_MAX) {
+		log_error("reply: more than %d calls for one update; dropping %s", REPLY_MAX, method);
+		cJSON_Delete(params);
+		return;
+	}
+	r->method[r->n] = method;
+	r->params[r->n++] = params;
+}
+
+cJSON *
+reply_message_params(int64_t chat_id, const char *html, cJSON *kb)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "chat_id", (double)chat_id);
+	cJSON_AddStringToObject(p, "text", html);
+	cJSON_AddStringToObject(p, "parse_mode", "HTML");
+	cJSON_AddTrueToObject(p, "disable_web_page_preview");
+	if (kb != NULL)
+		cJSON_AddItemToObject(p, "reply_markup", kb);
+	return p;
+}
+
+void
+reply_message(struct reply *r, int64_t chat_id, const char *html, cJSON *kb)
+{
+	r->chat_id = chat_id;
+	reply_add(r, "sendMessage", reply_message_params(chat_id, html, kb));
+}
+
+void
+reply_edit(struct reply *r, int64_t chat_id, int64_t message_id, const char *html,
+    cJSON *kb)
+{
+	cJSON *p = reply_message_params(chat_id, html, kb);
+
+	cJSON_AddNumberToObject(p, "message_id", (double)message_id);
+	r->chat_id = chat_id;
+	reply_add(r, "editMessageText", p);
+}
+
+void
+reply_answer_callback(struct reply *r, const char *callback_id, const char *text)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "callback_query_id", callback_id);
+	if (text != NULL)
+		cJSON_AddStringToObject(p, "text", text);
+	reply_add(r, "answerCallbackQuery", p);
+}
+
+cJSON *
+reply_flush(struct reply *r, struct tg_api *api)
+{
+	cJSON *last = NULL;
+
+	for (int i = 0; i < r->n - 1; i++) {
+		struct tg_reply tr;
+		tg_call(api, r->method[i], r->params[i], &tr);
+		tg_reply_free(&tr);
+	}
+	if (r->n > 0) {
+		last = r->params[r->n - 1];
+		r->params[r->n - 1] = NULL;
+		cJSON_AddStringToObject(last, "method", r->method[r->n - 1]);
+	}
+	reply_free(r);
+	return last;
+}

@@ -1,0 +1,49 @@
+/*
+ * reply — the Bot API calls an update produces, collected while its
+ * transaction runs and performed only after it commits.
+ *
+ * reply_flush() puts the last call into the webhook answer (Telegram performs
+ * it after our answer, so it still comes last and costs no outbound request)
+ * and makes the others, in order, through tg_api.  A call whose result we
+ * need (a message_id to edit later) is made with tg_api directly instead.
+ */
+#ifndef AISHA_REPLY_H
+#define AISHA_REPLY_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "tg_api.h"
+
+#define REPLY_MAX 8
+
+struct reply {
+	const char *method[REPLY_MAX];
+	cJSON *params[REPLY_MAX];
+	int n;
+	int64_t chat_id; /* for logs */
+};
+
+void reply_init(struct reply *r);
+void reply_free(struct reply *r);
+/* Queues a call; takes ownership of params. */
+void reply_add(struct reply *r, const char *method, cJSON *params);
+
+/* HTML text; kb (owned) may be NULL. */
+void reply_message(struct reply *r, int64_t chat_id, const char *html, cJSON *kb);
+void reply_edit(struct reply *r, int64_t chat_id, int64_t message_id,
+    const char *html, cJSON *kb);
+/* text may be NULL (just stop the spinner). */
+void reply_answer_callback(struct reply *r, const char *callback_id, const char *text);
+
+/* Params for sendMessage (exposed for the outbox and tests). */
+cJSON *reply_message_params(int64_t chat_id, const char *html, cJSON *kb);
+
+/*
+ * Performs all but the last call through api and returns the last one as a
+ * webhook answer body ({"method":…,…}; caller frees) or NULL when none.
+ */
+cJSON *reply_flush(struct reply *r, struct tg_api *api);
+
+#endif

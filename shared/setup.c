@@ -1,0 +1,94 @@
+#include "setup.h"
+
+#include <stdio.h>
+
+#include "log.h"
+#include "sbuf.h"
+#include "texts.h"
+#include "tg_api.h"
+
+static int
+call(struct app_ctx *ctx, const char *method, cJSON *params)
+{
+	struct tg_reply r;
+	enum tg_result res = tg_call(ctx->tg, method, params, &r);
+
+	if (res == TG_OK)
+		printf("%s: ok\n", method);
+	else
+		fprintf(stderr, "%s failed: HTTP %ld %s\n", method, r.http, r.description);
+	tg_reply_free(&r);
+	cJSON_Delete(params);
+	return res == TG_OK ? 0 : -1;
+}
+
+int
+setup_webhook(struct app_ctx *ctx)
+{
+	static const char *const updates[] = {"message", "edited_message",
+	    "callback_query", "my_chat_member", "inline_query"};
+	cJSON *p = cJSON_CreateObject();
+	struct sbuf url = SBUF_INIT;
+
+	sbuf_addf(&url, "%s/telegram/webhook", ctx->cfg.public_base_url);
+	cJSON_AddStringToObject(p, "url", url.p);
+	cJSON_AddStringToObject(p, "secret_token", ctx->cfg.tg_webhook_secret);
+	cJSON_AddItemToObject(p, "allowed_updates", cJSON_CreateStringArray(updates, 5));
+	cJSON_AddNumberToObject(p, "max_connections", 40);
+	printf("webhook url: %s\n", url.p);
+	sbuf_free(&url);
+	return call(ctx, "setWebhook", p);
+}
+
+static cJSON *
+commands_for(enum lang l)
+{
+	static const struct {
+		const char *cmd;
+		enum text_id desc;
+	} cmds[] = {
+		{"start", T_CMD_START}, {"help", T_CMD_HELP},
+		{"cancel", T_CMD_CANCEL}, {"language", T_CMD_LANGUAGE},
+	};
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "command", cmds[i].cmd);
+		cJSON_AddStringToObject(c, "description", text_get(l, cmds[i].desc));
+		cJSON_AddItemToArray(arr, c);
+	}
+	return arr;
+}
+
+int
+setup_commands(struct app_ctx *ctx)
+{
+	int rc = 0;
+
+	for (int i = -1; i < LANG__COUNT; i++) {
+		cJSON *p = cJSON_CreateObject();
+		enum lang l = i < 0 ? LANG_EN : (enum lang)i;
+		cJSON_AddItemToObject(p, "commands", commands_for(l));
+		if (i >= 0)
+			cJSON_AddStringToObject(p, "language_code", lang_code(l));
+		rc |= call(ctx, "setMyCommands", p);
+	}
+	return rc;
+}
+
+int
+setup_get_me(struct app_ctx *ctx)
+{
+	struct tg_reply r;
+
+	if (tg_call(ctx->tg, "getMe", NULL, &r) != TG_OK) {
+		fprintf(stderr, "getMe failed: HTTP %ld %s\n", r.http, r.description);
+		tg_reply_free(&r);
+		return -1;
+	}
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(r.result, "username");
+	printf("bot: @%s\n", cJSON_IsString(u) ? u->valuestring : "?");
+	tg_reply_free(&r);
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * texts — lookup and language choice.  The words themselves live in
+ * texts_ru.c and texts_en.c.
+ */
+#include "texts.h"
+
+#include <string.h>
+
+const char *
+text_get(enum lang l, enum text_id id)
+{
+	const char *const *t = l == LANG_EN ? texts_en : texts_ru;
+
+	if ((unsigned)id >= T__COUNT)
+		return "";
+	return t[id] ? t[id] : texts_en[id] ? texts_en[id] : "";
+}
+
+enum lang
+lang_from_code(const char *c)
+{
+	static const char *const ru_like[] = {"ru", "uk", "be", "kk"};
+
+	if (c == NULL)
+		return LANG_RU; /* most of our users; unknown -> the seed's language */
+	for (size_t i = 0; i < sizeof(ru_like) / sizeof(ru_like[0]); i++)
+		if (strncmp(c, ru_like[i], 2) == 0 && (c[2] == '\0' || c[2] == '-' || c[2] == '_'))
+			return LANG_RU;
+	return LANG_EN;
+}
+
+const char *
+lang_code(enum lang l)
+{
+	return l == LANG_EN ? "en" : "ru";
+}
+
+int
+lang_parse(const char *code, enum lang *out)
+{
+	if (code == NULL)
+		return -1;
+	if (strcmp(code, "ru") == 0)
+		*out = LANG_RU;
+	else if (strcmp(code, "en") == 0)
+		*out = LANG_EN;
+	else
+		return -1;
+	return 0;
+}

@@ -1,0 +1,183 @@
+/*
+ * tg_api — synchronous calls with short timeouts: a handler that needs more
+ * than one call makes them after its transaction committed, so a slow
+ * Telegram never holds a row lock.
+ */
+#include "tg_api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+
+struct tg_api {
+	CURL *curl;
+	struct curl_slist *json_hdr;
+	char *base;  /* {TELEGRAM_API_BASE}/bot{TOKEN}/ — secret, never logged */
+	char *fbase; /* {TELEGRAM_API_BASE}/file/bot{TOKEN}/ */
+};
+
+struct tg_api *
+tg_api_new(const struct config *cfg)
+{
+	struct tg_api *api = xcalloc(1, sizeof(*api));
+	struct sbuf b = SBUF_INIT;
+
+	if (cfg->tg_token[0] != '\0') {
+		sbuf_addf(&b, "%s/bot%s/", cfg->tg_api_base, cfg->tg_token);
+		api->base = sbuf_take(&b);
+		sbuf_addf(&b, "%s/file/bot%s/", cfg->tg_api_base, cfg->tg_token);
+		api->fbase = sbuf_take(&b);
+	}
+	api->json_hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	return api;
+}
+
+void
+tg_api_free(struct tg_api *api)
+{
+	if (api == NULL)
+		return;
+	if (api->curl)
+		curl_easy_cleanup(api->curl);
+	curl_slist_free_all(api->json_hdr);
+	free(api->base);
+	free(api->fbase);
+	free(api);
+}
+
+void
+tg_reply_free(struct tg_reply *r)
+{
+	if (r == NULL)
+		return;
+	cJSON_Delete(r->result);
+	r->result = NULL;
+}
+
+struct sink {
+	struct sbuf *buf;
+	size_t max;
+};
+
+static size_t
+sink_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct sink *s = ud;
+
+	if (s->buf->len + sz * n > s->max)
+		return 0; /* aborts the transfer */
+	sbuf_addn(s->buf, p, sz * n);
+	return sz * n;
+}
+
+static CURL *
+tg_handle(struct tg_api *api)
+{
+	if (api->curl == NULL)
+		api->curl = curl_easy_init();
+	else
+		curl_easy_reset(api->curl);
+	curl_easy_setopt(api->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(api->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	curl_easy_setopt(api->curl, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(api->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	return api->curl;
+}
+
+void
+tg_classify(long http, const char *body, struct tg_reply *out)
+{
+	cJSON *j = cJSON_Parse(body);
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
+	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(j, "description");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(j, "parameters");
+	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(params, "retry_after");
+
+	out->http = http;
+	out->retry_after = 0;
+	out->description[0] = '\0';
+	if (cJSON_IsString(desc))
+		snprintf(out->description, sizeof(out->description), "%s", desc->valuestring);
+	if (http == 200 && cJSON_IsTrue(ok)) {
+		out->res = TG_OK;
+		out->result = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
+	} else if (http == 429) {
+		out->res = TG_RETRY;
+		out->retry_after = cJSON_IsNumber(ra) && ra->valuedouble >= 1 &&
+		    ra->valuedouble <= 3600 ? (int)ra->valuedouble : 5;
+	} else if (http == 403) {
+		out->res = TG_BLOCKED;
+	} else if (http == 400 && strstr(out->description, "message is not modified")) {
+		out->res = TG_OK;
+	} else if (http >= 400 && http < 500) {
+		out->res = TG_BAD;
+	} else {
+		out->res = TG_RETRY; /* 5xx, no answer, or an answer we cannot read */
+	}
+	cJSON_Delete(j);
+}
+
+enum tg_result
+tg_call(struct tg_api *api, const char *method, const cJSON *params,
+    struct tg_reply *out)
+{
+	struct sbuf url = SBUF_INIT, body = SBUF_INIT;
+	struct sink sink = {&body, 1 << 20};
+	char *json;
+	long http = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (api->base == NULL) {
+		out->res = TG_NO_TOKEN;
+		log_warn("tg: %s skipped: TELEGRAM_BOT_TOKEN is not set", method);
+		return out->res;
+	}
+	json = params ? cJSON_PrintUnformatted(params) : NULL;
+	sbuf_addf(&url, "%s%s", api->base, method);
+	CURL *c = tg_handle(api);
+	curl_easy_setopt(c, CURLOPT_URL, url.p);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, api->json_hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json ? json : "{}");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+	tg_classify(rc == CURLE_OK ? http : 0, sbuf_str(&body), out);
+	if (rc != CURLE_OK)
+		snprintf(out->description, sizeof(out->description), "%s", curl_easy_strerror(rc));
+	if (out->res != TG_OK)
+		log_warn("tg: %s -> %ld %s", method, out->http, out->description);
+	cJSON_free(json);
+	sbuf_free(&url);
+	sbuf_free(&body);
+	return out->res;
+}
+
+enum tg_result
+tg_download(struct tg_api *api, const char *file_path, size_t max, struct sbuf *out)
+{
+	struct sbuf url = SBUF_INIT;
+	struct sink sink = {out, max};
+	long http = 0;
+
+	if (api->fbase == NULL)
+		return TG_NO_TOKEN;
+	sbuf_addf(&url, "%s%s", api->fbase, file_path);
+	CURL *c = tg_handle(api);
+	curl_easy_setopt(c, CURLOPT_URL, url.p);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+	sbuf_free(&url);
+	if (rc == CURLE_OK && http == 200)
+		return TG_OK;
+	log_warn("tg: file download -> %ld %s", http, curl_easy_strerror(rc));
+	return http >= 400 && http < 500 && http != 429 ? TG_BAD : TG_RETRY;
+}

@@ -1,0 +1,45 @@
+/*
+ * tg_api — the Telegram Bot API client (libcurl, one reused handle per
+ * process so connections are kept alive).  Every call is
+ *   POST {TELEGRAM_API_BASE}/bot{TOKEN}/{method}  with a JSON body
+ * and its answer is classified so callers decide what to do without parsing:
+ * OK, RETRY (network, 5xx, 429 with retry_after), BLOCKED (403: stop writing
+ * to this user), BAD (other 4xx: our fault, do not retry).  "message is not
+ * modified" counts as OK.  The URL holds the token: it is never logged.
+ */
+#ifndef AISHA_TG_API_H
+#define AISHA_TG_API_H
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "sbuf.h"
+
+enum tg_result { TG_OK, TG_RETRY, TG_BLOCKED, TG_BAD, TG_NO_TOKEN };
+
+struct tg_reply {
+	enum tg_result res;
+	long http;        /* HTTP status, 0 when none came */
+	int retry_after;  /* seconds, from a 429 */
+	char description[200];
+	cJSON *result;    /* "result" of an OK answer, owned; may be NULL */
+};
+
+struct tg_api;
+
+struct tg_api *tg_api_new(const struct config *cfg);
+void tg_api_free(struct tg_api *api);
+
+/* Calls method with params (not consumed).  Fills out; returns out->res. */
+enum tg_result tg_call(struct tg_api *api, const char *method,
+    const cJSON *params, struct tg_reply *out);
+void tg_reply_free(struct tg_reply *r);
+
+/* GET {base}/file/bot{TOKEN}/{file_path} into out, at most max bytes. */
+enum tg_result tg_download(struct tg_api *api, const char *file_path,
+    size_t max, struct sbuf *out);
+
+/* Classifies an answer (exposed for unit tests). */
+void tg_classify(long http, const char *body, struct tg_reply *out);
+
+#endif

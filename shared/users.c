@@ -1,0 +1,92 @@
+#include "users.h"
+
+#include <string.h>
+
+static struct db_stmt st_upsert = DB_STMT("users_upsert",
+    "INSERT INTO users (telegram_id, username, first_name, last_name, language_code, lang)"
+    " VALUES ($1, $2, coalesce($3, ''), $4, $5, $6)"
+    " ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username,"
+    "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,"
+    "  language_code = EXCLUDED.language_code,"
+    "  is_blocked = false, blocked_at = NULL, updated_at = now()"
+    " RETURNING id, lang, (xmax = 0) AS created, coalesce(main_avatar_id, 0)");
+
+static struct db_stmt st_get = DB_STMT("users_get",
+    "SELECT id, lang, is_blocked, coalesce(main_avatar_id, 0)"
+    " FROM users WHERE telegram_id = $1");
+
+static struct db_stmt st_set_lang = DB_STMT("users_set_lang",
+    "UPDATE users SET lang = $2, lang_chosen = true, updated_at = now() WHERE id = $1");
+
+static struct db_stmt st_blocked = DB_STMT("users_blocked",
+    "UPDATE users SET is_blocked = true, blocked_at = coalesce(blocked_at, now()),"
+    " updated_at = now() WHERE telegram_id = $1");
+
+int
+users_upsert(struct db *db, const struct tg_user *from, struct user *out)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, from->id);
+	db_p_str(&p, from->username);
+	db_p_str(&p, from->first_name);
+	db_p_str(&p, from->last_name);
+	db_p_str(&p, from->language_code);
+	db_p_str(&p, lang_code(lang_from_code(from->language_code)));
+	PGresult *r = db_run(db, &st_upsert, &p);
+	if (r == NULL)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->id = db_i64(r, 0, 0);
+	out->telegram_id = from->id;
+	(void)lang_parse(db_str(r, 0, 1), &out->lang);
+	out->created = db_bool(r, 0, 2);
+	out->main_avatar_id = db_i64(r, 0, 3);
+	PQclear(r);
+	return 0;
+}
+
+int
+users_get(struct db *db, int64_t telegram_id, struct user *out)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, telegram_id);
+	PGresult *r = db_run(db, &st_get, &p);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found) {
+		memset(out, 0, sizeof(*out));
+		out->id = db_i64(r, 0, 0);
+		out->telegram_id = telegram_id;
+		(void)lang_parse(db_str(r, 0, 1), &out->lang);
+		out->is_blocked = db_bool(r, 0, 2);
+		out->main_avatar_id = db_i64(r, 0, 3);
+	}
+	PQclear(r);
+	return found;
+}
+
+int
+users_set_lang(struct db *db, int64_t user_id, enum lang l)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, user_id);
+	db_p_str(&p, lang_code(l));
+	return db_exec(db, &st_set_lang, &p);
+}
+
+int
+users_mark_blocked(struct db *db, int64_t telegram_id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, telegram_id);
+	return db_exec(db, &st_blocked, &p);
+}

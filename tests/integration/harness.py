@@ -1,0 +1,325 @@
+"""The integration test harness: a real stack, started fresh for the run.
+
+Stack brings up, under var/test/ of the project:
+  - an embedded PostgreSQL cluster (tools/pg.sh) with a fresh database,
+  - the sandbox stand-ins (Telegram + FAL) on free ports,
+  - lighttpd with the four functions from --bin,
+and offers helpers to talk to each: HTTP to lighttpd, SQL through psql, the
+stand-ins' control API.  Tests are plain functions registered with @test and
+run in order; the closing line is "N passed, N failed".
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "updates")
+PY = "/usr/bin/python3"
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Fail(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(got, want, what):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + ".json")) as f:
+        return json.load(f)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body.decode() or "null")
+
+
+class Stack:
+    def __init__(self, bindir, sanitize=False):
+        self.bindir = os.path.abspath(bindir)
+        self.var = os.path.join(ROOT, "var", "test")
+        self.port = free_port()
+        self.tg_port = free_port()
+        self.fal_port = free_port()
+        self.token = "123456:TEST-token"
+        self.secret = "test-webhook-secret_123"
+        self.admin = "test-admin-token-0123456789"
+        self.pg_dir = os.path.join(self.var, "pg")
+        self.pg_env = dict(os.environ, AISHA_PG_DIR=self.pg_dir, AISHA_PG_PORT="54339")
+        self.procs = []
+
+    # --- lifecycle ------------------------------------------------------------
+    def env(self, **extra):
+        e = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": self.dburl,
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "TELEGRAM_WEBHOOK_SECRET": self.secret,
+            "TELEGRAM_API_BASE": "http://127.0.0.1:%d" % self.tg_port,
+            "TELEGRAM_BOT_USERNAME": "aisha_sandbox_bot",
+            "FAL_QUEUE_BASE": "http://127.0.0.1:%d" % self.fal_port,
+            "FAL_JWKS_URL": "http://127.0.0.1:%d/.well-known/jwks.json" % self.fal_port,
+            "FAL_WEBHOOK_SECRET": "test-fal-webhook-secret",
+            "FAL_TEST_DURATION": "2",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:%d" % self.port,
+            "ADMIN_TOKEN": self.admin,
+            "MEDIA_DIR": os.path.join(self.var, "media"),
+            "PORT": str(self.port),
+            "LOG_LEVEL": "info",
+            "AISHA_VAR_DIR": self.var,
+            "AISHA_BIN_DIR": self.bindir,
+            "AISHA_ENV_FILE": "",
+            "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:log_path=" +
+                            os.path.join(self.var, "log", "asan"),
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" +
+                             os.path.join(self.var, "log", "ubsan"),
+        }
+        e.update(extra)
+        return e
+
+    def start(self):
+        if os.path.exists(self.var):
+            self.stop_quiet()
+            shutil.rmtree(self.var, ignore_errors=True)
+        for d in ("log", "run", "www", "media"):
+            os.makedirs(os.path.join(self.var, d), exist_ok=True)
+        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "start"], env=self.pg_env,
+                       check=True)
+        self.dburl = subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "url"],
+                                    env=self.pg_env, check=True, capture_output=True,
+                                    text=True).stdout.strip()
+        self.migrate()
+        self.start_standin()
+        self.start_lighttpd()
+
+    def migrate(self, *args):
+        return subprocess.run([os.path.join(self.bindir, "migrate"), "--dir",
+                               os.path.join(ROOT, "schema")] + list(args), env=self.env(),
+                              capture_output=True, text=True)
+
+    def start_standin(self):
+        log = open(os.path.join(self.var, "log", "standin.log"), "a")
+        p = subprocess.Popen([PY, os.path.join(ROOT, "sandbox", "standin.py"),
+                              "--telegram-port", str(self.tg_port), "--fal-port",
+                              str(self.fal_port), "--token", self.token,
+                              "--fal-key", "test-fal-key", "--fal-duration", "1",
+                              "--keyfile", os.path.join(self.var, "standin.pem")],
+                             stdout=log, stderr=log)
+        self.procs.append(p)
+        self.standin = p
+        self.wait_http("http://127.0.0.1:%d/_ctl/state" % self.tg_port)
+        self.ctl("/_ctl/reset", {})
+
+    def start_lighttpd(self, **extra):
+        self.lighttpd_env = self.env(**extra)
+        subprocess.run(["lighttpd", "-f", os.path.join(ROOT, "lighttpd.conf")],
+                       env=self.lighttpd_env, cwd=ROOT, check=True)
+        self.wait_http("http://127.0.0.1:%d/healthz" % self.port)
+        # Telegram learns the webhook the way production does: setWebhook.
+        r = self.cli("tg-update", "--set-webhook")
+        check(r.returncode == 0, "setWebhook failed: %s" % r.stderr)
+
+    def stop_lighttpd(self):
+        pidf = os.path.join(self.var, "run", "lighttpd.pid")
+        try:
+            pid = int(open(pidf).read())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        # workers exit when lighttpd closes their sockets; give them a moment
+        time.sleep(0.2)
+
+    def restart_lighttpd(self, **extra):
+        self.stop_lighttpd()
+        self.start_lighttpd(**extra)
+
+    def stop_quiet(self):
+        try:
+            self.stop_lighttpd()
+        except Exception:
+            pass
+        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "stop"], env=self.pg_env,
+                       capture_output=True)
+
+    def stop(self):
+        self.stop_lighttpd()
+        for p in self.procs:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "stop"], env=self.pg_env,
+                       check=False)
+
+    def pg(self, action):
+        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), action], env=self.pg_env,
+                       check=True)
+
+    def wait_http(self, url, timeout=15):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise Fail("nothing answered at %s" % url)
+
+    # --- talking to things -----------------------------------------------------
+    def http(self, method, path, body=None, headers=None, raw=None, timeout=30):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        h = {"Content-Type": "application/json"} if data is not None else {}
+        h.update(headers or {})
+        rq = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
+                                    headers=h, method=method)
+        try:
+            with urllib.request.urlopen(rq, timeout=timeout) as r:
+                return Response(r.status, dict(r.headers), r.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, dict(e.headers), e.read())
+
+    def webhook(self, update, secret=None):
+        """POST an update straight to our route (as Telegram would)."""
+        return self.http("POST", "/telegram/webhook", update, {
+            "X-Telegram-Bot-Api-Secret-Token": self.secret if secret is None else secret})
+
+    def deliver(self, update):
+        """Telegram delivers it: the stand-in posts it and performs the answer."""
+        return self.ctl("/_ctl/deliver", {"update": update})
+
+    def admin_headers(self):
+        return {"Authorization": "Bearer " + self.admin}
+
+    def ctl(self, path, body=None):
+        port = self.tg_port
+        data = json.dumps(body).encode() if body is not None else None
+        rq = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data,
+                                    method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(rq, timeout=60) as r:
+            return json.loads(r.read().decode())
+
+    def calls(self, since=0, method=None, service="telegram"):
+        cs = self.ctl("/_ctl/calls?since=%d" % since)["calls"]
+        return [c for c in cs if c["service"] == service and
+                (method is None or c["method"] == method)]
+
+    def seq(self):
+        return self.ctl("/_ctl/state")["seq"]
+
+    def sql(self, query, *params):
+        """Runs SQL through psql; returns rows as lists of strings."""
+        args = ["psql", self.dburl, "-X", "-q", "-t", "-A", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+        for i, p in enumerate(params):
+            args += ["-v", "p%d=%s" % (i + 1, p)]
+        r = subprocess.run(args, input=query, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise Fail("sql failed: %s\n%s" % (query, r.stderr))
+        return [line.split("\t") for line in r.stdout.splitlines() if line != ""]
+
+    def one(self, query, *params):
+        rows = self.sql(query, *params)
+        return rows[0][0] if rows else None
+
+    def cli(self, prog, *args, env=None, stdin=None):
+        e = self.env()
+        e.update(env or {})
+        return subprocess.run([os.path.join(self.bindir, prog)] + list(args), env=e,
+                              capture_output=True, text=True, input=stdin, timeout=120)
+
+    def function_log(self):
+        try:
+            with open(os.path.join(self.var, "log", "functions.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def sanitizer_reports(self):
+        out = []
+        logdir = os.path.join(self.var, "log")
+        for name in os.listdir(logdir):
+            if name.startswith(("asan", "ubsan")):
+                with open(os.path.join(logdir, name)) as f:
+                    out.append(f.read())
+        text = self.function_log()
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            if marker in text:
+                out.append(text)
+        return out
+
+
+def wait_for(fn, timeout=10, interval=0.1, what="condition"):
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > end:
+            raise Fail("timed out waiting for %s" % what)
+        time.sleep(interval)
+
+
+def run_all(stack, only=None):
+    passed = failed = 0
+    for t in TESTS:
+        if only and only not in t.__name__:
+            continue
+        t0 = time.time()
+        try:
+            t(stack)
+            passed += 1
+            print("ok    %-60s %.2fs" % (t.__name__, time.time() - t0), flush=True)
+        except Exception as e:
+            failed += 1
+            print("FAIL  %-60s %.2fs\n      %s" % (t.__name__, time.time() - t0, e), flush=True)
+            if not isinstance(e, Fail):
+                traceback.print_exc()
+    reports = stack.sanitizer_reports()
+    if reports:
+        failed += 1
+        print("FAIL  sanitizer reports in the functions' logs:\n" + "\n".join(reports)[:6000])
+    return passed, failed

@@ -1,0 +1,39 @@
+#!/usr/bin/python3
+"""Runs the integration tests against a fresh real stack.
+
+    tests/integration/run.py --bin build/gcc/bin [--only NAME] [--keep]
+"""
+import argparse
+import glob
+import importlib.util
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--keep", action="store_true", help="leave the stack running")
+    args = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "test_*.py"))):
+        spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    stack = harness.Stack(args.bin)
+    try:
+        stack.start()
+        passed, failed = harness.run_all(stack, args.only)
+    finally:
+        if not args.keep:
+            stack.stop()
+    print("integration: %d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or passed == 0 else 0)
+
+
+if __name__ == "__main__":
+    main()

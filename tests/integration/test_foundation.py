@@ -1,0 +1,357 @@
+"""Foundation: auth, parsing, dedupe, /start, healthz, migrations, API auth,
+CGI mode, routing and limits — through lighttpd, with a real database."""
+import copy
+import hashlib
+import os
+import subprocess
+
+from harness import ROOT, check, eq, fixture, test, wait_for
+
+
+def counts(s):
+    return (s.one("SELECT count(*) FROM tg_updates"), s.one("SELECT count(*) FROM users"))
+
+
+@test
+def webhook_without_secret_is_401_and_stores_nothing(s):
+    before = counts(s)
+    r = s.http("POST", "/telegram/webhook", fixture("start"))
+    eq(r.status, 401, "status")
+    eq(r.json()["ok"], False, "ok")
+    eq(r.json()["error"]["code"], "unauthorized", "error code")
+    eq(counts(s), before, "rows after a call without secret")
+
+
+@test
+def webhook_with_wrong_secret_is_401_and_stores_nothing(s):
+    before = counts(s)
+    for bad in ("wrong", s.secret + "x", s.secret[:-1], ""):
+        r = s.webhook(fixture("start"), secret=bad)
+        eq(r.status, 401, "status for secret %r" % bad)
+    eq(counts(s), before, "rows after wrong secrets")
+
+
+@test
+def malformed_json_is_400_and_next_request_is_fine(s):
+    for raw in (b"{not json", b"[]", b'{"update_id":"x"}', b'{"update_id":1.5}',
+                b"\xff\xfe{}", b'{"update_id":5,"message":{"chat":"x"}}'):
+        r = s.http("POST", "/telegram/webhook", raw=raw,
+                   headers={"X-Telegram-Bot-Api-Secret-Token": s.secret})
+        eq(r.status, 400, "status for %r" % raw)
+        eq(r.json()["ok"], False, "ok for %r" % raw)
+    u = fixture("start")
+    u["update_id"] = 700000001
+    r = s.webhook(u)
+    eq(r.status, 200, "status of the next good update")
+
+
+@test
+def oversized_body_is_413(s):
+    big = b'{"update_id":1,"pad":"' + b"a" * (1100 * 1024) + b'"}'
+    r = s.http("POST", "/telegram/webhook", raw=big,
+               headers={"X-Telegram-Bot-Api-Secret-Token": s.secret})
+    eq(r.status, 413, "status")
+    eq(r.json()["error"]["code"], "too_large", "error code")
+
+
+@test
+def start_registers_user_and_answers_menu_in_webhook_response(s):
+    u = fixture("start")
+    r = s.webhook(u)
+    eq(r.status, 200, "status")
+    body = r.json()
+    eq(body.get("method"), "sendMessage", "method in the webhook answer")
+    eq(body.get("chat_id"), 184467301, "chat_id")
+    check("Алия" in body["text"], "greets by first name: %r" % body["text"])
+    kb = body["reply_markup"]["inline_keyboard"]
+    datas = [b["callback_data"] for row in kb for b in row]
+    eq(len(datas), 5, "menu buttons")
+    check(all(len(d.encode()) <= 64 for d in datas), "callback data within 64 bytes")
+    row = s.sql("SELECT telegram_id, username, first_name, lang FROM users WHERE telegram_id = 184467301")
+    eq(row, [["184467301", "aliya_s", "Алия", "ru"]], "user row")
+
+
+@test
+def duplicate_update_gives_one_user_and_one_reply(s):
+    u = fixture("english_user_start")
+    u["update_id"] = 700000010
+    u["message"]["from"]["id"] = u["message"]["chat"]["id"] = 551000777
+    seq = s.seq()
+    first = s.deliver(u)
+    second = s.deliver(copy.deepcopy(u))
+    eq(first["status"], 200, "first delivery")
+    eq(second["status"], 200, "repeat delivery answered 2xx")
+    eq(s.one("SELECT count(*) FROM users WHERE telegram_id = 551000777"), "1", "users")
+    sent = s.calls(seq, "sendMessage")
+    eq(len(sent), 1, "replies sent")
+    check("Main menu" in sent[0]["params"]["text"], "English menu: %r" % sent[0]["params"]["text"])
+    eq(s.one("SELECT count(*) FROM tg_updates WHERE update_id = 700000010"), "1", "dedupe row")
+
+
+@test
+def returning_user_keeps_one_row_and_chosen_language(s):
+    u = fixture("start")
+    u["update_id"] = 700000020
+    u["message"]["from"]["id"] = u["message"]["chat"]["id"] = 551000888
+    s.webhook(u)
+    s.sql("UPDATE users SET lang = 'en', lang_chosen = true WHERE telegram_id = 551000888")
+    u["update_id"] = 700000021
+    r = s.webhook(u)
+    check("Main menu" in r.json()["text"], "chosen language kept")
+    eq(s.one("SELECT count(*) FROM users WHERE telegram_id = 551000888"), "1", "one row")
+
+
+@test
+def edited_message_and_unknown_kinds_are_200_and_ignored(s):
+    seq = s.seq()
+    for name in ("edited_message", "inline_query"):
+        u = fixture(name)
+        r = s.webhook(u)
+        eq(r.status, 200, "status for " + name)
+        check("method" not in r.json(), "no reply to " + name)
+    r = s.webhook({"update_id": 700000030, "poll": {"id": "1"}})
+    eq(r.status, 200, "status for an unknown kind")
+    eq(s.calls(seq), [], "no Bot API calls")
+
+
+@test
+def group_message_gets_private_only_notice_once(s):
+    seq = s.seq()
+    u = fixture("group_message")
+    r1 = s.webhook(u)
+    u2 = copy.deepcopy(u)
+    u2["update_id"] += 1000
+    r2 = s.webhook(u2)
+    check("private" in r1.json().get("text", ""), "notice: %r" % r1.body)
+    check("method" not in r2.json(), "second group message is quiet")
+    eq(s.one("SELECT count(*) FROM users WHERE telegram_id = 551002003 AND false"), "0", "x")
+    eq(s.calls(seq), [], "no outbound calls")
+
+
+@test
+def kicked_marks_user_blocked(s):
+    s.webhook(fixture("start"))
+    r = s.webhook(fixture("my_chat_member_kicked"))
+    eq(r.status, 200, "status")
+    eq(s.one("SELECT is_blocked FROM users WHERE telegram_id = 184467301"), "t", "blocked")
+    u = fixture("text")
+    u["update_id"] = 700000040
+    s.webhook(u)
+    eq(s.one("SELECT is_blocked FROM users WHERE telegram_id = 184467301"), "f",
+       "writing again unblocks")
+
+
+@test
+def healthz_up_then_503_with_database_down_then_back(s):
+    r = s.http("GET", "/healthz")
+    eq(r.status, 200, "status")
+    eq(r.json()["database"], "up", "database")
+    s.pg("stop")
+    try:
+        r = s.http("GET", "/healthz")
+        eq(r.status, 503, "status with the database down")
+        eq(r.json()["database"], "down", "database")
+        u = fixture("start")
+        u["update_id"] = 700000050
+        eq(s.webhook(u).status, 500, "update while the database is down (Telegram retries)")
+    finally:
+        s.pg("start")
+    wait_for(lambda: s.http("GET", "/healthz").status == 200, 5, what="healthz 200 after restart")
+    u = fixture("start")
+    u["update_id"] = 700000050
+    eq(s.webhook(u).status, 200, "the same update after the restart")
+
+
+def schema_hash(s):
+    out = subprocess.run(["pg_dump", "--schema-only", "--no-owner", s.dburl],
+                         capture_output=True, text=True, check=True).stdout
+    # pg_dump marks its output with a random "\\restrict" key: not schema
+    out = "\n".join(l for l in out.splitlines() if not l.startswith(("\\restrict", "\\unrestrict")))
+    return hashlib.sha256(out.encode()).hexdigest()
+
+
+@test
+def migrations_are_idempotent_and_status_lists_them(s):
+    h1 = schema_hash(s)
+    r = s.migrate()
+    eq(r.returncode, 0, "migrate again: " + r.stderr)
+    check("0 newly applied" in r.stdout, r.stdout)
+    eq(schema_hash(s), h1, "schema after a second migrate")
+    r = s.migrate("status")
+    check("applied  001_initial.sql" in r.stdout, r.stdout)
+    eq(s.one("SELECT count(*) FROM schema_migrations"), "1", "recorded once")
+
+
+@test
+def schema_has_the_seed_fields_enums_and_indexes(s):
+    cols = {r[0] for r in s.sql("SELECT column_name FROM information_schema.columns "
+                                "WHERE table_name = 'avatars'")}
+    seed = {"training_type", "fal_request_id", "learning_rate", "trigger_phrase", "steps",
+            "multiresolution_training", "subject_crop", "create_masks", "captioning",
+            "finetune_type", "finetune_comment", "diffusers_lora_file_url", "config_file_url",
+            "training_logs", "training_error", "webhook_url", "last_status_check",
+            "fal_response_data", "fal_priority"}
+    check(seed <= cols, "missing FAL fields: %s" % (seed - cols))
+    enums = {r[0]: r[1] for r in s.sql(
+        "SELECT t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) "
+        "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname")}
+    eq(enums.get("training_type"), "portrait,style", "training_type")
+    eq(enums.get("finetune_type"), "full,lora", "finetune_type")
+    eq(enums.get("fal_priority"), "speed,quality,high_res_only", "fal_priority")
+    check("avatar_status" in enums and "gender" in enums, "avatar_status and gender enums")
+    idx = {r[0]: r[1] for r in s.sql("SELECT indexname, indexdef FROM pg_indexes "
+                                     "WHERE tablename = 'avatars'")}
+    check("UNIQUE" in idx.get("ix_avatars_fal_request_id", ""), "unique fal_request_id index")
+    check("ix_avatars_training_type" in idx, "training_type index")
+    tables = {r[0] for r in s.sql("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+    for t in ("users", "avatars", "avatar_photos", "conversations", "tg_updates", "fal_events",
+              "notifications", "generations", "generated_images", "schema_migrations"):
+        check(t in tables, "table %s" % t)
+
+
+@test
+def schema_refuses_bad_states(s):
+    uid = s.one("INSERT INTO users (telegram_id) VALUES (99000001) RETURNING id")
+    bad = [
+        "INSERT INTO avatars (user_id, name) VALUES (%s, '')" % uid,
+        "INSERT INTO avatars (user_id, name, gender, status) VALUES (%s, 'a', 'male', 'completed')" % uid,
+        "INSERT INTO avatars (user_id, name, gender, status) VALUES (%s, 'a', 'male', 'training')" % uid,
+        "INSERT INTO avatars (user_id, name, status) VALUES (%s, 'a', 'queued')" % uid,
+        "INSERT INTO users (telegram_id) VALUES (99000001)",
+        "INSERT INTO avatars (user_id, name) VALUES (123456789, 'orphan')",
+    ]
+    for q in bad:
+        r = subprocess.run(["psql", s.dburl, "-X", "-q", "-c", q], capture_output=True, text=True)
+        check(r.returncode != 0, "accepted: " + q)
+
+
+@test
+def api_routes_need_the_admin_token(s):
+    uid = s.one("INSERT INTO users (telegram_id) VALUES (99000002) RETURNING id")
+    aid = s.one("INSERT INTO avatars (user_id, name, gender) VALUES (%s, 'Ann', 'female') "
+                "RETURNING id" % uid)
+    routes = [("GET", "/api/avatars/%s/status" % aid), ("POST", "/api/avatars/%s/train" % aid),
+              ("POST", "/api/check-status")]
+    for method, path in routes:
+        for h in ({}, {"Authorization": "Bearer wrong-token-wrong-token"},
+                  {"Authorization": s.admin}, {"Authorization": "Basic " + s.admin}):
+            r = s.http(method, path, headers=h, raw=b"" if method == "POST" else None)
+            eq(r.status, 401, "%s %s with %r" % (method, path, h))
+            eq(r.json()["error"]["code"], "unauthorized", "error code")
+    r = s.http("GET", "/api/avatars/%s/status" % aid, headers=s.admin_headers())
+    eq(r.status, 200, "status with the token")
+    eq(r.json()["name"], "Ann", "avatar name")
+    eq(r.json()["status"], "draft", "avatar status")
+    r = s.http("GET", "/api/avatars/987654321/status", headers=s.admin_headers())
+    eq(r.status, 404, "unknown avatar")
+    r = s.http("POST", "/api/avatars/987654321/train", headers=s.admin_headers(), raw=b"")
+    eq(r.status, 404, "train an unknown avatar")
+    r = s.http("POST", "/api/avatars/%s/train" % aid, headers=s.admin_headers(), raw=b"")
+    eq(r.status, 409, "train an avatar that is not queued")
+    r = s.http("GET", "/api/avatars/abc/status", headers=s.admin_headers())
+    eq(r.status, 400, "non-numeric id")
+    r = s.http("POST", "/api/check-status", headers=s.admin_headers(), raw=b"")
+    eq(r.status, 200, "check-status with the token")
+
+
+@test
+def unknown_routes_and_wrong_methods_get_json_errors(s):
+    r = s.http("GET", "/nope")
+    eq(r.status, 404, "unknown path")
+    eq(r.json()["error"]["code"], "not_found", "code")
+    r = s.http("GET", "/telegram/webhook")
+    eq(r.status, 405, "GET on the webhook")
+    check("POST" in r.headers.get("Allow", ""), "Allow header")
+    r = s.http("GET", "/fal/webhook")
+    eq(r.status, 405, "GET on the FAL webhook")
+    r = s.http("DELETE", "/api/check-status", headers=s.admin_headers())
+    eq(r.status, 405, "DELETE on check-status")
+
+
+@test
+def fal_webhook_stores_event_and_refuses_garbage(s):
+    body = {"request_id": "req-foundation-1", "gateway_request_id": "req-foundation-1",
+            "status": "OK", "payload": {"diffusers_lora_file": {"url": "https://x/y"}}}
+    r = s.http("POST", "/fal/webhook", body)
+    eq(r.status, 200, "status")
+    eq(s.one("SELECT status FROM fal_events WHERE request_id = 'req-foundation-1'"), "OK", "event")
+    for raw in (b"nope", b"[]", b'{"status":"OK"}', b'{"request_id":5,"status":"OK"}',
+                b'{"request_id":"a","status":"OK","payload":7}'):
+        r = s.http("POST", "/fal/webhook", raw=raw)
+        eq(r.status, 400, "status for %r" % raw)
+
+
+@test
+def media_is_served_statically_without_listing(s):
+    path = os.path.join(s.var, "media", "abc123.zip")
+    with open(path, "wb") as f:
+        f.write(b"PK\x05\x06" + b"\0" * 18)
+    r = s.http("GET", "/media/abc123.zip")
+    eq(r.status, 200, "file")
+    eq(r.body[:2], b"PK", "bytes")
+    r = s.http("GET", "/media/")
+    check(r.status in (403, 404), "no listing: %d" % r.status)
+
+
+@test
+def function_runs_as_plain_cgi(s):
+    r = s.cli("check-status", env={"REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz",
+                                   "GATEWAY_INTERFACE": "CGI/1.1"})
+    eq(r.returncode, 0, "exit: " + r.stderr)
+    check(r.stdout.startswith("Status: 200 OK\n"), "CGI status line: %r" % r.stdout[:40])
+    check('"database":"up"' in r.stdout, "body: %r" % r.stdout)
+    u = fixture("start")
+    u["update_id"] = 700000060
+    import json
+    body = json.dumps(u)
+    r = s.cli("tg-update", env={"REQUEST_METHOD": "POST", "REQUEST_URI": "/telegram/webhook",
+                                "CONTENT_LENGTH": str(len(body.encode())),
+                                "CONTENT_TYPE": "application/json",
+                                "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": s.secret}, stdin=body)
+    check(r.stdout.startswith("Status: 200 OK"), "tg-update as CGI: %r" % r.stdout[:80])
+    check('"method":"sendMessage"' in r.stdout, "menu in the CGI answer")
+    eq(s.one("SELECT count(*) FROM tg_updates WHERE update_id = 700000060"), "1", "stored")
+
+
+@test
+def command_line_modes(s):
+    r = s.cli("check-status", "--help")
+    eq(r.returncode, 0, "--help exit")
+    check("--all" in r.stdout, "usage mentions --all")
+    r = s.cli("check-status", "--all")
+    eq(r.returncode, 0, "--all exit: " + r.stderr)
+    r = s.cli("check-status", "--avatar", "987654321")
+    eq(r.returncode, 3, "unknown avatar exit")
+    r = s.cli("start-training", "--avatar", "x")
+    eq(r.returncode, 2, "bad argument exit")
+    r = s.cli("tg-update", "--get-me")
+    eq(r.returncode, 0, "getMe: " + r.stderr)
+
+
+@test
+def config_errors_name_the_variable_and_hide_secrets(s):
+    r = s.cli("check-status", "--all", env={"PHOTOS_MIN": "abc"})
+    eq(r.returncode, 78, "exit code for bad config")
+    check("PHOTOS_MIN" in r.stderr, "names the variable: %r" % r.stderr)
+    r = s.cli("check-status", "--all", env={"FAL_TRAINING_TEST_MODE": "false", "FAL_API_KEY": ""})
+    eq(r.returncode, 78, "test mode off without a key")
+    r = s.cli("tg-update", "--check-config")
+    eq(r.returncode, 0, "check-config")
+    for secret in (s.secret, s.admin, s.token, "test-fal-webhook-secret"):
+        check(secret not in r.stdout + r.stderr, "a secret was printed")
+    check("TELEGRAM_WEBHOOK_SECRET=(set)" in r.stdout, r.stdout)
+
+
+@test
+def lighttpd_config_checks(s):
+    r = subprocess.run(["lighttpd", "-tt", "-f", os.path.join(ROOT, "lighttpd.conf")],
+                       cwd=ROOT, capture_output=True, text=True)
+    eq(r.returncode, 0, "lighttpd -tt: " + r.stderr)
+
+
+@test
+def logs_are_one_line_per_event_without_secrets(s):
+    log = s.function_log()
+    check("INFO tg-update" in log, "tg-update logged")
+    for secret in (s.secret, s.admin, s.token):
+        check(secret not in log, "a secret reached the log")

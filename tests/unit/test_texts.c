@@ -1,0 +1,72 @@
+/* texts: no key missing in either language, the same printf conversions in
+ * both, valid UTF-8 within Telegram's limits; language choice. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "texts.h"
+#include "utf8.h"
+
+static void
+conversions(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+
+	for (; *s && j + 2 < n; s++) {
+		if (*s != '%')
+			continue;
+		s++;
+		if (*s == '%')
+			continue;
+		while (*s && strchr("0123456789.-+ l", *s))
+			s++;
+		out[j++] = *s;
+	}
+	out[j] = '\0';
+}
+
+static void
+every_key_in_both_languages(void **state)
+{
+	(void)state;
+	for (int i = 0; i < T__COUNT; i++) {
+		assert_non_null(texts_ru[i]);
+		assert_non_null(texts_en[i]);
+		assert_true(strlen(texts_ru[i]) > 0 && strlen(texts_en[i]) > 0);
+		assert_true(utf8_valid(texts_ru[i], strlen(texts_ru[i])));
+		assert_true(utf8_valid(texts_en[i], strlen(texts_en[i])));
+		assert_true(utf8_count(texts_ru[i]) < 4000);
+		char a[16], b[16];
+		conversions(texts_ru[i], a, sizeof(a));
+		conversions(texts_en[i], b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+}
+
+static void
+language_choice(void **state)
+{
+	(void)state;
+	assert_int_equal(lang_from_code("ru"), LANG_RU);
+	assert_int_equal(lang_from_code("uk"), LANG_RU);
+	assert_int_equal(lang_from_code("be"), LANG_RU);
+	assert_int_equal(lang_from_code("kk"), LANG_RU);
+	assert_int_equal(lang_from_code("ru-RU"), LANG_RU);
+	assert_int_equal(lang_from_code("en"), LANG_EN);
+	assert_int_equal(lang_from_code("de"), LANG_EN);
+	assert_int_equal(lang_from_code("rus"), LANG_EN);
+	assert_int_equal(lang_from_code(NULL), LANG_RU);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_key_in_both_languages),
+		cmocka_unit_test(language_choice),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Prints the lighttpd variables that come from the environment, with their
+# defaults, for `include_shell` in lighttpd.conf.  Only ports and paths.
+root=$(cd "$(dirname "$0")/.." && pwd)
+port=${PORT:-8080}
+case $port in ''|*[!0-9]*) port=8080 ;; esac
+vardir=${AISHA_VAR_DIR:-$root/var}
+bindir=${AISHA_BIN_DIR:-$root/bin}
+media=${MEDIA_DIR:-$vardir/media}
+case $media in /*) ;; *) media=$root/$media ;; esac
+procs=${AISHA_FCGI_PROCS:-2}
+case $procs in ''|*[!0-9]*) procs=2 ;; esac
+q() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+echo "var.port = $port"
+echo "var.procs = $procs"
+echo "var.vardir = \"$(q "$vardir")\""
+echo "var.bindir = \"$(q "$bindir")\""
+echo "var.mediadir = \"$(q "$media")\""
