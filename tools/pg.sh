@@ -32,7 +32,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u postgres -- "$@"
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
@@ -83,6 +83,13 @@ start() {
 	fi
 }
 
+# A fresh, empty database (for test runs).
+recreate() {
+	start
+	as_owner "$PGBIN/dropdb" -h "$SOCK" -p "$PORT" -U aisha --if-exists --force aisha
+	as_owner "$PGBIN/createdb" -h "$SOCK" -p "$PORT" -U aisha aisha
+}
+
 stop() {
 	[ -f "$DATA/PG_VERSION" ] || return 0
 	if as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
@@ -95,7 +102,8 @@ init) init ;;
 start) start ;;
 stop) stop ;;
 restart) stop; start ;;
+recreate) recreate ;;
 status) as_owner "$PGBIN/pg_ctl" -D "$DATA" status ;;
 url) url ;;
-*) echo "usage: $0 init|start|stop|restart|status|url" >&2; exit 2 ;;
+*) echo "usage: $0 init|start|stop|restart|recreate|status|url" >&2; exit 2 ;;
 esac

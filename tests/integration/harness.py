@@ -116,7 +116,7 @@ class Stack:
             shutil.rmtree(self.var, ignore_errors=True)
         for d in ("log", "run", "www", "media"):
             os.makedirs(os.path.join(self.var, d), exist_ok=True)
-        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "start"], env=self.pg_env,
+        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "recreate"], env=self.pg_env,
                        check=True)
         self.dburl = subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "url"],
                                     env=self.pg_env, check=True, capture_output=True,
