@@ -111,7 +111,7 @@ class State:
             self.failures = Failures()
             self.files = {}         # file_id -> {"path", "unique", "seed", "size"}
             self.fal = {}           # request_id -> request
-            self.update_id = 500000000
+            self.update_id = int(time.time() * 1000)  # increasing across restarts
 
     def record(self, service, method, params, status, via="api", extra=None):
         with self.lock:

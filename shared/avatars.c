@@ -1,6 +1,36 @@
 #include "avatars.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[AV__COUNT] = {
+	[AV_DRAFT] = "draft", [AV_PHOTOS] = "photos", [AV_READY] = "ready",
+	[AV_QUEUED] = "queued", [AV_SUBMITTING] = "submitting",
+	[AV_TRAINING] = "training", [AV_COMPLETED] = "completed",
+	[AV_ERROR] = "error", [AV_CANCELLED] = "cancelled",
+};
+
+const char *
+avatar_status_name(enum avatar_status s)
+{
+	return (unsigned)s < AV__COUNT ? status_names[s] : "draft";
+}
+
+const char *
+training_type_name(enum training_type t)
+{
+	return t == TRAIN_STYLE ? "style" : "portrait";
+}
+
+static enum avatar_status
+status_parse(const char *s)
+{
+	for (int i = 0; i < AV__COUNT; i++)
+		if (s != NULL && strcmp(s, status_names[i]) == 0)
+			return (enum avatar_status)i;
+	return AV_DRAFT;
+}
 
 static struct db_stmt st_status = DB_STMT("avatar_status",
     "SELECT json_build_object("
@@ -12,9 +42,99 @@ static struct db_stmt st_status = DB_STMT("avatar_status",
     "  'training_error', a.training_error, 'finetune_id', a.finetune_id,"
     "  'diffusers_lora_file_url', a.diffusers_lora_file_url,"
     "  'last_status_check', a.last_status_check, 'created_at', a.created_at,"
-    "  'training_started_at', a.training_started_at,"
+    "  'queued_at', a.queued_at, 'training_started_at', a.training_started_at,"
     "  'training_completed_at', a.training_completed_at)::text"
     " FROM avatars a WHERE a.id = $1 AND a.deleted_at IS NULL");
+
+#define AVATAR_COLS \
+    "a.id, a.user_id, a.name, a.status, a.training_type, coalesce(a.gender::text, ''),"  \
+    " (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.training_progress," \
+    " coalesce(u.main_avatar_id = a.id, false), coalesce(a.progress_chat_id, 0),"      \
+    " coalesce(a.progress_message_id, 0), to_char(a.created_at AT TIME ZONE 'UTC',"     \
+    " 'YYYY-MM-DD HH24:MI'), coalesce(a.training_error, '')"
+
+static struct db_stmt st_get = DB_STMT("avatar_get",
+    "SELECT " AVATAR_COLS " FROM avatars a JOIN users u ON u.id = a.user_id"
+    " WHERE a.id = $1 AND a.user_id = $2 AND a.deleted_at IS NULL");
+static struct db_stmt st_list = DB_STMT("avatar_list",
+    "SELECT " AVATAR_COLS " FROM avatars a JOIN users u ON u.id = a.user_id"
+    " WHERE a.user_id = $1 AND a.deleted_at IS NULL"
+    " ORDER BY a.created_at DESC, a.id DESC LIMIT $2");
+static struct db_stmt st_create = DB_STMT("avatar_create",
+    "INSERT INTO avatars (user_id, name) VALUES ($1, $2) RETURNING id");
+static struct db_stmt st_gender = DB_STMT("avatar_gender",
+    "UPDATE avatars SET gender = $2::gender, updated_at = now()"
+    " WHERE id = $1 AND status = 'draft'");
+static struct db_stmt st_open_photos = DB_STMT("avatar_open_photos",
+    "UPDATE avatars SET training_type = $2::training_type, status = 'photos',"
+    " progress_chat_id = $3, progress_message_id = nullif($4::bigint, 0),"
+    " updated_at = now() WHERE id = $1 AND status = 'draft'");
+static struct db_stmt st_transition = DB_STMT("avatar_transition",
+    "UPDATE avatars SET status = $3::avatar_status, updated_at = now()"
+    " WHERE id = $1 AND status = $2::avatar_status RETURNING id");
+static struct db_stmt st_queue = DB_STMT("avatar_queue",
+    "UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at = now(),"
+    " updated_at = now() WHERE id = $1 AND status = 'ready' RETURNING id");
+static struct db_stmt st_requeue = DB_STMT("avatar_requeue",
+    "UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at = now(),"
+    " attempts = 0, claimed_at = NULL, training_error = NULL, fal_request_id = NULL,"
+    " training_progress = 0, updated_at = now()"
+    " WHERE id = $1 AND status = 'error' AND deleted_at IS NULL RETURNING id");
+static struct db_stmt st_discard = DB_STMT("avatar_discard",
+    "DELETE FROM avatars WHERE id = $1 AND status IN ('draft', 'photos', 'ready')"
+    " RETURNING id");
+static struct db_stmt st_delete = DB_STMT("avatar_delete",
+    "UPDATE avatars SET deleted_at = now(), updated_at = now()"
+    " WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
+    " AND status NOT IN ('submitting', 'training') RETURNING id");
+static struct db_stmt st_unset_main = DB_STMT("avatar_unset_main",
+    "UPDATE users SET main_avatar_id = NULL WHERE id = $2 AND main_avatar_id = $1");
+static struct db_stmt st_set_main = DB_STMT("avatar_set_main",
+    "UPDATE users SET main_avatar_id = $1, updated_at = now() WHERE id = $2"
+    " AND EXISTS (SELECT 1 FROM avatars WHERE id = $1 AND user_id = $2"
+    "  AND status = 'completed' AND deleted_at IS NULL) RETURNING id");
+
+static void
+read_row(const PGresult *r, int i, struct avatar *a)
+{
+	const char *g = db_str(r, i, 5);
+
+	memset(a, 0, sizeof(*a));
+	a->id = db_i64(r, i, 0);
+	a->user_id = db_i64(r, i, 1);
+	snprintf(a->name, sizeof(a->name), "%s", db_str(r, i, 2));
+	a->status = status_parse(db_str(r, i, 3));
+	a->type = strcmp(db_str(r, i, 4), "style") == 0 ? TRAIN_STYLE : TRAIN_PORTRAIT;
+	a->gender = strcmp(g, "male") == 0 ? 0 : strcmp(g, "female") == 0 ? 1 : -1;
+	a->photos = (int)db_i64(r, i, 6);
+	a->progress = (int)db_i64(r, i, 7);
+	a->is_main = db_bool(r, i, 8);
+	a->progress_chat_id = db_i64(r, i, 9);
+	a->progress_message_id = db_i64(r, i, 10);
+	snprintf(a->created, sizeof(a->created), "%s", db_str(r, i, 11));
+	snprintf(a->error, sizeof(a->error), "%s", db_str(r, i, 12));
+}
+
+/* Runs st with (id) or (id, other) and reports whether a row came back. */
+static int
+run_returning(struct db *db, struct db_stmt *st, int64_t id, const char *other,
+    int64_t other_i, bool use_i)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	if (use_i)
+		db_p_i64(&p, other_i);
+	else if (other != NULL)
+		db_p_str(&p, other);
+	PGresult *r = db_run(db, st, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r) > 0 ? 1 : 0;
+	PQclear(r);
+	return n;
+}
 
 int
 avatar_status_json(struct db *db, int64_t id, cJSON **out)
@@ -34,4 +154,127 @@ avatar_status_json(struct db *db, int64_t id, cJSON **out)
 	if (found && *out == NULL)
 		abort(); /* PostgreSQL's JSON always parses */
 	return found;
+}
+
+int
+avatar_get(struct db *db, int64_t id, int64_t user_id, struct avatar *a)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_i64(&p, user_id);
+	PGresult *r = db_run(db, &st_get, &p);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found)
+		read_row(r, 0, a);
+	PQclear(r);
+	return found;
+}
+
+int
+avatar_list(struct db *db, int64_t user_id, struct avatar *out, int max)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, user_id);
+	db_p_i64(&p, max);
+	PGresult *r = db_run(db, &st_list, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	for (int i = 0; i < n && i < max; i++)
+		read_row(r, i, &out[i]);
+	PQclear(r);
+	return n < max ? n : max;
+}
+
+int
+avatar_create(struct db *db, int64_t user_id, const char *name, int64_t *id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, user_id);
+	db_p_str(&p, name);
+	PGresult *r = db_run(db, &st_create, &p);
+	if (r == NULL)
+		return -1;
+	*id = db_i64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+int
+avatar_set_gender(struct db *db, int64_t id, int gender)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, gender == 1 ? "female" : "male");
+	return db_exec(db, &st_gender, &p);
+}
+
+int
+avatar_open_photos(struct db *db, int64_t id, enum training_type t, int64_t chat_id,
+    int64_t message_id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, training_type_name(t));
+	db_p_i64(&p, chat_id);
+	db_p_i64(&p, message_id);
+	return db_exec(db, &st_open_photos, &p);
+}
+
+int
+avatar_transition(struct db *db, int64_t id, enum avatar_status from,
+    enum avatar_status to)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, avatar_status_name(from));
+	db_p_str(&p, avatar_status_name(to));
+	PGresult *r = db_run(db, &st_transition, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r) > 0;
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_queue(struct db *db, int64_t id, bool retry)
+{
+	return run_returning(db, retry ? &st_requeue : &st_queue, id, NULL, 0, false);
+}
+
+int
+avatar_discard(struct db *db, int64_t id)
+{
+	return run_returning(db, &st_discard, id, NULL, 0, false);
+}
+
+int
+avatar_delete(struct db *db, int64_t id, int64_t user_id)
+{
+	int n = run_returning(db, &st_delete, id, NULL, user_id, true);
+
+	if (n == 1 && run_returning(db, &st_unset_main, id, NULL, user_id, true) < 0)
+		return -1;
+	return n;
+}
+
+int
+avatar_set_main(struct db *db, int64_t id, int64_t user_id)
+{
+	return run_returning(db, &st_set_main, id, NULL, user_id, true);
 }

@@ -1,18 +1,73 @@
 /*
- * avatars — reading and changing avatar rows.  State changes are
- * conditional UPDATEs on the current status, so two callers racing for the
- * same transition cannot both win.
+ * avatars — reading and changing avatar rows.
+ *
+ * Every state change is a conditional UPDATE on the current status
+ * (… WHERE id = $1 AND status = 'ready'), so two callers racing for the same
+ * transition cannot both win: the loser sees 0 rows and does nothing.
+ * Reads for a user always check ownership and skip deleted avatars.
  */
 #ifndef AISHA_AVATARS_H
 #define AISHA_AVATARS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "db.h"
 
+enum avatar_status {
+	AV_DRAFT, AV_PHOTOS, AV_READY, AV_QUEUED, AV_SUBMITTING, AV_TRAINING,
+	AV_COMPLETED, AV_ERROR, AV_CANCELLED, AV__COUNT
+};
+
+enum training_type { TRAIN_PORTRAIT, TRAIN_STYLE };
+
+struct avatar {
+	int64_t id;
+	int64_t user_id;
+	char name[4 * 40 + 1];
+	enum avatar_status status;
+	enum training_type type;
+	int gender; /* -1 unknown, 0 male, 1 female */
+	int photos;
+	int progress;
+	bool is_main;
+	int64_t progress_chat_id, progress_message_id;
+	char created[17]; /* "2026-11-28 09:30" (UTC) */
+	char error[301];
+};
+
+const char *avatar_status_name(enum avatar_status s);
+const char *training_type_name(enum training_type t);
+
 /* The operator's view of one avatar: 1 found (*out set), 0 none, -1 error. */
 int avatar_status_json(struct db *db, int64_t id, cJSON **out);
+
+/* The user's avatar (not deleted): 1 found, 0 not theirs or none, -1 error. */
+int avatar_get(struct db *db, int64_t id, int64_t user_id, struct avatar *a);
+/* Up to max of the user's avatars, newest first; returns the count or -1. */
+int avatar_list(struct db *db, int64_t user_id, struct avatar *out, int max);
+
+/* A new draft; its id in *id.  0 / -1. */
+int avatar_create(struct db *db, int64_t user_id, const char *name, int64_t *id);
+int avatar_set_gender(struct db *db, int64_t id, int gender);
+/* Chooses the type and opens the photo step; the progress message is the
+ * one the bot will edit as photos arrive. */
+int avatar_open_photos(struct db *db, int64_t id, enum training_type t,
+    int64_t chat_id, int64_t message_id);
+
+/* Conditional transition; 1 done, 0 the avatar was not in from, -1 error. */
+int avatar_transition(struct db *db, int64_t id, enum avatar_status from,
+    enum avatar_status to);
+/* ready -> queued, or error -> queued (retry): 1 queued, 0 not, -1 error. */
+int avatar_queue(struct db *db, int64_t id, bool retry);
+/* Removes an avatar still being created (draft/photos/ready) with its
+ * photos: 1 removed, 0 not in such a state, -1 error. */
+int avatar_discard(struct db *db, int64_t id);
+/* Hides an avatar that is not training; 1 done, 0 training now, -1 error. */
+int avatar_delete(struct db *db, int64_t id, int64_t user_id);
+/* Makes a completed avatar the user's main one: 1 done, 0 not completed. */
+int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
 
 #endif

@@ -1,17 +1,20 @@
 /*
- * bot — dispatch by update kind, command and callback action.  Handlers only
- * touch the database through the modules that own the tables and only talk
- * to Telegram through t->out.
+ * bot — dispatch by update kind, command, conversation state and callback
+ * action.  Handlers only touch the database through the modules that own the
+ * tables and only talk to Telegram through t->out (or, after commit, through
+ * the post-commit steps at the end of bot_process).
  */
 #include "bot.h"
 
 #include <string.h>
 
 #include "callback.h"
+#include "flow_avatars.h"
+#include "flow_create.h"
 #include "keyboard.h"
 #include "log.h"
 #include "sbuf.h"
-#include "texts.h"
+#include "trigger.h"
 
 static struct db_stmt st_claim = DB_STMT("tg_updates_claim",
     "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)"
@@ -21,10 +24,42 @@ static struct db_stmt st_group_notice = DB_STMT("group_notice_claim",
     "INSERT INTO group_notices (chat_id) VALUES ($1)"
     " ON CONFLICT (chat_id) DO NOTHING RETURNING 1");
 
-static const char *
-tt(const struct bot_turn *t, enum text_id id)
+/* --- helpers for handlers -------------------------------------------------- */
+
+const char *
+bot_text(const struct bot_turn *t, enum text_id id)
 {
 	return text_get(t->user.lang, id);
+}
+
+void
+bot_send(struct bot_turn *t, const char *html, cJSON *kb)
+{
+	reply_message(&t->out, t->u->chat_id, html, kb);
+}
+
+void
+bot_show(struct bot_turn *t, const char *html, cJSON *kb)
+{
+	if (t->u->kind == TG_KIND_CALLBACK && !t->u->callback_inaccessible)
+		reply_edit(&t->out, t->u->chat_id, t->u->message_id, html, kb);
+	else
+		bot_send(t, html, kb);
+}
+
+void
+bot_toast(struct bot_turn *t, const char *text)
+{
+	if (t->u->kind == TG_KIND_CALLBACK)
+		reply_answer_callback(&t->out, t->u->callback_id, text);
+}
+
+void
+bot_stale(struct bot_turn *t)
+{
+	log_info("stale button '%s' (conversation %s)", t->u->callback_data ? t->u->callback_data : "",
+	    conv_state_name(t->conv.state));
+	bot_toast(t, bot_text(t, T_STALE_BUTTON));
 }
 
 void
@@ -36,19 +71,13 @@ bot_send_menu(struct bot_turn *t, bool with_welcome)
 	if (with_welcome) {
 		struct sbuf esc = SBUF_INIT;
 		sbuf_add_html(&esc, name && *name ? name : "👋");
-		sbuf_addf(&s, tt(t, T_WELCOME), sbuf_str(&esc));
+		sbuf_addf(&s, bot_text(t, T_WELCOME), sbuf_str(&esc));
 		sbuf_add(&s, "\n\n");
 		sbuf_free(&esc);
 	}
-	sbuf_add(&s, tt(t, T_MENU));
-	reply_message(&t->out, t->u->chat_id, sbuf_str(&s), kb_main_menu(t->user.lang));
+	sbuf_add(&s, bot_text(t, T_MENU));
+	bot_send(t, sbuf_str(&s), kb_main_menu(t->user.lang));
 	sbuf_free(&s);
-}
-
-static void
-send_text(struct bot_turn *t, enum text_id id)
-{
-	reply_message(&t->out, t->u->chat_id, tt(t, id), NULL);
 }
 
 static cJSON *
@@ -71,14 +100,20 @@ on_command(struct bot_turn *t)
 	if (strcmp(c, "start") == 0) {
 		bot_send_menu(t, true);
 	} else if (strcmp(c, "help") == 0) {
-		reply_message(&t->out, t->u->chat_id, tt(t, T_HELP), kb_main_menu(t->user.lang));
+		bot_send(t, bot_text(t, T_HELP), kb_main_menu(t->user.lang));
 	} else if (strcmp(c, "language") == 0) {
-		reply_message(&t->out, t->u->chat_id, tt(t, T_LANG_CHOOSE), kb_languages());
+		bot_send(t, bot_text(t, T_LANG_CHOOSE), kb_languages());
 	} else if (strcmp(c, "cancel") == 0) {
-		send_text(t, T_NOTHING_TO_CANCEL);
-		bot_send_menu(t, false);
+		int done = flow_create_cancel(t);
+		if (done < 0)
+			return -1;
+		if (done == 0) {
+			bot_send(t, bot_text(t, T_NOTHING_TO_CANCEL), kb_main_menu(t->user.lang));
+		}
+	} else if (conv_in_create(&t->conv)) {
+		return flow_create_message(t);
 	} else {
-		send_text(t, T_USE_MENU);
+		bot_send(t, bot_text(t, T_USE_MENU), kb_main_menu(t->user.lang));
 	}
 	return 0;
 }
@@ -95,10 +130,19 @@ on_group_message(struct bot_turn *t)
 		return -1;
 	if (PQntuples(r) == 1) {
 		t->user.lang = lang_from_code(t->u->from.language_code);
-		send_text(t, T_PRIVATE_ONLY);
+		bot_send(t, bot_text(t, T_PRIVATE_ONLY), NULL);
 	}
 	PQclear(r);
 	return 0;
+}
+
+/* Registers the sender and locks their conversation. */
+static int
+load_user(struct bot_turn *t)
+{
+	if (users_upsert(&t->ctx->db, &t->u->from, &t->user) != 0)
+		return -1;
+	return conv_load(&t->ctx->db, t->user.id, &t->conv);
 }
 
 static int
@@ -110,15 +154,52 @@ on_message(struct bot_turn *t)
 		return 0;
 	if (u->chat_type == NULL || strcmp(u->chat_type, "private") != 0)
 		return on_group_message(t);
-	if (users_upsert(&t->ctx->db, &u->from, &t->user) != 0)
+	if (load_user(t) != 0)
 		return -1;
 	if (u->command[0] != '\0' && !u->command_for_other_bot)
 		return on_command(t);
-	send_text(t, T_USE_MENU);
+	if (conv_in_create(&t->conv))
+		return flow_create_message(t);
+	if (u->has_photo || u->has_document)
+		bot_send(t, bot_text(t, T_PHOTO_NOT_EXPECTED), kb_main_menu(t->user.lang));
+	else
+		bot_send(t, bot_text(t, T_USE_MENU), kb_main_menu(t->user.lang));
 	return 0;
 }
 
 /* --- buttons ------------------------------------------------------------- */
+
+static int
+on_menu_button(struct bot_turn *t, const struct cb *cb)
+{
+	switch (cb->action) {
+	case CB_MENU:
+		bot_toast(t, NULL);
+		bot_show(t, bot_text(t, T_MENU), kb_main_menu(t->user.lang));
+		return 0;
+	case CB_HELP:
+		bot_toast(t, NULL);
+		bot_send(t, bot_text(t, T_HELP), kb_main_menu(t->user.lang));
+		return 0;
+	case CB_CREATE:
+		bot_toast(t, NULL);
+		return flow_create_start(t);
+	case CB_LANG:
+		if (cb->n[0] > 1) {
+			bot_stale(t);
+			return 0;
+		}
+		t->user.lang = cb->n[0] == 1 ? LANG_EN : LANG_RU;
+		if (users_set_lang(&t->ctx->db, t->user.id, t->user.lang) != 0)
+			return -1;
+		bot_toast(t, bot_text(t, T_LANG_SET));
+		bot_show(t, bot_text(t, T_MENU), kb_main_menu(t->user.lang));
+		return 0;
+	default:
+		bot_toast(t, bot_text(t, T_SOON));
+		return 0;
+	}
+}
 
 static int
 on_callback(struct bot_turn *t)
@@ -126,42 +207,26 @@ on_callback(struct bot_turn *t)
 	const struct tg_update *u = t->u;
 	struct cb cb;
 
-	if (users_upsert(&t->ctx->db, &u->from, &t->user) != 0)
+	if (load_user(t) != 0)
 		return -1;
 	enum cb_action a = cb_decode(u->callback_data, &cb);
 	if (a == CB_INVALID || a == CB_STALE || !u->has_chat) {
-		log_info("callback: %s data from user %lld", a == CB_STALE ? "stale" : "invalid",
-		    (long long)u->from.id);
-		reply_answer_callback(&t->out, u->callback_id, tt(t, T_STALE_BUTTON));
+		log_info("callback: %s data", a == CB_STALE ? "stale" : "invalid");
+		bot_toast(t, bot_text(t, T_STALE_BUTTON));
 		if (u->has_chat)
 			bot_send_menu(t, false);
 		return 0;
 	}
 	switch (a) {
-	case CB_MENU:
-		reply_answer_callback(&t->out, u->callback_id, NULL);
-		bot_send_menu(t, false);
-		break;
-	case CB_HELP:
-		reply_answer_callback(&t->out, u->callback_id, NULL);
-		reply_message(&t->out, u->chat_id, tt(t, T_HELP), kb_main_menu(t->user.lang));
-		break;
-	case CB_LANG:
-		if (cb.n[0] > 1) {
-			reply_answer_callback(&t->out, u->callback_id, tt(t, T_STALE_BUTTON));
-			break;
-		}
-		t->user.lang = cb.n[0] == 1 ? LANG_EN : LANG_RU;
-		if (users_set_lang(&t->ctx->db, t->user.id, t->user.lang) != 0)
-			return -1;
-		reply_answer_callback(&t->out, u->callback_id, tt(t, T_LANG_SET));
-		bot_send_menu(t, false);
-		break;
+	case CB_GENDER: case CB_TYPE: case CB_TYPE_INFO: case CB_PHOTOS_DONE:
+	case CB_ADD_PHOTOS: case CB_START_TRAINING: case CB_CANCEL_CREATE:
+		return flow_create_button(t, &cb);
+	case CB_MY_AVATARS: case CB_AVATAR_OPEN: case CB_AVATAR_MAIN:
+	case CB_AVATAR_DELETE: case CB_AVATAR_DELETE_OK: case CB_AVATAR_RETRY:
+		return flow_avatars_button(t, &cb);
 	default:
-		reply_answer_callback(&t->out, u->callback_id, tt(t, T_SOON));
-		break;
+		return on_menu_button(t, &cb);
 	}
-	return 0;
 }
 
 static int
@@ -218,6 +283,16 @@ claim_update(struct db *db, const struct tg_update *u)
 	return first;
 }
 
+/* What happens once the update's transaction has committed. */
+static void
+after_commit(struct bot_turn *t)
+{
+	if (t->after_progress != 0)
+		flow_create_show_progress(t->ctx, t->after_progress, t->user.lang);
+	if (t->after_trigger != 0)
+		trigger_training(t->after_trigger);
+}
+
 int
 bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
 {
@@ -238,19 +313,15 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
 		goto fail;
 	if (first == 0) {
 		log_info("duplicate delivery of %s ignored", u->kind_name);
-		if (db_commit(&ctx->db) != 0)
-			goto out;
-		rc = 0;
+		rc = db_commit(&ctx->db) == 0 ? 0 : -1;
 		goto out;
 	}
 	if (dispatch(&t) != 0)
 		goto fail;
 	if (db_commit(&ctx->db) != 0)
 		goto out;
-	log_info("%s handled", u->kind_name);
-	if (t.user.is_blocked) {
-		reply_free(&t.out);
-	}
+	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));
+	after_commit(&t);
 	*answer = reply_flush(&t.out, ctx->tg);
 	rc = 0;
 	goto out;

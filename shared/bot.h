@@ -14,17 +14,34 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
+#include "conversation.h"
 #include "reply.h"
+#include "texts.h"
 #include "tg_update.h"
 #include "users.h"
 
-/* What a handler gets: the update, its user, and where replies go. */
+/* What a handler gets: the update, its user and conversation (locked), and
+ * where replies go; and what to do once the transaction has committed. */
 struct bot_turn {
 	struct app_ctx *ctx;
 	const struct tg_update *u;
 	struct user user;
+	struct conv conv;
 	struct reply out;
+	int64_t after_progress; /* avatar whose photo progress to show */
+	int64_t after_trigger;  /* avatar to start training */
 };
+
+/* The text id in the user's language. */
+const char *bot_text(const struct bot_turn *t, enum text_id id);
+/* Shows html (+kb): edits the pressed button's message, else sends anew. */
+void bot_show(struct bot_turn *t, const char *html, cJSON *kb);
+/* A new message in the user's chat. */
+void bot_send(struct bot_turn *t, const char *html, cJSON *kb);
+/* Stops the button's spinner, with a short notice when text is not NULL. */
+void bot_toast(struct bot_turn *t, const char *text);
+/* The "out of date" notice for a button that no longer fits the state. */
+void bot_stale(struct bot_turn *t);
 
 /* 0 with *answer set (or NULL when nothing to say), -1 on a database error. */
 int bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer);

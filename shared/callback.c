@@ -20,6 +20,18 @@ static const struct {
 	[CB_GALLERY] = {"gal", 0},
 	[CB_HELP] = {"help", 0},
 	[CB_LANG] = {"lang", 1},
+	[CB_GENDER] = {"sex", 2},
+	[CB_TYPE] = {"type", 2},
+	[CB_TYPE_INFO] = {"tinfo", 1},
+	[CB_PHOTOS_DONE] = {"pdone", 1},
+	[CB_ADD_PHOTOS] = {"padd", 1},
+	[CB_START_TRAINING] = {"train", 1},
+	[CB_CANCEL_CREATE] = {"ccancel", 1},
+	[CB_AVATAR_OPEN] = {"av", 1},
+	[CB_AVATAR_MAIN] = {"avmain", 1},
+	[CB_AVATAR_DELETE] = {"avdel", 1},
+	[CB_AVATAR_DELETE_OK] = {"avdelok", 1},
+	[CB_AVATAR_RETRY] = {"avretry", 1},
 };
 
 int

@@ -24,6 +24,20 @@ enum cb_action {
 	CB_GALLERY,
 	CB_HELP,
 	CB_LANG,          /* n1: 0 ru, 1 en */
+	/* creating an avatar: n1 is the avatar being created */
+	CB_GENDER,        /* n2: 0 male, 1 female */
+	CB_TYPE,          /* n2: 0 portrait, 1 style */
+	CB_TYPE_INFO,
+	CB_PHOTOS_DONE,
+	CB_ADD_PHOTOS,
+	CB_START_TRAINING,
+	CB_CANCEL_CREATE,
+	/* my avatars: n1 is the avatar */
+	CB_AVATAR_OPEN,
+	CB_AVATAR_MAIN,
+	CB_AVATAR_DELETE,
+	CB_AVATAR_DELETE_OK,
+	CB_AVATAR_RETRY,
 	CB__COUNT
 };
 

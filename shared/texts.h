@@ -30,6 +30,70 @@ enum text_id {
 	T_CMD_HELP,
 	T_CMD_CANCEL,
 	T_CMD_LANGUAGE,
+	/* create avatar */
+	T_CREATE_ASK_NAME,
+	T_NAME_EMPTY,
+	T_NAME_TOO_LONG,       /* %d max characters */
+	T_NAME_BAD_CHARS,
+	T_ASK_GENDER,          /* %s name */
+	T_BTN_MALE,
+	T_BTN_FEMALE,
+	T_ASK_TYPE,
+	T_BTN_PORTRAIT,
+	T_BTN_STYLE,
+	T_BTN_TYPE_INFO,
+	T_TYPE_INFO,
+	T_PHOTOS_ASK,          /* %d min, %d max, %d side */
+	T_PHOTOS_PROGRESS,     /* %d count, %d min, %d more */
+	T_PHOTOS_ENOUGH,       /* %d count, %d max */
+	T_BTN_PHOTOS_DONE,
+	T_BTN_CANCEL,
+	T_PHOTO_TOO_SMALL,     /* %d min side */
+	T_PHOTO_TOO_BIG,
+	T_PHOTO_DUPLICATE,
+	T_PHOTO_NOT_IMAGE,
+	T_PHOTO_LIMIT,         /* %d max */
+	T_PHOTO_HINT,          /* %d count, %d min */
+	T_PHOTO_NOT_EXPECTED,
+	T_PHOTOS_NEED_MORE,    /* %d more */
+	T_USE_BUTTONS,
+	T_SUMMARY,             /* %s name, %s type, %d photos, %d minutes */
+	T_TYPE_PORTRAIT,
+	T_TYPE_STYLE,
+	T_GENDER_MALE,
+	T_GENDER_FEMALE,
+	T_BTN_START_TRAINING,
+	T_BTN_ADD_PHOTOS,
+	T_QUEUED,              /* %s name, %d minutes */
+	T_ALREADY_QUEUED,
+	T_CANCELLED_CREATE,    /* %s name */
+	T_CANCELLED_CREATE_NONAME,
+	/* my avatars */
+	T_AVATARS_EMPTY,
+	T_AVATARS_LIST,        /* %d count */
+	T_AVATAR_DETAILS,      /* %s name, %s type, %s gender, %s status, %d photos, %s created */
+	T_AVATAR_IS_MAIN,
+	T_AVATAR_ERROR,        /* %s reason */
+	T_BTN_SET_MAIN,
+	T_BTN_DELETE,
+	T_BTN_RETRY,
+	T_BTN_TO_LIST,
+	T_MAIN_SET,            /* %s name */
+	T_MAIN_NEEDS_COMPLETED,
+	T_DELETE_CONFIRM,      /* %s name */
+	T_BTN_DELETE_YES,
+	T_DELETED,             /* %s name */
+	T_CANT_DELETE_TRAINING,
+	T_RETRY_QUEUED,        /* %s name */
+	T_ST_DRAFT,
+	T_ST_PHOTOS,
+	T_ST_READY,
+	T_ST_QUEUED,
+	T_ST_SUBMITTING,
+	T_ST_TRAINING,         /* %d percent */
+	T_ST_COMPLETED,
+	T_ST_ERROR,
+	T_ST_CANCELLED,
 	T__COUNT
 };
 

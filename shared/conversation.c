@@ -1,0 +1,88 @@
+#include "conversation.h"
+
+#include <string.h>
+
+static const char *const conv_names[CONV__COUNT] = {
+	[CONV_IDLE] = "idle",
+	[CONV_CREATE_NAME] = "create_name",
+	[CONV_CREATE_GENDER] = "create_gender",
+	[CONV_CREATE_TYPE] = "create_type",
+	[CONV_CREATE_PHOTOS] = "create_photos",
+	[CONV_CREATE_SUMMARY] = "create_summary",
+};
+
+static struct db_stmt st_lock = DB_STMT("conv_lock",
+    "SELECT state, coalesce(avatar_id, 0) FROM conversations WHERE user_id = $1 FOR UPDATE");
+static struct db_stmt st_insert = DB_STMT("conv_insert",
+    "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING");
+static struct db_stmt st_set = DB_STMT("conv_set",
+    "UPDATE conversations SET state = $2, avatar_id = nullif($3::bigint, 0),"
+    " version = version + 1, updated_at = now() WHERE user_id = $1");
+
+const char *
+conv_state_name(enum conv_state s)
+{
+	return (unsigned)s < CONV__COUNT ? conv_names[s] : "idle";
+}
+
+int
+conv_in_create(const struct conv *c)
+{
+	return c->state >= CONV_CREATE_NAME && c->state <= CONV_CREATE_SUMMARY;
+}
+
+static int
+conv_try_lock(struct db *db, struct conv *c)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, c->user_id);
+	PGresult *r = db_run(db, &st_lock, &p);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found) {
+		const char *s = db_str(r, 0, 0);
+		c->state = CONV_IDLE;
+		for (int i = 0; i < CONV__COUNT; i++)
+			if (strcmp(s, conv_names[i]) == 0)
+				c->state = (enum conv_state)i;
+		c->avatar_id = db_i64(r, 0, 1);
+	}
+	PQclear(r);
+	return found;
+}
+
+int
+conv_load(struct db *db, int64_t user_id, struct conv *c)
+{
+	struct db_params p;
+
+	memset(c, 0, sizeof(*c));
+	c->user_id = user_id;
+	int found = conv_try_lock(db, c);
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	db_params_init(&p);
+	db_p_i64(&p, user_id);
+	if (db_exec(db, &st_insert, &p) != 0)
+		return -1;
+	return conv_try_lock(db, c) == 1 ? 0 : -1;
+}
+
+int
+conv_set(struct db *db, struct conv *c, enum conv_state state, int64_t avatar_id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, c->user_id);
+	db_p_str(&p, conv_state_name(state));
+	db_p_i64(&p, avatar_id);
+	if (db_exec(db, &st_set, &p) != 0)
+		return -1;
+	c->state = state;
+	c->avatar_id = avatar_id;
+	return 0;
+}

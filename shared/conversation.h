@@ -1,0 +1,39 @@
+/*
+ * conversation — where each user is in a flow, kept in PostgreSQL (never in
+ * process memory: any worker may take any update).  conv_load() locks the
+ * user's row for the rest of the transaction, so the updates of one user —
+ * the twelve items of an album arriving at once on different workers — are
+ * handled one after another, each seeing what the previous one committed.
+ */
+#ifndef AISHA_CONVERSATION_H
+#define AISHA_CONVERSATION_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+enum conv_state {
+	CONV_IDLE,
+	CONV_CREATE_NAME,
+	CONV_CREATE_GENDER,
+	CONV_CREATE_TYPE,
+	CONV_CREATE_PHOTOS,
+	CONV_CREATE_SUMMARY,
+	CONV__COUNT
+};
+
+struct conv {
+	int64_t user_id;
+	enum conv_state state;
+	int64_t avatar_id; /* 0 when none */
+};
+
+/* Loads (creating when missing) and locks the user's conversation; 0 / -1. */
+int conv_load(struct db *db, int64_t user_id, struct conv *c);
+/* Moves to state with avatar_id (0: none); 0 / -1. */
+int conv_set(struct db *db, struct conv *c, enum conv_state state, int64_t avatar_id);
+const char *conv_state_name(enum conv_state s);
+/* True for the states of the create-avatar flow. */
+int conv_in_create(const struct conv *c);
+
+#endif

@@ -1,0 +1,584 @@
+/*
+ * flow_create — the create-avatar conversation.  State changes happen in
+ * the update's transaction; the progress message is edited after commit
+ * under an advisory lock per avatar, so concurrent album items show their
+ * counts in order and never go backwards.
+ */
+#include "flow_create.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "avatars.h"
+#include "keyboard.h"
+#include "log.h"
+#include "photos.h"
+#include "sbuf.h"
+#include "utf8.h"
+
+/* --- names ----------------------------------------------------------------- */
+
+static int
+is_space_at(const unsigned char *s, size_t *len)
+{
+	if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+		*len = 1;
+		return 1;
+	}
+	if (s[0] == 0xC2 && s[1] == 0xA0) { /* no-break space */
+		*len = 2;
+		return 1;
+	}
+	return 0;
+}
+
+enum name_check
+avatar_name_check(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)in, *e;
+	size_t l;
+
+	out[0] = '\0';
+	if (in == NULL)
+		return NAME_EMPTY;
+	while (*s && is_space_at(s, &l))
+		s += l;
+	e = s + strlen((const char *)s);
+	while (e > s) { /* trailing spaces, ASCII or no-break */
+		if (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')
+			e--;
+		else if (e - s >= 2 && e[-2] == 0xC2 && e[-1] == 0xA0)
+			e -= 2;
+		else
+			break;
+	}
+	size_t n = (size_t)(e - s);
+	if (n == 0)
+		return NAME_EMPTY;
+	if (!utf8_valid((const char *)s, n))
+		return NAME_BAD_CHARS;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return NAME_BAD_CHARS;
+	if (n >= outlen)
+		return NAME_TOO_LONG;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	if (utf8_count(out) > AVATAR_NAME_MAX) {
+		out[0] = '\0';
+		return NAME_TOO_LONG;
+	}
+	return NAME_OK;
+}
+
+/* --- screens ----------------------------------------------------------------- */
+
+static cJSON *
+kb_cancel(const struct bot_turn *t, int64_t aid)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
+	return kb;
+}
+
+static cJSON *
+kb_types(const struct bot_turn *t, int64_t aid, bool with_info)
+{
+	cJSON *kb = kb_new();
+	enum lang l = t->user.lang;
+
+	kb_button_t(kb, l, T_BTN_PORTRAIT, CB_TYPE, aid, 0);
+	kb_button_t(kb, l, T_BTN_STYLE, CB_TYPE, aid, 1);
+	kb_row(kb);
+	if (with_info)
+		kb_button_t(kb, l, T_BTN_TYPE_INFO, CB_TYPE_INFO, aid, 0);
+	kb_button_t(kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
+	return kb;
+}
+
+static int
+training_minutes(const struct bot_turn *t, enum training_type type)
+{
+	const struct config *c = &t->ctx->cfg;
+
+	if (c->fal_test_mode)
+		return c->fal_test_duration / 60 + 1;
+	return type == TRAIN_STYLE ? 15 : 10;
+}
+
+static void
+show_summary(struct bot_turn *t, const struct avatar *a, bool as_new)
+{
+	struct sbuf s = SBUF_INIT, name = SBUF_INIT;
+	cJSON *kb = kb_new();
+	enum lang l = t->user.lang;
+
+	sbuf_add_html(&name, a->name);
+	sbuf_addf(&s, bot_text(t, T_SUMMARY), name.p,
+	    bot_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
+	    training_minutes(t, a->type));
+	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
+	kb_row(kb);
+	if (a->photos < t->ctx->cfg.photos_max)
+		kb_button_t(kb, l, T_BTN_ADD_PHOTOS, CB_ADD_PHOTOS, a->id, 0);
+	kb_button_t(kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, a->id, 0);
+	if (as_new)
+		bot_send(t, s.p, kb);
+	else
+		bot_show(t, s.p, kb);
+	sbuf_free(&s);
+	sbuf_free(&name);
+}
+
+/* The text and keyboard of the progress message for count photos. */
+static void
+progress_screen(const struct config *c, enum lang l, int64_t aid, int count,
+    bool open, struct sbuf *s, cJSON **kb)
+{
+	*kb = NULL;
+	if (count == 0) {
+		sbuf_addf(s, text_get(l, T_PHOTOS_ASK), c->photos_min, c->photos_max,
+		    c->photo_min_side);
+	} else if (count < c->photos_min) {
+		sbuf_addf(s, text_get(l, T_PHOTOS_PROGRESS), count, c->photos_min,
+		    c->photos_min - count);
+	} else {
+		sbuf_addf(s, text_get(l, T_PHOTOS_ENOUGH), count, c->photos_max);
+	}
+	if (!open)
+		return;
+	*kb = kb_new();
+	if (count >= c->photos_min)
+		kb_button_t(*kb, l, T_BTN_PHOTOS_DONE, CB_PHOTOS_DONE, aid, 0);
+	kb_button_t(*kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
+}
+
+/* --- steps --------------------------------------------------------------------- */
+
+/* Discards the avatar being created, if any, and returns to idle. */
+static int
+discard_current(struct bot_turn *t)
+{
+	if (t->conv.avatar_id != 0 && avatar_discard(&t->ctx->db, t->conv.avatar_id) < 0)
+		return -1;
+	return conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0);
+}
+
+int
+flow_create_start(struct bot_turn *t)
+{
+	if (conv_in_create(&t->conv) && discard_current(t) != 0)
+		return -1;
+	if (conv_set(&t->ctx->db, &t->conv, CONV_CREATE_NAME, 0) != 0)
+		return -1;
+	bot_send(t, bot_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
+	return 0;
+}
+
+static int
+on_name(struct bot_turn *t)
+{
+	char name[4 * AVATAR_NAME_MAX + 1];
+	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	int64_t aid;
+	cJSON *kb;
+
+	switch (avatar_name_check(t->u->text, name, sizeof(name))) {
+	case NAME_EMPTY:
+		bot_send(t, bot_text(t, T_NAME_EMPTY), NULL);
+		return 0;
+	case NAME_TOO_LONG:
+		sbuf_addf(&s, bot_text(t, T_NAME_TOO_LONG), AVATAR_NAME_MAX);
+		bot_send(t, s.p, NULL);
+		sbuf_free(&s);
+		return 0;
+	case NAME_BAD_CHARS:
+		bot_send(t, bot_text(t, T_NAME_BAD_CHARS), NULL);
+		return 0;
+	case NAME_OK:
+		break;
+	}
+	if (avatar_create(&t->ctx->db, t->user.id, name, &aid) != 0 ||
+	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
+		return -1;
+	sbuf_add_html(&esc, name);
+	sbuf_addf(&s, bot_text(t, T_ASK_GENDER), esc.p);
+	kb = kb_new();
+	kb_button_t(kb, t->user.lang, T_BTN_MALE, CB_GENDER, aid, 0);
+	kb_button_t(kb, t->user.lang, T_BTN_FEMALE, CB_GENDER, aid, 1);
+	kb_row(kb);
+	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
+	bot_send(t, s.p, kb);
+	sbuf_free(&s);
+	sbuf_free(&esc);
+	return 0;
+}
+
+static void
+reject_photo(struct bot_turn *t, enum text_id id, int arg)
+{
+	struct sbuf s = SBUF_INIT;
+
+	sbuf_addf(&s, bot_text(t, id), arg);
+	bot_send(t, s.p, NULL);
+	sbuf_free(&s);
+}
+
+/* When the avatar is full, the summary follows by itself. */
+static int
+to_summary(struct bot_turn *t, int64_t aid)
+{
+	struct avatar a;
+
+	if (avatar_transition(&t->ctx->db, aid, AV_PHOTOS, AV_READY) < 0 ||
+	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_SUMMARY, aid) != 0 ||
+	    avatar_get(&t->ctx->db, aid, t->user.id, &a) != 1)
+		return -1;
+	show_summary(t, &a, true);
+	return 0;
+}
+
+static int
+on_photo(struct bot_turn *t)
+{
+	const struct config *c = &t->ctx->cfg;
+	const char *mime;
+	enum photo_add_result res;
+	int count;
+
+	switch (photo_check(t->u, c->photo_min_side, &mime)) {
+	case PHOTO_NOT_IMAGE:
+		reject_photo(t, T_PHOTO_NOT_IMAGE, 0);
+		return 0;
+	case PHOTO_TOO_SMALL:
+		reject_photo(t, T_PHOTO_TOO_SMALL, c->photo_min_side);
+		return 0;
+	case PHOTO_TOO_BIG:
+		reject_photo(t, T_PHOTO_TOO_BIG, 0);
+		return 0;
+	case PHOTO_NONE:
+		return 0;
+	case PHOTO_OK:
+		break;
+	}
+	if (photos_add(&t->ctx->db, t->conv.avatar_id, t->u, mime, c->photos_max, &res, &count) != 0)
+		return -1;
+	switch (res) {
+	case PHOTO_ADDED:
+		t->after_progress = t->conv.avatar_id;
+		log_info("avatar %" PRId64 ": photo %d stored", t->conv.avatar_id, count);
+		return count >= c->photos_max ? to_summary(t, t->conv.avatar_id) : 0;
+	case PHOTO_DUPLICATE:
+		reject_photo(t, T_PHOTO_DUPLICATE, 0);
+		return 0;
+	case PHOTO_FULL:
+	case PHOTO_GONE:
+		reject_photo(t, T_PHOTO_LIMIT, c->photos_max);
+		return 0;
+	}
+	return 0;
+}
+
+int
+flow_create_message(struct bot_turn *t)
+{
+	const struct tg_update *u = t->u;
+	bool media = u->has_photo || u->has_document;
+
+	switch (t->conv.state) {
+	case CONV_CREATE_NAME:
+		if (u->text != NULL)
+			return on_name(t);
+		bot_send(t, bot_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
+		return 0;
+	case CONV_CREATE_PHOTOS:
+		if (media)
+			return on_photo(t);
+		int n = photos_count(&t->ctx->db, t->conv.avatar_id);
+		if (n < 0)
+			return -1;
+		struct sbuf s = SBUF_INIT;
+		sbuf_addf(&s, bot_text(t, T_PHOTO_HINT), n, t->ctx->cfg.photos_min);
+		bot_send(t, s.p, NULL);
+		sbuf_free(&s);
+		return 0;
+	case CONV_CREATE_SUMMARY:
+		if (media) {
+			reject_photo(t, T_PHOTO_LIMIT, t->ctx->cfg.photos_max);
+			return 0;
+		}
+		/* fall through */
+	default:
+		bot_send(t, bot_text(t, T_USE_BUTTONS), NULL);
+		return 0;
+	}
+}
+
+/* --- buttons ------------------------------------------------------------------ */
+
+static int
+on_gender(struct bot_turn *t, const struct cb *cb)
+{
+	if (t->conv.state != CONV_CREATE_GENDER || cb->n[1] > 1) {
+		bot_stale(t);
+		return 0;
+	}
+	if (avatar_set_gender(&t->ctx->db, cb->n[0], (int)cb->n[1]) != 0 ||
+	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_TYPE, cb->n[0]) != 0)
+		return -1;
+	bot_toast(t, NULL);
+	bot_show(t, bot_text(t, T_ASK_TYPE), kb_types(t, cb->n[0], true));
+	return 0;
+}
+
+static int
+on_type(struct bot_turn *t, const struct cb *cb)
+{
+	const struct tg_update *u = t->u;
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb;
+
+	if (t->conv.state != CONV_CREATE_TYPE || cb->n[1] > 1) {
+		bot_stale(t);
+		return 0;
+	}
+	/* The pressed message becomes the progress message (edited in place). */
+	int64_t mid = u->callback_inaccessible ? 0 : u->message_id;
+	if (avatar_open_photos(&t->ctx->db, cb->n[0], cb->n[1] ? TRAIN_STYLE : TRAIN_PORTRAIT,
+	    u->chat_id, mid) != 0 ||
+	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
+		return -1;
+	bot_toast(t, NULL);
+	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], 0, true, &s, &kb);
+	bot_show(t, s.p, kb);
+	sbuf_free(&s);
+	return 0;
+}
+
+static int
+on_type_info(struct bot_turn *t, const struct cb *cb)
+{
+	if (t->conv.state != CONV_CREATE_TYPE) {
+		bot_stale(t);
+		return 0;
+	}
+	bot_toast(t, NULL);
+	bot_show(t, bot_text(t, T_TYPE_INFO), kb_types(t, cb->n[0], false));
+	return 0;
+}
+
+static int
+on_photos_done(struct bot_turn *t, const struct cb *cb)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT;
+
+	if (t->conv.state != CONV_CREATE_PHOTOS) {
+		bot_stale(t);
+		return 0;
+	}
+	if (avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a) != 1)
+		return -1;
+	if (a.photos < t->ctx->cfg.photos_min) {
+		sbuf_addf(&s, bot_text(t, T_PHOTOS_NEED_MORE), t->ctx->cfg.photos_min - a.photos);
+		bot_toast(t, s.p);
+		sbuf_free(&s);
+		return 0;
+	}
+	if (avatar_transition(&t->ctx->db, a.id, AV_PHOTOS, AV_READY) < 0 ||
+	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_SUMMARY, a.id) != 0)
+		return -1;
+	bot_toast(t, NULL);
+	show_summary(t, &a, true);
+	return 0;
+}
+
+static int
+on_add_photos(struct bot_turn *t, const struct cb *cb)
+{
+	struct sbuf s = SBUF_INIT;
+	int n;
+
+	if (t->conv.state != CONV_CREATE_SUMMARY) {
+		bot_stale(t);
+		return 0;
+	}
+	if ((n = photos_count(&t->ctx->db, cb->n[0])) < 0)
+		return -1;
+	if (n >= t->ctx->cfg.photos_max) {
+		sbuf_addf(&s, bot_text(t, T_PHOTO_LIMIT), t->ctx->cfg.photos_max);
+		bot_toast(t, s.p);
+		sbuf_free(&s);
+		return 0;
+	}
+	if (avatar_transition(&t->ctx->db, cb->n[0], AV_READY, AV_PHOTOS) < 0 ||
+	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
+		return -1;
+	bot_toast(t, NULL);
+	cJSON *kb;
+	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], n, true, &s, &kb);
+	bot_show(t, s.p, kb);
+	sbuf_free(&s);
+	return 0;
+}
+
+static int
+on_start_training(struct bot_turn *t, const struct cb *cb)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT, name = SBUF_INIT;
+
+	int found = avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		bot_stale(t);
+		return 0;
+	}
+	int queued = avatar_queue(&t->ctx->db, a.id, false);
+	if (queued < 0)
+		return -1;
+	if (queued == 0) {
+		/* A second tap, or a button from an old summary. */
+		bot_toast(t, a.status >= AV_QUEUED && a.status <= AV_COMPLETED ?
+		    bot_text(t, T_ALREADY_QUEUED) : bot_text(t, T_STALE_BUTTON));
+		return 0;
+	}
+	if (t->conv.avatar_id == a.id && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+		return -1;
+	log_info("avatar %" PRId64 " queued for training (%d photos)", a.id, a.photos);
+	t->after_trigger = a.id;
+	sbuf_add_html(&name, a.name);
+	sbuf_addf(&s, bot_text(t, T_QUEUED), name.p, training_minutes(t, a.type));
+	cJSON *kb = kb_new();
+	kb_button_t(kb, t->user.lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	bot_toast(t, NULL);
+	bot_show(t, s.p, kb);
+	sbuf_free(&s);
+	sbuf_free(&name);
+	return 0;
+}
+
+/* Says what was cancelled and shows the menu. */
+static int
+cancel_and_say(struct bot_turn *t)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT, name = SBUF_INIT;
+	bool named = false;
+
+	if (t->conv.avatar_id != 0) {
+		int found = avatar_get(&t->ctx->db, t->conv.avatar_id, t->user.id, &a);
+		if (found < 0)
+			return -1;
+		named = found == 1;
+	}
+	if (discard_current(t) != 0)
+		return -1;
+	if (named) {
+		sbuf_add_html(&name, a.name);
+		sbuf_addf(&s, bot_text(t, T_CANCELLED_CREATE), name.p);
+	} else {
+		sbuf_add(&s, bot_text(t, T_CANCELLED_CREATE_NONAME));
+	}
+	bot_show(t, s.p, NULL);
+	bot_send_menu(t, false);
+	sbuf_free(&s);
+	sbuf_free(&name);
+	return 0;
+}
+
+int
+flow_create_cancel(struct bot_turn *t)
+{
+	if (!conv_in_create(&t->conv))
+		return 0;
+	return cancel_and_say(t) == 0 ? 1 : -1;
+}
+
+int
+flow_create_button(struct bot_turn *t, const struct cb *cb)
+{
+	if (cb->action == CB_START_TRAINING)
+		return on_start_training(t, cb);
+	/* Every other button of the flow belongs to the avatar being created
+	 * (0 for the name step's Cancel). */
+	if (!conv_in_create(&t->conv) || cb->n[0] != t->conv.avatar_id) {
+		bot_stale(t);
+		return 0;
+	}
+	switch (cb->action) {
+	case CB_GENDER: return on_gender(t, cb);
+	case CB_TYPE: return on_type(t, cb);
+	case CB_TYPE_INFO: return on_type_info(t, cb);
+	case CB_PHOTOS_DONE: return on_photos_done(t, cb);
+	case CB_ADD_PHOTOS: return on_add_photos(t, cb);
+	case CB_CANCEL_CREATE:
+		bot_toast(t, NULL);
+		return cancel_and_say(t);
+	default:
+		bot_stale(t);
+		return 0;
+	}
+}
+
+/* --- after commit: the progress message ----------------------------------------- */
+
+static struct db_stmt st_progress_lock = DB_STMT("create_progress_lock",
+    "SELECT pg_advisory_xact_lock(4243, ($1::bigint % 2147483647)::int)");
+static struct db_stmt st_progress_read = DB_STMT("create_progress_read",
+    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.photos_shown,"
+    " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
+    " a.status = 'photos' FROM avatars a WHERE a.id = $1");
+static struct db_stmt st_progress_mark = DB_STMT("create_progress_mark",
+    "UPDATE avatars SET photos_shown = $2 WHERE id = $1");
+
+void
+flow_create_show_progress(struct app_ctx *ctx, int64_t aid, enum lang l)
+{
+	struct db_params p;
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = NULL;
+
+	if (db_begin(&ctx->db) != 0)
+		return;
+	db_params_init(&p);
+	db_p_i64(&p, aid);
+	if (db_exec(&ctx->db, &st_progress_lock, &p) != 0)
+		goto fail;
+	PGresult *r = db_run(&ctx->db, &st_progress_read, &p);
+	if (r == NULL || PQntuples(r) != 1) {
+		if (r)
+			PQclear(r);
+		goto fail;
+	}
+	int count = (int)db_i64(r, 0, 0), shown = (int)db_i64(r, 0, 1);
+	int64_t chat = db_i64(r, 0, 2), mid = db_i64(r, 0, 3);
+	bool open = db_bool(r, 0, 4);
+	PQclear(r);
+	if (count == shown || chat == 0) {
+		db_rollback(&ctx->db);
+		return;
+	}
+	progress_screen(&ctx->cfg, l, aid, count, open, &s, &kb);
+	cJSON *params = reply_message_params(chat, s.p, kb);
+	struct tg_reply tr;
+	if (mid != 0) {
+		cJSON_AddNumberToObject(params, "message_id", (double)mid);
+		tg_call(ctx->tg, "editMessageText", params, &tr);
+	} else {
+		tg_call(ctx->tg, "sendMessage", params, &tr);
+	}
+	tg_reply_free(&tr);
+	cJSON_Delete(params);
+	sbuf_free(&s);
+	db_params_init(&p);
+	db_p_i64(&p, aid);
+	db_p_i64(&p, count);
+	if (db_exec(&ctx->db, &st_progress_mark, &p) != 0 || db_commit(&ctx->db) != 0)
+		log_warn("avatar %" PRId64 ": progress mark not stored", aid);
+	return;
+fail:
+	db_rollback(&ctx->db);
+}

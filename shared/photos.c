@@ -1,0 +1,108 @@
+#include "photos.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char *const image_mimes[] = {"image/jpeg", "image/png", "image/webp"};
+
+enum photo_verdict
+photo_check(const struct tg_update *u, int min_side, const char **mime)
+{
+	const struct tg_file *f = &u->file;
+
+	*mime = NULL;
+	if (!u->has_photo && !u->has_document)
+		return PHOTO_NONE;
+	if (u->has_document) {
+		const char *m = f->mime_type ? f->mime_type : "";
+		for (size_t i = 0; i < sizeof(image_mimes) / sizeof(image_mimes[0]); i++)
+			if (strcasecmp(m, image_mimes[i]) == 0)
+				*mime = image_mimes[i];
+		if (*mime == NULL)
+			return PHOTO_NOT_IMAGE;
+	} else {
+		*mime = "image/jpeg";
+	}
+	if (f->file_size > PHOTO_MAX_BYTES)
+		return PHOTO_TOO_BIG;
+	if (f->width > 0 && f->height > 0 &&
+	    (f->width < min_side || f->height < min_side))
+		return PHOTO_TOO_SMALL;
+	if (u->has_photo && (f->width == 0 || f->height == 0))
+		return PHOTO_TOO_SMALL;
+	return PHOTO_OK;
+}
+
+static struct db_stmt st_lock = DB_STMT("photos_lock_avatar",
+    "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
+static struct db_stmt st_add = DB_STMT("photos_add",
+    "WITH c AS (SELECT count(*) AS n FROM avatar_photos WHERE avatar_id = $1),"
+    " ins AS (INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source,"
+    "  mime_type, width, height, file_size, media_group_id, message_id)"
+    "  SELECT $1, $2, $3, $4, $5, nullif($6::int, 0), nullif($7::int, 0),"
+    "   nullif($8::bigint, 0), $9, $10 FROM c WHERE c.n < $11"
+    "  ON CONFLICT (avatar_id, file_unique_id) DO NOTHING RETURNING 1),"
+    " dup AS (SELECT 1 FROM avatar_photos WHERE avatar_id = $1 AND file_unique_id = $3)"
+    " SELECT (SELECT n FROM c), (SELECT count(*) FROM ins), EXISTS (SELECT 1 FROM dup)");
+static struct db_stmt st_count = DB_STMT("photos_count",
+    "SELECT count(*) FROM avatar_photos WHERE avatar_id = $1");
+
+int
+photos_count(struct db *db, int64_t avatar_id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, avatar_id);
+	PGresult *r = db_run(db, &st_count, &p);
+	if (r == NULL)
+		return -1;
+	int n = (int)db_i64(r, 0, 0);
+	PQclear(r);
+	return n;
+}
+
+int
+photos_add(struct db *db, int64_t avatar_id, const struct tg_update *u,
+    const char *mime, int max, enum photo_add_result *res, int *count)
+{
+	struct db_params p;
+	const struct tg_file *f = &u->file;
+
+	/* The lock first, in its own statement: the count below then sees every
+	 * photo committed by whoever held the lock before us. */
+	db_params_init(&p);
+	db_p_i64(&p, avatar_id);
+	PGresult *r = db_run(db, &st_lock, &p);
+	if (r == NULL)
+		return -1;
+	int open = PQntuples(r) == 1 && db_bool(r, 0, 0);
+	PQclear(r);
+	if (!open) {
+		*res = PHOTO_GONE;
+		*count = 0;
+		return 0;
+	}
+	db_params_init(&p);
+	db_p_i64(&p, avatar_id);
+	db_p_str(&p, f->file_id);
+	db_p_str(&p, f->file_unique_id);
+	db_p_str(&p, u->has_photo ? "photo" : "document");
+	db_p_str(&p, mime);
+	db_p_i64(&p, f->width);
+	db_p_i64(&p, f->height);
+	db_p_i64(&p, f->file_size);
+	db_p_str(&p, u->media_group_id);
+	db_p_i64(&p, u->message_id);
+	db_p_i64(&p, max);
+	r = db_run(db, &st_add, &p);
+	if (r == NULL)
+		return -1;
+	int before = (int)db_i64(r, 0, 0);
+	int added = (int)db_i64(r, 0, 1);
+	int dup = db_bool(r, 0, 2);
+	PQclear(r);
+	*count = before + added;
+	*res = added ? PHOTO_ADDED : dup ? PHOTO_DUPLICATE : PHOTO_FULL;
+	return 0;
+}

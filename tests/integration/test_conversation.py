@@ -1,0 +1,370 @@
+"""The Telegram conversation: creating an avatar (names, gender, type,
+photos, albums, summary, start), /cancel at each step, stale and forged
+buttons, concurrency, and My avatars — through lighttpd with the stand-in
+Telegram and a real database."""
+import uuid
+
+from harness import check, eq, test, wait_for
+from tg_user import User
+
+_next = [610000000]
+
+
+def new_user(s, lang="ru", name="Алия"):
+    _next[0] += 1
+    return User(s, _next[0], lang, name)
+
+
+def to_photo_step(s, u, name="Аня", style=False):
+    u.text("/start")
+    u.press("v1:new")
+    u.text(name)
+    u.press("v1:sex:")
+    u.press("v1:type:%s:%d" % (u.avatar(), 1 if style else 0))
+    eq(u.conv()[0], "create_photos", "state after the type")
+    return u.avatar()
+
+
+def photos(s, aid):
+    return int(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s" % aid))
+
+
+def status(s, aid):
+    return s.one("SELECT status FROM avatars WHERE id = %s" % aid)
+
+
+def answered_every_callback(s, u):
+    cbs = [c for c in s.calls(u.since, "answerCallbackQuery")]
+    return len(cbs)
+
+
+@test
+def create_flow_in_russian_end_to_end(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u, "Моя аватарка")
+    check("от 10 до 20 фото" in u.last_text(), "asks for photos in Russian: %r" % u.last_text())
+    for _ in range(10):
+        u.photo()
+    eq(photos(s, aid), 10, "photos stored")
+    check("10 фото" in u.last_text(), "progress: %r" % u.last_text())
+    u.press("v1:pdone:%s" % aid)
+    summary = u.last_text()
+    check("Моя аватарка" in summary and "Фото: 10" in summary, "summary: %r" % summary)
+    eq(status(s, aid), "ready", "status at the summary")
+    u.press("v1:train:%s" % aid)
+    eq(status(s, aid), "queued", "status after Start training")
+    check(s.one("SELECT queued_at IS NOT NULL FROM avatars WHERE id = %s" % aid) == "t", "queued_at")
+    eq(u.conv(), ["idle", "0"], "conversation after queueing")
+    check("в очереди" in u.last_text(), "told what happens next: %r" % u.last_text())
+    eq(s.one("SELECT training_type FROM avatars WHERE id = %s" % aid), "portrait", "type")
+    eq(s.one("SELECT gender FROM avatars WHERE id = %s" % aid), "male", "gender")
+
+
+@test
+def create_flow_in_english_with_style(s):
+    u = new_user(s, "en", "Tom")
+    aid = to_photo_step(s, u, "Tom studio", style=True)
+    check("Send 10 to 20 photos" in u.last_text(), u.last_text())
+    for _ in range(10):
+        u.photo()
+    u.press("v1:pdone:%s" % aid)
+    check("Photos: 10" in u.last_text(), u.last_text())
+    u.press("v1:train:%s" % aid)
+    eq(status(s, aid), "queued", "status")
+    eq(s.one("SELECT training_type FROM avatars WHERE id = %s" % aid), "style", "type")
+    check("queued for training" in u.last_text(), u.last_text())
+
+
+@test
+def type_takes_one_tap_or_two_with_info(s):
+    u = new_user(s)
+    u.text("/start")
+    u.press("v1:new")
+    u.text("Имя")
+    u.press("v1:sex:")
+    eq(u.conv()[0], "create_type", "after gender")
+    u.press("v1:tinfo:")
+    eq(u.conv()[0], "create_type", "info keeps the step")
+    u.press("v1:type:")
+    eq(u.conv()[0], "create_photos", "second tap picks the type")
+
+
+@test
+def invalid_names_get_a_reason_and_change_nothing(s):
+    u = new_user(s)
+    u.text("/start")
+    u.press("v1:new")
+    for bad, reason in (("   ", "пустым"), ("я" * 41, "40"), ("a\u0007b", "служебные")):
+        u.text(bad)
+        check(reason in u.last_text(), "reason for %r: %r" % (bad, u.last_text()))
+        eq(u.conv()[0], "create_name", "still asking for the name")
+    check(not u.avatar(), "no avatar from bad names")
+    u.text("  " + "я" * 40 + "  ")
+    eq(u.conv()[0], "create_gender", "40 characters accepted")
+    eq(s.one("SELECT name FROM avatars WHERE id = %s" % u.avatar()), "я" * 40, "trimmed name")
+
+
+@test
+def user_text_is_escaped_in_html(s):
+    u = new_user(s)
+    u.text("/start")
+    u.press("v1:new")
+    u.text("<b>Tom</b> & Co")
+    check("&lt;b&gt;Tom&lt;/b&gt; &amp; Co" in u.last_text(), u.last_text())
+
+
+@test
+def each_photo_rejection_has_its_reason(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    u.photo(w=400, h=300)
+    check("не меньше 512" in u.last_text(), "too small: %r" % u.last_text())
+    u.document(mime="application/pdf", name="passport.pdf")
+    check("Это не фото" in u.last_text(), "pdf: %r" % u.last_text())
+    u.document(size=25 * 1024 * 1024)
+    check("20 МБ" in u.last_text(), "too big: %r" % u.last_text())
+    u.photo(uniq="samephoto1")
+    u.photo(uniq="samephoto1")
+    check("уже есть" in u.last_text(), "duplicate: %r" % u.last_text())
+    eq(photos(s, aid), 1, "only the good photo stored")
+    u.document()
+    eq(photos(s, aid), 2, "an image document is accepted")
+    u.text("привет")
+    check("жду фото" in u.last_text(), "text at the photo step gets a hint: %r" % u.last_text())
+    u.send(u.message(sticker={"file_id": "CAAC1", "file_unique_id": "st1", "width": 512,
+                              "height": 512, "is_animated": False, "is_video": False,
+                              "type": "regular"}))
+    check("жду фото" in u.last_text(), "sticker hint")
+
+
+@test
+def album_of_12_at_once_counts_12_with_one_progress_message(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    progress_mid = s.one("SELECT progress_message_id FROM avatars WHERE id = %s" % aid)
+    seq = s.seq()
+    group = str(uuid.uuid4().int)[:17]
+    results = u.send_concurrently([u.photo_update(group=group) for _ in range(12)])
+    check(all(r["status"] == 200 for r in results), "all items answered 200")
+    eq(photos(s, aid), 12, "photos stored")
+    sent = [c for c in s.calls(seq) if c["method"] == "sendMessage"]
+    eq(sent, [], "no new message per photo")
+    edits = [c for c in s.calls(seq, "editMessageText")]
+    check(edits, "the progress message was edited")
+    check(all(str(c["params"]["message_id"]) == progress_mid for c in edits),
+          "every edit is of the one progress message")
+    final = [m for m in u.chat_messages() if str(m["message_id"]) == progress_mid][0]
+    check("12" in final["text"], "the progress message ends at 12: %r" % final["text"])
+
+
+@test
+def twenty_five_at_once_store_twenty(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    seq = s.seq()
+    results = u.send_concurrently([u.photo_update() for _ in range(25)])
+    check(all(r["status"] == 200 for r in results), "all answered 200")
+    eq(photos(s, aid), 20, "stored")
+    eq(status(s, aid), "ready", "a full avatar goes to the summary")
+    summaries = [c for c in s.calls(seq, "sendMessage") if "Проверим" in c["params"]["text"]]
+    eq(len(summaries), 1, "one summary")
+    limits = [c for c in s.calls(seq, "sendMessage") if "максимум" in c["params"]["text"]]
+    eq(len(limits), 5, "the five extra photos are refused")
+
+
+@test
+def cancel_works_at_every_step(s):
+    steps = ["name", "gender", "type", "photos", "summary"]
+    for step in steps:
+        u = new_user(s)
+        u.text("/start")
+        u.press("v1:new")
+        if step != "name":
+            u.text("Отмена-%s" % step)
+        if step in ("type", "photos", "summary"):
+            u.press("v1:sex:")
+        if step in ("photos", "summary"):
+            u.press("v1:type:")
+        if step == "summary":
+            for _ in range(10):
+                u.photo()
+            u.press("v1:pdone:")
+        aid = u.avatar()
+        u.text("/cancel")
+        eq(u.conv(), ["idle", "0"], "idle after /cancel at %s" % step)
+        check("отменено" in " ".join(u.texts()[-2:]), "says what was cancelled at %s" % step)
+        if aid:
+            eq(s.one("SELECT count(*) FROM avatars WHERE id = %s" % aid), "0",
+               "avatar discarded at %s" % step)
+            check("Отмена-%s" % step in " ".join(u.texts()[-2:]), "names the avatar")
+    u = new_user(s)
+    u.text("/cancel")
+    check("нечего" in u.last_text(), "nothing to cancel")
+
+
+@test
+def cancel_button_discards_the_avatar(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    u.photo()
+    u.press("v1:ccancel:%s" % aid)
+    eq(s.one("SELECT count(*) FROM avatars WHERE id = %s" % aid), "0", "avatar gone")
+    eq(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s" % aid), "0", "photos gone")
+
+
+@test
+def stale_and_forged_buttons_change_nothing_and_are_answered(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    other = new_user(s)
+    other_aid = to_photo_step(s, other)
+    before = s.sql("SELECT id, status, gender, training_type FROM avatars ORDER BY id")
+    seq = s.seq()
+    forged = ["garbage", "v1:avdelok:%s" % other_aid, "v1:sex:%s:0" % aid,
+              "v1:type:%s:7" % aid, "v1:train:%s" % other_aid, "v1:lang:5", "v9:x",
+              "v1:avdelok:99999999", "v1:pdone:%s" % other_aid, "v1:avmain:%s" % aid]
+    for data in forged:
+        u.press_raw(data)
+    eq(s.sql("SELECT id, status, gender, training_type FROM avatars ORDER BY id"), before,
+       "avatars after forged buttons")
+    answers = s.calls(seq, "answerCallbackQuery")
+    eq(len(answers), len(forged), "every button answered")
+    check(all(a["params"].get("text") for a in answers), "each with a notice")
+    eq(u.conv()[0], "create_photos", "the flow goes on")
+
+
+@test
+def old_button_after_the_flow_moved_on_is_stale(s):
+    u = new_user(s)
+    u.text("/start")
+    u.press("v1:new")
+    u.text("Старое")
+    m, data = u.button("v1:sex:")
+    u.press("v1:sex:")
+    seq = s.seq()
+    u.press_raw(data.replace(":0", ":1") if data.endswith(":0") else data, m)
+    eq(s.one("SELECT gender FROM avatars WHERE id = %s" % u.avatar()), "male", "gender kept")
+    a = s.calls(seq, "answerCallbackQuery")
+    check(a and "устарела" in a[0]["params"].get("text", ""), "stale notice")
+
+
+@test
+def double_tap_on_start_training_queues_once(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    for _ in range(10):
+        u.photo()
+    u.press("v1:pdone:%s" % aid)
+    m, data = u.button("v1:train:%s" % aid)
+    seq = s.seq()
+    results = u.send_concurrently([u.callback_update(data, m), u.callback_update(data, m)])
+    check(all(r["status"] == 200 for r in results), "both answered")
+    eq(status(s, aid), "queued", "queued")
+    queued_msgs = [t for t in u.texts(seq) if "в очереди" in t]
+    eq(len(queued_msgs), 1, "one 'queued' message")
+    a = [c["params"].get("text", "") for c in s.calls(seq, "answerCallbackQuery")]
+    check(any("уже запущено" in x for x in a), "the second tap is told: %r" % a)
+
+
+@test
+def my_avatars_list_details_main_delete_retry(s):
+    u = new_user(s, "en", "Kate")
+    u.text("/start")
+    uid = u.db_user_id()
+    ids = {}
+    for name, st in (("Done one", "completed"), ("Broken", "error"), ("Waiting", "queued")):
+        extra = ", diffusers_lora_file_url = 'https://x/l', fal_request_id = 'r-%s'" % uuid.uuid4().hex \
+            if st == "completed" else ""
+        ids[name] = s.one("INSERT INTO avatars (user_id, name, gender, status) VALUES "
+                          "(%s, '%s', 'female', 'draft') RETURNING id" % (uid, name))
+        s.sql("UPDATE avatars SET status = '%s', training_error = CASE WHEN '%s' = 'error' "
+              "THEN 'FAL said no' END %s WHERE id = %s" % (st, st, extra, ids[name]))
+    u.press("v1:avs")
+    listing = u.last_text()
+    check("Your avatars" in listing and "(3)" in listing, listing)
+    m, _ = u.button("v1:av:")
+    labels = [b["text"] for row in m["reply_markup"]["inline_keyboard"] for b in row]
+    check(any("Done one" in l and "ready" in l for l in labels), labels)
+    u.press("v1:av:%s" % ids["Done one"])
+    check("Done one" in u.last_text() and "Type:" in u.last_text(), u.last_text())
+    u.press("v1:avmain:%s" % ids["Done one"])
+    eq(s.one("SELECT main_avatar_id FROM users WHERE id = %s" % uid), ids["Done one"], "main set")
+    u.press_raw("v1:avmain:%s" % ids["Waiting"])
+    eq(s.one("SELECT main_avatar_id FROM users WHERE id = %s" % uid), ids["Done one"],
+       "an untrained avatar cannot be main")
+    u.press_raw("v1:av:%s" % ids["Broken"])
+    check("FAL said no" in u.last_text(), "the error is shown")
+    u.press("v1:avretry:%s" % ids["Broken"])
+    eq(status(s, ids["Broken"]), "queued", "retry re-queues")
+    check(s.one("SELECT training_error IS NULL FROM avatars WHERE id = %s" % ids["Broken"]) == "t",
+          "error cleared")
+    u.press_raw("v1:avretry:%s" % ids["Broken"])
+    eq(status(s, ids["Broken"]), "queued", "a second retry changes nothing")
+    u.press_raw("v1:avdel:%s" % ids["Done one"])
+    check("Delete avatar" in u.last_text(), "asks for confirmation")
+    eq(s.one("SELECT deleted_at IS NULL FROM avatars WHERE id = %s" % ids["Done one"]), "t",
+       "not deleted before confirming")
+    u.press_raw("v1:avdelok:%s" % ids["Done one"])
+    eq(s.one("SELECT deleted_at IS NOT NULL FROM avatars WHERE id = %s" % ids["Done one"]), "t",
+       "deleted after confirming")
+    eq(s.one("SELECT main_avatar_id FROM users WHERE id = %s" % uid), None, "main cleared")
+    u.press("v1:avs")
+    check("(2)" in u.last_text(), "list without the deleted one: %r" % u.last_text())
+    s.sql("UPDATE avatars SET status = 'training', fal_request_id = 'r-%s' WHERE id = %s"
+          % (uuid.uuid4().hex, ids["Waiting"]))
+    u.press_raw("v1:avdelok:%s" % ids["Waiting"])
+    eq(s.one("SELECT deleted_at IS NULL FROM avatars WHERE id = %s" % ids["Waiting"]), "t",
+       "a training avatar is not deleted")
+
+
+@test
+def empty_avatar_list_offers_create(s):
+    u = new_user(s)
+    u.text("/start")
+    u.press("v1:avs")
+    check("нет аватаров" in u.last_text(), u.last_text())
+    u.button("v1:new")
+
+
+@test
+def language_command_switches_language(s):
+    u = new_user(s)
+    u.text("/start")
+    u.text("/language")
+    u.press("v1:lang:1")
+    eq(s.one("SELECT lang FROM users WHERE telegram_id = %d" % u.uid), "en", "lang")
+    u.text("/help")
+    check("How it works" in u.last_text(), u.last_text())
+    u.text("/start")
+    check("Main menu" in u.last_text(), "language kept by /start")
+
+
+@test
+def commands_are_published_in_both_languages(s):
+    r = s.cli("tg-update", "--set-commands")
+    eq(r.returncode, 0, r.stderr)
+    cmds = s.ctl("/_ctl/state")["commands"]
+    check("ru" in cmds and "en" in cmds, "languages: %r" % list(cmds))
+    eq({c["command"] for c in cmds["ru"]}, {"start", "help", "cancel", "language"}, "commands")
+
+
+@test
+def telegram_failure_while_replying_keeps_the_photo(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    s.ctl("/_ctl/fail", {"method": "editMessageText", "status": 500, "count": 1})
+    u.photo()
+    eq(photos(s, aid), 1, "the photo is stored although the progress edit failed")
+    s.ctl("/_ctl/fail", {"method": "editMessageText", "status": 429, "retry_after": 1, "count": 1})
+    u.photo()
+    eq(photos(s, aid), 2, "and with a 429")
+    u.photo()
+    check("3/10" in u.last_text(), "progress catches up: %r" % u.last_text())
+
+
+@test
+def photo_outside_the_flow_gets_a_pointer(s):
+    u = new_user(s)
+    u.text("/start")
+    u.photo()
+    check("Создать аватар" in u.last_text(), u.last_text())
