@@ -2,6 +2,7 @@
 # Runs one cron job with the running stack's configuration (var/aisha.env),
 # never two of the same at once, logging to var/log/cron.log.
 #   cron/run.sh status    check-status --all
+#   cron/run.sh startup   check-status --startup, then start-training --pending
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 JOB=${1:-}
@@ -9,7 +10,8 @@ export AISHA_ENV_FILE=${AISHA_ENV_FILE:-$ROOT/var/aisha.env}
 mkdir -p "$ROOT/var/log" "$ROOT/var/run"
 case "$JOB" in
 status) set -- "$ROOT/bin/check-status" --all ;;
-*) echo "usage: $0 status" >&2; exit 2 ;;
+startup) set -- sh -c "\"$ROOT/bin/check-status\" --startup && \"$ROOT/bin/start-training\" --pending" ;;
+*) echo "usage: $0 status|startup" >&2; exit 2 ;;
 esac
 exec 9>"$ROOT/var/run/cron-$JOB.lock"
 if ! flock -n 9; then

@@ -10,13 +10,18 @@
 #include "app.h"
 #include "avatars.h"
 #include "log.h"
+#include "training.h"
 
 static const char usage[] =
-    "usage: check-status --all | --avatar ID | --check-config\n"
+    "usage: check-status --all | --startup | --avatar ID | --check-config\n"
     "\n"
     "Serves GET /api/avatars/{id}/status and POST /api/check-status\n"
     "(Authorization: Bearer $ADMIN_TOKEN) as FastCGI or CGI.\n"
-    "  --all           check every training in flight (what cron runs)\n"
+    "  --all           check every training in flight and send due notifications\n"
+    "                  (cron, every minute)\n"
+    "  --startup       the startup checker: recover crashed claims, time out stuck\n"
+    "                  trainings, remove old zips and dedupe rows (cron, @reboot and\n"
+    "                  every 5 minutes, before start-training --pending)\n"
     "  --avatar ID     print one avatar's status as JSON\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
@@ -30,6 +35,7 @@ avatar_status(struct app_ctx *ctx, const char *idstr, struct http_resp *resp)
 		http_resp_error(resp, HTTP_400, "bad_id", "avatar id must be a positive integer");
 		return;
 	}
+	(void)training_poll_one(ctx, id); /* fresh from FAL when in flight */
 	int found = avatar_status_json(&ctx->db, id, &st);
 	if (found < 0)
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
@@ -42,11 +48,10 @@ avatar_status(struct app_ctx *ctx, const char *idstr, struct http_resp *resp)
 static int
 check_all(struct app_ctx *ctx, cJSON **summary)
 {
-	(void)ctx;
 	*summary = cJSON_CreateObject();
-	cJSON_AddTrueToObject(*summary, "ok");
-	cJSON_AddNumberToObject(*summary, "checked", 0);
-	return 0;
+	int rc = training_poll_all(ctx, *summary);
+	cJSON_AddBoolToObject(*summary, "ok", rc == 0);
+	return rc;
 }
 
 static bool
@@ -88,9 +93,14 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 	cJSON *out = NULL;
 	int rc;
 
+	snprintf(ctx->req_id, sizeof(ctx->req_id), "cli");
 	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
 		rc = check_all(ctx, &out) == 0 ? 0 : 1;
+	} else if (argc == 1 && strcmp(argv[0], "--startup") == 0) {
+		out = cJSON_CreateObject();
+		rc = training_maintenance(ctx, out) == 0 ? 0 : 1;
 	} else if (argc == 2 && strcmp(argv[0], "--avatar") == 0 && app_parse_id(argv[1], &id) == 0) {
+		(void)training_poll_one(ctx, id);
 		int found = avatar_status_json(&ctx->db, id, &out);
 		rc = found == 1 ? 0 : found == 0 ? 3 : 1;
 		if (found == 0)

@@ -1,14 +1,23 @@
 /*
- * fal-webhook — POST /fal/webhook: FAL reports a finished queue request.
+ * fal-webhook — POST /fal/webhook?avatar=ID&token=HMAC: FAL reports a
+ * finished queue request.
  *
- * Parses and checks the payload, records it in fal_events (the audit of
- * every call) and answers 200 once it is stored, so FAL stops retrying.
+ * Authenticates the call (the per-avatar token always; FAL's ED25519
+ * signature when FAL_WEBHOOK_VERIFY is on), records it in fal_events (the
+ * audit of every call, authentic or not), and hands the result to the one
+ * completion path.  Anything authentic that was stored, or is a duplicate, or
+ * names a request we do not know, gets 200 so FAL stops retrying; only a
+ * database failure gets 5xx.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "fal_events.h"
+#include "fal_verify.h"
 #include "log.h"
+#include "training.h"
 
 static const char usage[] =
     "usage: fal-webhook [--check-config]\n"
@@ -16,10 +25,41 @@ static const char usage[] =
     "Serves POST /fal/webhook as FastCGI (spawned by lighttpd) or CGI.\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
+static const char *const outcome_names[] = {
+	[FINISH_COMPLETED] = "completed", [FINISH_FAILED] = "failed",
+	[FINISH_DUPLICATE] = "duplicate", [FINISH_UNKNOWN] = "unknown_request",
+	[FINISH_DB_ERROR] = "db_error",
+};
+
+/* The avatar the URL's token vouches for, or 0. */
+static long long
+token_avatar(struct app_ctx *ctx, const struct http_req *req)
+{
+	char id[24], token[80], want[65];
+	long long aid;
+
+	if (http_query_get(req->query, "avatar", id, sizeof(id)) != 0 ||
+	    app_parse_id(id, &aid) != 0 ||
+	    http_query_get(req->query, "token", token, sizeof(token)) != 0)
+		return 0;
+	auth_token(ctx->cfg.fal_webhook_secret, "avatar", aid, want);
+	return auth_equal(token, want) ? aid : 0;
+}
+
+static void
+refuse(struct app_ctx *ctx, const struct fal_webhook *w, const char *why,
+    struct http_resp *resp)
+{
+	log_warn("unauthentic FAL webhook for %s: %s", w->request_id, why);
+	(void)fal_events_record(&ctx->db, w, false, why);
+	http_resp_error(resp, HTTP_401, "unauthorized", "webhook not authentic");
+}
+
 static void
 serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
 	struct fal_webhook w;
+	struct fal_result r;
 	char why[160];
 
 	if (strcmp(req->path, "/fal/webhook") != 0) {
@@ -38,16 +78,30 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 		return;
 	}
 	log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);
-	if (fal_events_record(&ctx->db, &w, false, "received") != 0) {
-		http_resp_error(resp, HTTP_500, "internal", "try again later");
+	long long aid = token_avatar(ctx, req);
+	if (aid == 0) {
+		refuse(ctx, &w, "bad_token", resp);
+	} else if (ctx->cfg.fal_webhook_verify &&
+	    fal_verify_request(ctx, req, why, sizeof(why)) != 0) {
+		refuse(ctx, &w, "bad_signature", resp);
+		log_warn("signature: %s", why);
 	} else {
-		log_info("webhook %s stored", w.status);
-		http_resp_json(resp, HTTP_200, cJSON_Parse("{\"ok\":true}"));
+		fal_classify_webhook(w.status, w.payload, w.error, w.payload_error, &r);
+		enum finish_outcome o = training_finish(ctx, w.request_id, aid, &r, NULL, w.root);
+		if (o == FINISH_DB_ERROR || fal_events_record(&ctx->db, &w, true, outcome_names[o]) != 0) {
+			http_resp_error(resp, HTTP_500, "internal", "try again later");
+		} else {
+			log_info("webhook %s for avatar %lld: %s", w.status, aid, outcome_names[o]);
+			cJSON *ok = cJSON_CreateObject();
+			cJSON_AddTrueToObject(ok, "ok");
+			cJSON_AddStringToObject(ok, "outcome", outcome_names[o]);
+			http_resp_json(resp, HTTP_200, ok);
+		}
 	}
 	fal_webhook_free(&w);
 }
 
-static const char *const required[] = {"DATABASE_URL", NULL};
+static const char *const required[] = {"DATABASE_URL", "FAL_WEBHOOK_SECRET", NULL};
 
 static const struct app fal_webhook_app = {
 	.name = "fal-webhook",

@@ -1,9 +1,7 @@
 /*
  * start-training — POST /api/avatars/{id}/train (Bearer ADMIN_TOKEN), and
- * `start-training --avatar ID` from the command line.
- *
- * Answers with the avatar's status; an avatar that is not waiting in the
- * queue gets 409 and nothing changes.
+ * `start-training --avatar ID | --pending` from the command line (the bot's
+ * background trigger and cron).  All the work is training_start().
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,29 +9,50 @@
 #include "app.h"
 #include "avatars.h"
 #include "log.h"
+#include "training.h"
 
 static const char usage[] =
-    "usage: start-training --avatar ID | --check-config\n"
+    "usage: start-training --avatar ID | --pending | --check-config\n"
     "\n"
     "Serves POST /api/avatars/{id}/train (Authorization: Bearer $ADMIN_TOKEN)\n"
     "as FastCGI (spawned by lighttpd) or CGI.\n"
-    "  --avatar ID     start training avatar ID now\n"
+    "  --avatar ID     start training avatar ID now (it must be queued)\n"
+    "  --pending       start every queued avatar that is due (cron)\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
-/* 0 started, 1 not queued (*st set), 2 unknown, -1 error. */
-static int
-train(struct app_ctx *ctx, long long id, cJSON **st)
+static void
+answer(struct app_ctx *ctx, long long id, enum train_outcome o, struct http_resp *resp)
 {
-	int found = avatar_status_json(&ctx->db, id, st);
+	cJSON *st = NULL;
 
-	if (found < 0)
-		return -1;
-	if (found == 0)
-		return 2;
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(*st, "status");
-	if (!cJSON_IsString(s) || strcmp(s->valuestring, "queued") != 0)
-		return 1;
-	return 1; /* the queue consumer arrives with the training lifecycle */
+	switch (o) {
+	case TRAIN_STARTED:
+		if (avatar_status_json(&ctx->db, id, &st) == 1) {
+			http_resp_json(resp, HTTP_202, st);
+			return;
+		}
+		http_resp_json(resp, HTTP_202, cJSON_Parse("{\"ok\":true}"));
+		return;
+	case TRAIN_NOT_QUEUED:
+		http_resp_error(resp, HTTP_409, "not_queued",
+		    "the avatar is not waiting to be trained (already started, or not ready)");
+		return;
+	case TRAIN_UNKNOWN:
+		http_resp_error(resp, HTTP_404, "not_found", "no such avatar");
+		return;
+	case TRAIN_RETRY_LATER:
+		http_resp_header(resp, "Retry-After", "60");
+		http_resp_error(resp, HTTP_503, "upstream_unavailable",
+		    "FAL or Telegram is unavailable; the avatar is back in the queue");
+		return;
+	case TRAIN_FAILED:
+		http_resp_error(resp, HTTP_422, "training_refused",
+		    "the training could not be started; the reason is in the avatar's status");
+		return;
+	case TRAIN_DB_ERROR:
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+		return;
+	}
 }
 
 static void
@@ -41,7 +60,6 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
 	struct http_caps caps;
 	long long id;
-	cJSON *st = NULL;
 
 	if (!http_path_match("/api/avatars/{id}/train", req->path, &caps)) {
 		http_resp_error(resp, HTTP_404, "not_found", "no such route");
@@ -58,44 +76,35 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 		http_resp_error(resp, HTTP_400, "bad_id", "avatar id must be a positive integer");
 		return;
 	}
-	switch (train(ctx, id, &st)) {
-	case 0:
-		http_resp_json(resp, HTTP_202, st);
-		return;
-	case 1:
-		log_info("avatar %lld not queued: nothing to start", id);
-		cJSON_Delete(st);
-		http_resp_error(resp, HTTP_409, "not_queued", "the avatar is not waiting to be trained");
-		return;
-	case 2:
-		http_resp_error(resp, HTTP_404, "not_found", "no such avatar");
-		return;
-	default:
-		http_resp_error(resp, HTTP_500, "internal", "try again later");
-		return;
-	}
+	answer(ctx, id, training_start(ctx, id), resp);
 }
 
 static int
 cli(struct app_ctx *ctx, int argc, char **argv)
 {
 	long long id;
-	cJSON *st = NULL;
 
+	snprintf(ctx->req_id, sizeof(ctx->req_id), "cli");
+	if (argc == 1 && strcmp(argv[0], "--pending") == 0) {
+		int n = training_start_pending(ctx);
+		printf("started %d\n", n < 0 ? 0 : n);
+		return n < 0 ? 1 : 0;
+	}
 	if (argc != 2 || strcmp(argv[0], "--avatar") != 0 || app_parse_id(argv[1], &id) != 0) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	int rc = train(ctx, id, &st);
-	if (rc == 2)
-		fprintf(stderr, "avatar %lld: not found\n", id);
-	else if (rc == 1)
-		fprintf(stderr, "avatar %lld: not queued\n", id);
-	cJSON_Delete(st);
-	return rc == 0 ? 0 : rc < 0 ? 1 : 3;
+	enum train_outcome o = training_start(ctx, id);
+	static const char *const what[] = {
+		[TRAIN_STARTED] = "started", [TRAIN_NOT_QUEUED] = "not queued",
+		[TRAIN_UNKNOWN] = "not found", [TRAIN_RETRY_LATER] = "back in the queue (upstream unavailable)",
+		[TRAIN_FAILED] = "failed (see its status)", [TRAIN_DB_ERROR] = "database error",
+	};
+	printf("avatar %lld: %s\n", id, what[o]);
+	return o == TRAIN_STARTED ? 0 : o == TRAIN_NOT_QUEUED || o == TRAIN_UNKNOWN ? 3 : 1;
 }
 
-static const char *const required[] = {"DATABASE_URL", NULL};
+static const char *const required[] = {"DATABASE_URL", "FAL_WEBHOOK_SECRET", NULL};
 
 static const struct app start_training_app = {
 	.name = "start-training",

@@ -22,6 +22,15 @@ sandbox chat:
     POST /_ctl/reset          forget calls, messages, failures and requests
     GET  /_ctl/state          webhook, bot, counters
     POST /_ctl/fal/complete   {"request_id"} finish a FAL request now
+    POST /_ctl/fal/hold       {"request_id", "seconds"} keep it in progress
+    POST /_ctl/reset_failures forget injected failures
+
+Failures ({"service": "telegram"|"fal", "method", "status", "count", ...}):
+Telegram methods answer the status (429 with retry_after, 403 blocked, 500,
+or "delay": seconds before answering); FAL "submit"/"status"/"result" answer
+the status (a 0 status holds the connection: a timeout), "result" at submit
+time makes the request end with an error result (and an ERROR webhook),
+"webhook" with "mode": "lost" | "duplicate", and "nsfw" flags the images.
 
 Test tooling only (Python standard library): never part of the product.
 """
@@ -516,14 +525,22 @@ def ensure_key(st):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def ed25519_sign(keyfile, msg):
+    """openssl signs Ed25519 only in one shot, from a file of known size."""
+    import tempfile
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(msg)
+        f.flush()
+        return subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", keyfile,
+                               "-in", f.name], capture_output=True, check=True).stdout
+
+
 def sign_headers(st, request_id, body):
     ts = str(int(time.time()) + st.args.sign_skew)
     user = "sandbox-user"
     msg = "\n".join([request_id, user, ts, hashlib.sha256(body).hexdigest()]).encode()
     try:
-        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
-                              st.args.keyfile], input=msg, capture_output=True,
-                             check=True).stdout.hex()
+        sig = ed25519_sign(st.args.keyfile, msg).hex()
     except (OSError, subprocess.CalledProcessError):
         return {}
     return {"X-Fal-Webhook-Request-Id": request_id, "X-Fal-Webhook-User-Id": user,
@@ -723,6 +740,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/_ctl/reset":
             st.reset()
             return self.send_json(200, {"ok": True})
+        if path == "/_ctl/reset_failures":
+            st.failures = Failures()
+            return self.send_json(200, {"ok": True})
+        if path == "/_ctl/fal/hold":
+            with st.lock:
+                req = st.fal.get(body.get("request_id", ""))
+                if req:
+                    secs = float(body.get("seconds", 30))
+                    req["created"] = time.time() - secs
+                    req["done_at"] = time.time() + secs
+            return self.send_json(200, {"ok": bool(req)})
         if path == "/_ctl/fail":
             for rule in body.get("rules", [body]):
                 st.failures.add(rule)
@@ -758,6 +786,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def tg_perform(self, method, params, via):
         st = self.st
         rule = st.failures.take("telegram", method, tg_chat_id(params))
+        if rule and rule.get("delay"):
+            time.sleep(float(rule["delay"]))
+            if "status" not in rule:
+                rule = None
         if rule:
             code = rule.get("status", 500)
             desc = rule.get("description") or {

@@ -69,6 +69,9 @@ static struct db_stmt st_open_photos = DB_STMT("avatar_open_photos",
     "UPDATE avatars SET training_type = $2::training_type, status = 'photos',"
     " progress_chat_id = $3, progress_message_id = nullif($4::bigint, 0),"
     " updated_at = now() WHERE id = $1 AND status = 'draft'");
+static struct db_stmt st_progress_msg = DB_STMT("avatar_progress_msg",
+    "UPDATE avatars SET progress_chat_id = $2, progress_message_id = nullif($3::bigint, 0)"
+    " WHERE id = $1");
 static struct db_stmt st_transition = DB_STMT("avatar_transition",
     "UPDATE avatars SET status = $3::avatar_status, updated_at = now()"
     " WHERE id = $1 AND status = $2::avatar_status RETURNING id");
@@ -231,6 +234,18 @@ avatar_open_photos(struct db *db, int64_t id, enum training_type t, int64_t chat
 	db_p_i64(&p, chat_id);
 	db_p_i64(&p, message_id);
 	return db_exec(db, &st_open_photos, &p);
+}
+
+int
+avatar_set_progress_message(struct db *db, int64_t id, int64_t chat_id, int64_t message_id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_i64(&p, chat_id);
+	db_p_i64(&p, message_id);
+	return db_exec(db, &st_progress_msg, &p);
 }
 
 int

@@ -57,6 +57,9 @@ int avatar_set_gender(struct db *db, int64_t id, int gender);
 int avatar_open_photos(struct db *db, int64_t id, enum training_type t,
     int64_t chat_id, int64_t message_id);
 
+/* The message the bot edits as the avatar moves on (training progress). */
+int avatar_set_progress_message(struct db *db, int64_t id, int64_t chat_id,
+    int64_t message_id);
 /* Conditional transition; 1 done, 0 the avatar was not in from, -1 error. */
 int avatar_transition(struct db *db, int64_t id, enum avatar_status from,
     enum avatar_status to);

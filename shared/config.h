@@ -26,6 +26,9 @@ struct config {
 	bool fal_test_mode;      /* explicit, or implied by an empty FAL_API_KEY */
 	int fal_test_duration;   /* seconds */
 	int fal_training_timeout; /* seconds */
+	int claim_timeout;        /* seconds before a claim counts as crashed */
+	int fal_portrait_steps;
+	int fal_style_steps;      /* steps, or iterations for flux-pro-trainer */
 	char *fal_portrait_trainer;
 	char *fal_style_trainer;
 	char *public_base_url;

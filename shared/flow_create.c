@@ -447,6 +447,10 @@ on_start_training(struct bot_turn *t, const struct cb *cb)
 	}
 	if (t->conv.avatar_id == a.id && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
 		return -1;
+	/* The summary, now saying "queued", becomes the progress message. */
+	if (!t->u->callback_inaccessible &&
+	    avatar_set_progress_message(&t->ctx->db, a.id, t->u->chat_id, t->u->message_id) != 0)
+		return -1;
 	log_info("avatar %" PRId64 " queued for training (%d photos)", a.id, a.photos);
 	t->after_trigger = a.id;
 	sbuf_add_html(&name, a.name);

@@ -94,6 +94,13 @@ enum text_id {
 	T_ST_COMPLETED,
 	T_ST_ERROR,
 	T_ST_CANCELLED,
+	/* training */
+	T_TRAINING_STARTED,    /* %s name, %d minutes */
+	T_TRAINING_PROGRESS,   /* %s name, %d percent */
+	T_TRAINING_DONE,       /* %s name */
+	T_TRAINING_FAILED,     /* %s name, %s reason */
+	T_TRAINING_TIMEOUT,    /* %s name */
+	T_TRAINING_UNAVAILABLE,/* %s name */
 	T__COUNT
 };
 

@@ -100,4 +100,10 @@ const char *const texts_en[T__COUNT] = {
 	[T_ST_COMPLETED] = "✨ ready",
 	[T_ST_ERROR] = "⚠️ error",
 	[T_ST_CANCELLED] = "✖️ cancelled",
+	[T_TRAINING_STARTED] = "🧠 Training of avatar <b>%s</b> has started. It takes about %d min — I'll message you when it's done.",
+	[T_TRAINING_PROGRESS] = "🧠 Avatar <b>%s</b> is training: %d%%",
+	[T_TRAINING_DONE] = "✨ Avatar <b>%s</b> is ready! You can create pictures with it now.",
+	[T_TRAINING_FAILED] = "⚠️ Avatar <b>%s</b> could not be trained: %s\nYou can try again.",
+	[T_TRAINING_TIMEOUT] = "⚠️ Training avatar <b>%s</b> took too long and was stopped. You can try again.",
+	[T_TRAINING_UNAVAILABLE] = "⚠️ The training service is unavailable right now; avatar <b>%s</b> was not started. Try again a bit later.",
 };

@@ -17,6 +17,7 @@ stop_pid() { # name pidfile
 	rm -f "$2"
 }
 
+stop_pid checkers "$VAR/run/ticker.pid"
 stop_pid lighttpd "$VAR/run/lighttpd.pid"
 # lighttpd stops its FastCGI workers; make sure none outlived it.
 for f in tg-update fal-webhook start-training check-status; do

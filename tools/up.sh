@@ -98,6 +98,10 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 
+# The checkers, every few seconds (cron does it in production: make cron-install).
+sh tools/ticker.sh >>"$VAR/log/cron.log" 2>&1 &
+echo $! >"$VAR/run/ticker.pid"
+
 case "${PUBLIC_BASE_URL:-}" in https://*) REGISTER=1 ;; *) REGISTER=$SANDBOX ;; esac
 if [ "$REGISTER" = 1 ]; then
 	bin/tg-update --set-webhook >/dev/null && bin/tg-update --set-commands >/dev/null &&
@@ -123,4 +127,5 @@ if grep -q "^FAL_API_KEY=" "$VAR/aisha.env" && ! grep -q "^FAL_TRAINING_TEST_MOD
 else
 	echo "  FAL mode      test (no FAL calls, no cost)"
 fi
+echo "  checkers      every 10 s (tools/ticker.sh; in production: make cron-install)"
 echo "  config        var/aisha.env     logs: var/log/     stop: make down"

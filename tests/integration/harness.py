@@ -93,6 +93,8 @@ class Stack:
             "FAL_QUEUE_BASE": "http://127.0.0.1:%d" % self.fal_port,
             "FAL_JWKS_URL": "http://127.0.0.1:%d/.well-known/jwks.json" % self.fal_port,
             "FAL_WEBHOOK_SECRET": "test-fal-webhook-secret",
+            "FAL_API_KEY": "test-fal-key",
+            "TRAINING_CLAIM_TIMEOUT": "600",
             "FAL_TEST_DURATION": "2",
             "PUBLIC_BASE_URL": "http://127.0.0.1:%d" % self.port,
             "ADMIN_TOKEN": self.admin,
@@ -231,6 +233,13 @@ class Stack:
     def deliver(self, update):
         """Telegram delivers it: the stand-in posts it and performs the answer."""
         return self.ctl("/_ctl/deliver", {"update": update})
+
+    def fal_token(self, aid):
+        """The per-avatar webhook token (HMAC-SHA256 under a BLAKE2b of the secret)."""
+        import hashlib
+        import hmac
+        key = hashlib.blake2b(b"test-fal-webhook-secret", digest_size=32).digest()
+        return hmac.new(key, ("avatar:%s" % aid).encode(), hashlib.sha256).hexdigest()
 
     def admin_headers(self):
         return {"Authorization": "Bearer " + self.admin}

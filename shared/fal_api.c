@@ -1,0 +1,273 @@
+#include "fal_api.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum fal_trainer
+fal_trainer_kind(const char *endpoint)
+{
+	if (strstr(endpoint, "flux-pro-trainer") != NULL)
+		return FAL_PRO_TRAINER;
+	if (strstr(endpoint, "flux-lora-fast-training") != NULL)
+		return FAL_LORA_FAST_TRAINER;
+	return FAL_PORTRAIT_TRAINER;
+}
+
+void
+fal_train_params_init(struct fal_train_params *p, const struct config *c, bool style,
+    int64_t user_id, int64_t avatar_id)
+{
+	memset(p, 0, sizeof(*p));
+	p->endpoint = style ? c->fal_style_trainer : c->fal_portrait_trainer;
+	p->kind = fal_trainer_kind(p->endpoint);
+	p->trigger = "TOK";
+	p->captioning = true;
+	switch (p->kind) {
+	case FAL_PORTRAIT_TRAINER:
+		p->learning_rate = 0.00009;
+		p->steps = c->fal_portrait_steps;
+		p->multiresolution = true;
+		p->subject_crop = true;
+		break;
+	case FAL_PRO_TRAINER:
+		p->learning_rate = 0.00001;
+		p->steps = c->fal_style_steps;
+		p->finetune_type = "full";
+		p->priority = "quality";
+		snprintf(p->finetune_comment, sizeof(p->finetune_comment), "user_%lld_avatar_%lld",
+		    (long long)user_id, (long long)avatar_id);
+		break;
+	case FAL_LORA_FAST_TRAINER:
+		p->steps = c->fal_style_steps < 100 ? 1000 : c->fal_style_steps;
+		p->create_masks = false;
+		break;
+	}
+}
+
+cJSON *
+fal_train_input(const struct fal_train_params *p)
+{
+	cJSON *in = cJSON_CreateObject();
+
+	switch (p->kind) {
+	case FAL_PORTRAIT_TRAINER:
+		cJSON_AddStringToObject(in, "images_data_url", p->zip_url);
+		cJSON_AddStringToObject(in, "trigger_phrase", p->trigger);
+		cJSON_AddNumberToObject(in, "learning_rate", p->learning_rate);
+		cJSON_AddNumberToObject(in, "steps", p->steps);
+		cJSON_AddBoolToObject(in, "multiresolution_training", p->multiresolution);
+		cJSON_AddBoolToObject(in, "subject_crop", p->subject_crop);
+		break;
+	case FAL_PRO_TRAINER:
+		cJSON_AddStringToObject(in, "data_url", p->zip_url);
+		cJSON_AddStringToObject(in, "mode", "character");
+		cJSON_AddStringToObject(in, "finetune_comment", p->finetune_comment);
+		cJSON_AddNumberToObject(in, "iterations", p->steps);
+		cJSON_AddNumberToObject(in, "learning_rate", p->learning_rate);
+		cJSON_AddStringToObject(in, "priority", p->priority);
+		cJSON_AddBoolToObject(in, "captioning", p->captioning);
+		cJSON_AddStringToObject(in, "trigger_word", p->trigger);
+		cJSON_AddStringToObject(in, "finetune_type", p->finetune_type);
+		break;
+	case FAL_LORA_FAST_TRAINER:
+		cJSON_AddStringToObject(in, "images_data_url", p->zip_url);
+		cJSON_AddStringToObject(in, "trigger_word", p->trigger);
+		cJSON_AddNumberToObject(in, "steps", p->steps);
+		cJSON_AddBoolToObject(in, "create_masks", p->create_masks);
+		cJSON_AddTrueToObject(in, "is_style");
+		break;
+	}
+	return in;
+}
+
+static void
+copy_str(const cJSON *o, const char *k, char *out, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	out[0] = '\0';
+	if (cJSON_IsString(v) && strlen(v->valuestring) < len)
+		snprintf(out, len, "%s", v->valuestring);
+}
+
+static bool
+url_like(const char *s)
+{
+	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+int
+fal_parse_submit(const char *base, const char *endpoint, const char *body,
+    struct fal_submitted *out)
+{
+	cJSON *j = cJSON_Parse(body);
+	char app[256];
+
+	memset(out, 0, sizeof(*out));
+	copy_str(j, "request_id", out->request_id, sizeof(out->request_id));
+	copy_str(j, "gateway_request_id", out->gateway_request_id, sizeof(out->gateway_request_id));
+	copy_str(j, "status_url", out->status_url, sizeof(out->status_url));
+	copy_str(j, "response_url", out->response_url, sizeof(out->response_url));
+	copy_str(j, "cancel_url", out->cancel_url, sizeof(out->cancel_url));
+	cJSON_Delete(j);
+	if (out->request_id[0] == '\0')
+		return -1;
+	for (const char *c = out->request_id; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return -1;
+	/* {owner}/{app}: the first two path segments of the endpoint */
+	const char *slash = strchr(endpoint, '/');
+	const char *second = slash ? strchr(slash + 1, '/') : NULL;
+	size_t n = second ? (size_t)(second - endpoint) : strlen(endpoint);
+	snprintf(app, sizeof(app), "%.*s", (int)n, endpoint);
+	if (!url_like(out->status_url))
+		snprintf(out->status_url, sizeof(out->status_url), "%s/%s/requests/%s/status", base,
+		    app, out->request_id);
+	if (!url_like(out->response_url))
+		snprintf(out->response_url, sizeof(out->response_url), "%s/%s/requests/%s", base, app,
+		    out->request_id);
+	if (!url_like(out->cancel_url))
+		snprintf(out->cancel_url, sizeof(out->cancel_url), "%s/%s/requests/%s/cancel", base,
+		    app, out->request_id);
+	return 0;
+}
+
+/* The reason in an error document: detail (string or list of {msg}) or error. */
+static void
+error_text(const cJSON *body, char *out, size_t len)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(body, "detail");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "error");
+
+	out[0] = '\0';
+	if (cJSON_IsString(d)) {
+		snprintf(out, len, "%s", d->valuestring);
+	} else if (cJSON_IsArray(d)) {
+		const cJSON *it;
+		size_t used = 0;
+		cJSON_ArrayForEach(it, d) {
+			const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "msg");
+			const cJSON *loc = cJSON_GetObjectItemCaseSensitive(it, "loc");
+			const cJSON *last = cJSON_IsArray(loc) ?
+			    cJSON_GetArrayItem(loc, cJSON_GetArraySize(loc) - 1) : NULL;
+			if (!cJSON_IsString(msg) || used + 2 >= len)
+				continue;
+			used += (size_t)snprintf(out + used, len - used, "%s%s%s%s", used ? "; " : "",
+			    cJSON_IsString(last) ? last->valuestring : "",
+			    cJSON_IsString(last) ? ": " : "", msg->valuestring);
+		}
+	} else if (cJSON_IsString(e)) {
+		snprintf(out, len, "%s", e->valuestring);
+	}
+}
+
+static void
+read_output(const cJSON *out, struct fal_result *r)
+{
+	const cJSON *lora = cJSON_GetObjectItemCaseSensitive(out, "diffusers_lora_file");
+	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(out, "config_file");
+
+	copy_str(lora, "url", r->lora_url, sizeof(r->lora_url));
+	copy_str(conf, "url", r->config_url, sizeof(r->config_url));
+	copy_str(out, "finetune_id", r->finetune_id, sizeof(r->finetune_id));
+	if (r->lora_url[0] && !url_like(r->lora_url))
+		r->lora_url[0] = '\0';
+	if (r->config_url[0] && !url_like(r->config_url))
+		r->config_url[0] = '\0';
+	r->ok = r->lora_url[0] != '\0' || r->finetune_id[0] != '\0';
+	if (!r->ok && r->error[0] == '\0') {
+		error_text(out, r->error, sizeof(r->error));
+		if (r->error[0] == '\0')
+			snprintf(r->error, sizeof(r->error), "the result holds no LoRA file or finetune id");
+	}
+}
+
+void
+fal_classify_result(long http_status, const cJSON *body, struct fal_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (http_status < 200 || http_status >= 300) {
+		error_text(body, r->error, sizeof(r->error));
+		if (r->error[0] == '\0')
+			snprintf(r->error, sizeof(r->error), "FAL answered HTTP %ld", http_status);
+		return;
+	}
+	read_output(body, r);
+}
+
+void
+fal_classify_webhook(const char *status, const cJSON *payload, const char *error,
+    const char *payload_error, struct fal_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (status == NULL || strcmp(status, "OK") != 0) {
+		error_text(payload, r->error, sizeof(r->error));
+		if (r->error[0] == '\0')
+			snprintf(r->error, sizeof(r->error), "%s", error ? error : "FAL reported an error");
+		return;
+	}
+	if (payload == NULL || !cJSON_IsObject(payload)) {
+		snprintf(r->error, sizeof(r->error), "%s",
+		    payload_error ? payload_error : "FAL sent no result");
+		return;
+	}
+	read_output(payload, r);
+}
+
+/* "step 500/1000", "500/1000", "Step 50 of 100" → percent, or -1. */
+static int
+progress_in(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p) || (p > s && isdigit((unsigned char)p[-1])))
+			continue;
+		char *end;
+		long a = strtol(p, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (*end == '/')
+			end++;
+		else if (strncmp(end, "of", 2) == 0)
+			end += 2;
+		else
+			continue;
+		while (*end == ' ')
+			end++;
+		if (!isdigit((unsigned char)*end))
+			continue;
+		long b = strtol(end, NULL, 10);
+		if (b > 0 && a >= 0 && a <= b)
+			return (int)(a * 100 / b);
+	}
+	return -1;
+}
+
+void
+fal_parse_status(const char *body, char *status, size_t slen, int *progress,
+    struct sbuf *logs)
+{
+	cJSON *j = cJSON_Parse(body);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	const cJSON *ls = cJSON_GetObjectItemCaseSensitive(j, "logs");
+	const cJSON *it;
+
+	*progress = -1;
+	snprintf(status, slen, "%s", cJSON_IsString(st) ? st->valuestring : "");
+	if (!cJSON_IsArray(ls))
+		ls = NULL;
+	cJSON_ArrayForEach(it, ls) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "message");
+		if (!cJSON_IsString(m))
+			continue;
+		if (logs->len < 60000) {
+			sbuf_add(logs, m->valuestring);
+			sbuf_addc(logs, '\n');
+		}
+		int pr = progress_in(m->valuestring);
+		if (pr >= 0)
+			*progress = pr;
+	}
+	cJSON_Delete(j);
+}

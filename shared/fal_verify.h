@@ -1,0 +1,30 @@
+/*
+ * fal_verify — FAL's ED25519 webhook signature (contracts/fal.md).
+ *
+ * The signed message is the four lines
+ *   request_id \n user_id \n timestamp \n hex(sha256(raw body))
+ * from the X-Fal-Webhook-* headers; the timestamp must be within ±300 s.
+ * The public keys come from the JWKS at FAL_JWKS_URL (OKP / Ed25519, x in
+ * base64url), cached in the fal_jwks table for 24 h and fetched again when
+ * no cached key verifies (a key FAL rotated in).  libsodium does the crypto.
+ */
+#ifndef AISHA_FAL_VERIFY_H
+#define AISHA_FAL_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "http.h"
+
+/* The message FAL signs (exposed for tests); out gets a NUL-terminated copy. */
+int fal_signed_message(const char *request_id, const char *user_id, const char *ts,
+    const char *body, size_t body_len, char *out, size_t outlen);
+/* Ed25519 verify of hex signature over msg with a base64url key. 0 valid. */
+int fal_verify_with_key(const char *x_b64url, const char *sig_hex, const char *msg);
+
+/* 0 when the request carries a valid FAL signature; -1 with a reason. */
+int fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why,
+    size_t whylen);
+
+#endif

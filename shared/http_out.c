@@ -1,0 +1,163 @@
+#include "http_out.h"
+
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+
+void
+http_out_init(struct http_out *r, const char *method, const char *url)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->url = url;
+	r->timeout_ms = 15000;
+	r->max_bytes = 4 << 20;
+}
+
+void
+http_out_free(struct http_out *r)
+{
+	if (r != NULL)
+		sbuf_free(&r->resp);
+}
+
+static size_t
+sink(char *p, size_t sz, size_t n, void *ud)
+{
+	struct http_out *r = ud;
+
+	if (r->resp.len + sz * n > r->max_bytes)
+		return 0;
+	sbuf_addn(&r->resp, p, sz * n);
+	return sz * n;
+}
+
+struct easy {
+	CURL *c;
+	struct curl_slist *hdr;
+};
+
+static int
+easy_setup(struct easy *e, struct http_out *r)
+{
+	char auth[600];
+
+	e->c = curl_easy_init();
+	e->hdr = NULL;
+	if (e->c == NULL)
+		return -1;
+	if (r->body != NULL)
+		e->hdr = curl_slist_append(e->hdr, "Content-Type: application/json");
+	e->hdr = curl_slist_append(e->hdr, "Accept: application/json");
+	if (r->auth != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: %s", r->auth);
+		e->hdr = curl_slist_append(e->hdr, auth);
+	}
+	curl_easy_setopt(e->c, CURLOPT_URL, r->url);
+	curl_easy_setopt(e->c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e->c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e->c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(e->c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	curl_easy_setopt(e->c, CURLOPT_HTTPHEADER, e->hdr);
+	curl_easy_setopt(e->c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(e->c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e->c, CURLOPT_PRIVATE, r);
+	if (strcmp(r->method, "GET") != 0)
+		curl_easy_setopt(e->c, CURLOPT_CUSTOMREQUEST, r->method);
+	if (r->body != NULL)
+		curl_easy_setopt(e->c, CURLOPT_POSTFIELDS, r->body);
+	else if (strcmp(r->method, "GET") != 0)
+		curl_easy_setopt(e->c, CURLOPT_POSTFIELDS, "");
+	return 0;
+}
+
+static void
+easy_done(struct easy *e, struct http_out *r, CURLcode rc)
+{
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(e->c, CURLINFO_RESPONSE_CODE, &r->status);
+	} else {
+		r->failed = 1;
+		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
+	}
+	curl_slist_free_all(e->hdr);
+	curl_easy_cleanup(e->c);
+}
+
+int
+http_out_one(struct http_out *r)
+{
+	struct easy e;
+
+	sbuf_reset(&r->resp);
+	r->status = 0;
+	r->failed = 0;
+	if (easy_setup(&e, r) != 0) {
+		r->failed = 1;
+		snprintf(r->error, sizeof(r->error), "curl_easy_init failed");
+		return -1;
+	}
+	easy_done(&e, r, curl_easy_perform(e.c));
+	return r->failed ? -1 : 0;
+}
+
+char *
+http_out_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	char *out = xstrdup(e ? e : "");
+
+	curl_free(e);
+	return out;
+}
+
+void
+http_out_many(struct http_out *rs, size_t n, int concurrency)
+{
+	CURLM *m = curl_multi_init();
+	struct easy *es = xcalloc(n ? n : 1, sizeof(*es));
+	size_t next = 0, active = 0;
+
+	if (concurrency < 1)
+		concurrency = 1;
+	while (next < n || active > 0) {
+		while (next < n && active < (size_t)concurrency) {
+			struct http_out *r = &rs[next];
+			sbuf_reset(&r->resp);
+			r->status = 0;
+			r->failed = 0;
+			if (easy_setup(&es[next], r) != 0) {
+				r->failed = 1;
+				next++;
+				continue;
+			}
+			curl_easy_setopt(es[next].c, CURLOPT_PRIVATE, (void *)(uintptr_t)next);
+			curl_multi_add_handle(m, es[next].c);
+			next++;
+			active++;
+		}
+		int running = 0;
+		curl_multi_perform(m, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			void *priv = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+			size_t i = (size_t)(uintptr_t)priv;
+			curl_multi_remove_handle(m, msg->easy_handle);
+			easy_done(&es[i], &rs[i], msg->data.result);
+			active--;
+		}
+		if (active > 0)
+			curl_multi_poll(m, NULL, 0, 200, NULL);
+	}
+	curl_multi_cleanup(m);
+	free(es);
+}

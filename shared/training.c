@@ -1,0 +1,1015 @@
+/*
+ * training — see training.h.  The order inside training_start() matters:
+ * claim (committed on its own, so a crash leaves a visible claim for the
+ * startup checker), then the slow work outside any transaction (downloads,
+ * zip, submit), then one conditional UPDATE that stores the FAL request.
+ */
+#include "training.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zip.h>
+
+#include "auth.h"
+#include "callback.h"
+#include "http_out.h"
+#include "keyboard.h"
+#include "log.h"
+#include "outbox.h"
+#include "reply.h"
+#include "sbuf.h"
+#include "texts.h"
+#include "tg_api.h"
+
+#define MAX_ATTEMPTS 5        /* start-training runs per queueing */
+#define INLINE_TRIES 3        /* submit tries within one run */
+#define POLL_BATCH 500
+#define POLL_CONCURRENCY 64
+#define PROGRESS_EDIT_EVERY 30 /* seconds between progress edits */
+
+/* What start and finish need to know about an avatar and its owner. */
+struct tinfo {
+	int64_t id, user_id, chat_id, progress_mid, claim_epoch;
+	enum lang lang;
+	char name[4 * 40 + 1];
+	bool style;
+	int attempts;
+};
+
+/* --- messages to the user ----------------------------------------------------- */
+
+static void
+format_named(enum lang l, enum text_id id, const char *name, struct sbuf *out)
+{
+	struct sbuf esc = SBUF_INIT;
+
+	sbuf_add_html(&esc, name);
+	sbuf_addf(out, text_get(l, id), esc.p);
+	sbuf_free(&esc);
+}
+
+/* Queues a notification about avatar a in the current transaction. */
+static int
+notify(struct db *db, const struct tinfo *a, const char *kind, const char *key_part,
+    const char *html, cJSON *kb, int64_t *nid)
+{
+	char key[120];
+	struct outbox_msg m = {0};
+
+	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:%s", a->id, key_part, kind);
+	m.user_id = a->user_id;
+	m.chat_id = a->chat_id;
+	m.kind = kind;
+	m.dedupe_key = key;
+	m.avatar_id = a->id;
+	m.method = "sendMessage";
+	m.params = reply_message_params(a->chat_id, html, kb);
+	return outbox_enqueue(db, &m, nid) < 0 ? -1 : 0;
+}
+
+static cJSON *
+kb_retry(enum lang l, int64_t aid)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_RETRY, CB_AVATAR_RETRY, aid, 0);
+	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	return kb;
+}
+
+/* Best effort: the avatar's progress message, edited in place. */
+static void
+edit_progress(struct app_ctx *ctx, const struct tinfo *a, const char *html)
+{
+	struct tg_reply r;
+
+	if (a->chat_id == 0 || a->progress_mid == 0)
+		return;
+	cJSON *p = reply_message_params(a->chat_id, html, NULL);
+	cJSON_AddNumberToObject(p, "message_id", (double)a->progress_mid);
+	tg_call(ctx->tg, "editMessageText", p, &r);
+	tg_reply_free(&r);
+	cJSON_Delete(p);
+}
+
+static int
+expected_minutes(const struct config *c, bool style)
+{
+	if (c->fal_test_mode)
+		return c->fal_test_duration / 60 + 1;
+	return style ? 15 : 10;
+}
+
+/* --- claim ----------------------------------------------------------------------- */
+
+static struct db_stmt st_claim = DB_STMT("training_claim",
+    "UPDATE avatars a SET status = 'submitting', claimed_at = now(),"
+    " attempts = a.attempts + 1, updated_at = now()"
+    " FROM users u WHERE a.id = $1 AND u.id = a.user_id AND a.status = 'queued'"
+    " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())"
+    " RETURNING a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style',"
+    "  a.attempts, coalesce(a.progress_message_id, 0),"
+    "  extract(epoch FROM a.claimed_at)::bigint");
+static struct db_stmt st_exists = DB_STMT("training_exists",
+    "SELECT 1 FROM avatars WHERE id = $1 AND deleted_at IS NULL");
+static struct db_stmt st_photos = DB_STMT("training_photos",
+    "SELECT file_id FROM avatar_photos WHERE avatar_id = $1 ORDER BY id");
+
+static int
+claim(struct db *db, int64_t aid, struct tinfo *a)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, aid);
+	PGresult *r = db_run(db, &st_claim, &p);
+	if (r == NULL)
+		return -1;
+	int won = PQntuples(r) == 1;
+	if (won) {
+		memset(a, 0, sizeof(*a));
+		a->id = aid;
+		a->user_id = db_i64(r, 0, 0);
+		a->chat_id = db_i64(r, 0, 1);
+		(void)lang_parse(db_str(r, 0, 2), &a->lang);
+		snprintf(a->name, sizeof(a->name), "%s", db_str(r, 0, 3));
+		a->style = db_bool(r, 0, 4);
+		a->attempts = (int)db_i64(r, 0, 5);
+		a->progress_mid = db_i64(r, 0, 6);
+		a->claim_epoch = db_i64(r, 0, 7);
+	}
+	PQclear(r);
+	return won;
+}
+
+/* --- photos → zip ------------------------------------------------------------------ */
+
+enum step_result { STEP_OK, STEP_RETRY, STEP_FAIL };
+
+static enum step_result
+download_photo(struct app_ctx *ctx, const char *file_id, struct sbuf *out, char *why,
+    size_t whylen)
+{
+	struct tg_reply r;
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "file_id", file_id);
+	enum tg_result res = tg_call(ctx->tg, "getFile", p, &r);
+	cJSON_Delete(p);
+	if (res != TG_OK) {
+		snprintf(why, whylen, "Telegram getFile: %s", r.description);
+		tg_reply_free(&r);
+		return res == TG_RETRY || res == TG_NO_TOKEN ? STEP_RETRY : STEP_FAIL;
+	}
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(r.result, "file_path");
+	const cJSON *size = cJSON_GetObjectItemCaseSensitive(r.result, "file_size");
+	enum step_result sr = STEP_OK;
+	if (!cJSON_IsString(path) || strstr(path->valuestring, "..") != NULL) {
+		snprintf(why, whylen, "Telegram gave no usable file_path");
+		sr = STEP_FAIL;
+	} else if (cJSON_IsNumber(size) && size->valuedouble > 20.0 * 1024 * 1024) {
+		snprintf(why, whylen, "a photo is larger than 20 MB");
+		sr = STEP_FAIL;
+	} else {
+		res = tg_download(ctx->tg, path->valuestring, 20 << 20, out);
+		if (res != TG_OK) {
+			snprintf(why, whylen, "photo download failed");
+			sr = res == TG_BAD ? STEP_FAIL : STEP_RETRY;
+		}
+	}
+	tg_reply_free(&r);
+	return sr;
+}
+
+/* Downloads every photo and writes them into a zip published under
+ * MEDIA_DIR with a 128-bit random name; url and path are filled. */
+static enum step_result
+build_zip(struct app_ctx *ctx, int64_t aid, struct sbuf *url, struct sbuf *path,
+    char *why, size_t whylen)
+{
+	struct db_params p;
+	char name[32], tmp[1100];
+	enum step_result sr = STEP_OK;
+
+	db_params_init(&p);
+	db_p_i64(&p, aid);
+	PGresult *r = db_run(&ctx->db, &st_photos, &p);
+	if (r == NULL) {
+		snprintf(why, whylen, "database");
+		return STEP_RETRY;
+	}
+	int n = PQntuples(r);
+	if (n == 0) {
+		PQclear(r);
+		snprintf(why, whylen, "the avatar has no photos");
+		return STEP_FAIL;
+	}
+	struct sbuf *bufs = xcalloc((size_t)n, sizeof(*bufs));
+	auth_random_b64(name, sizeof(name), 16);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s.zip", ctx->cfg.media_dir, name);
+	sbuf_addf(path, "%s/%s.zip", ctx->cfg.media_dir, name);
+	sbuf_addf(url, "%s/media/%s.zip", ctx->cfg.public_base_url, name);
+	int zerr = 0;
+	zip_t *z = zip_open(tmp, ZIP_CREATE | ZIP_EXCL, &zerr);
+	if (z == NULL) {
+		snprintf(why, whylen, "cannot create the zip in MEDIA_DIR (libzip error %d)", zerr);
+		sr = STEP_RETRY;
+		goto out;
+	}
+	for (int i = 0; i < n && sr == STEP_OK; i++) {
+		char entry[32];
+		sr = download_photo(ctx, db_str(r, i, 0), &bufs[i], why, whylen);
+		if (sr != STEP_OK)
+			break;
+		snprintf(entry, sizeof(entry), "photo_%02d.jpg", i + 1);
+		zip_source_t *src = zip_source_buffer(z, bufs[i].p, bufs[i].len, 0);
+		if (src == NULL || zip_file_add(z, entry, src, ZIP_FL_ENC_UTF_8) < 0) {
+			if (src)
+				zip_source_free(src);
+			snprintf(why, whylen, "zip: %s", zip_strerror(z));
+			sr = STEP_RETRY;
+		}
+	}
+	if (sr != STEP_OK) {
+		zip_discard(z);
+	} else if (zip_close(z) != 0) {
+		snprintf(why, whylen, "zip: %s", zip_strerror(z));
+		zip_discard(z);
+		sr = STEP_RETRY;
+	} else if (rename(tmp, path->p) != 0) {
+		snprintf(why, whylen, "cannot publish the zip: %s", strerror(errno));
+		sr = STEP_RETRY;
+	}
+out:
+	unlink(tmp);
+	for (int i = 0; i < n; i++)
+		sbuf_free(&bufs[i]);
+	free(bufs);
+	PQclear(r);
+	if (sr != STEP_OK)
+		unlink(path->p);
+	else
+		log_info("avatar %" PRId64 ": %d photos published as a zip", aid, n);
+	return sr;
+}
+
+/* --- submit ---------------------------------------------------------------------------- */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static enum step_result
+submit(struct app_ctx *ctx, const struct fal_train_params *tp, const char *webhook,
+    struct fal_submitted *sub, cJSON **answer, char *why, size_t whylen)
+{
+	struct sbuf url = SBUF_INIT, auth = SBUF_INIT;
+	char *enc = http_out_escape(webhook);
+	cJSON *in = fal_train_input(tp);
+	char *body = cJSON_PrintUnformatted(in);
+	enum step_result sr = STEP_RETRY;
+
+	sbuf_addf(&url, "%s/%s?fal_webhook=%s", ctx->cfg.fal_queue_base, tp->endpoint, enc);
+	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
+	for (int i = 0; i < INLINE_TRIES; i++) {
+		struct http_out r;
+		if (i > 0)
+			sleep_ms(500L << (i - 1));
+		http_out_init(&r, "POST", url.p);
+		r.auth = auth.p;
+		r.body = body;
+		r.timeout_ms = 30000;
+		http_out_one(&r);
+		if (!r.failed && r.status >= 200 && r.status < 300) {
+			if (fal_parse_submit(ctx->cfg.fal_queue_base, tp->endpoint, sbuf_str(&r.resp), sub) == 0) {
+				*answer = cJSON_Parse(sbuf_str(&r.resp));
+				sr = STEP_OK;
+			} else {
+				snprintf(why, whylen, "FAL's answer has no request_id");
+				sr = STEP_RETRY;
+			}
+			http_out_free(&r);
+			break;
+		}
+		if (!r.failed && r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429) {
+			struct fal_result fr;
+			cJSON *doc = cJSON_Parse(sbuf_str(&r.resp));
+			fal_classify_result(r.status, doc, &fr);
+			cJSON_Delete(doc);
+			snprintf(why, whylen, "FAL refused the job (HTTP %ld): %s", r.status, fr.error);
+			sr = STEP_FAIL;
+			http_out_free(&r);
+			break;
+		}
+		snprintf(why, whylen, "FAL unavailable: %s", r.failed ? r.error : "HTTP error");
+		if (!r.failed)
+			snprintf(why, whylen, "FAL unavailable: HTTP %ld", r.status);
+		log_warn("submit try %d: %s", i + 1, why);
+		http_out_free(&r);
+	}
+	cJSON_free(body);
+	cJSON_Delete(in);
+	free(enc);
+	sbuf_free(&url);
+	sbuf_free(&auth);
+	return sr;
+}
+
+/* --- store / give back / fail --------------------------------------------------------- */
+
+static struct db_stmt st_store = DB_STMT("training_store",
+    "UPDATE avatars SET status = 'training', fal_request_id = $2, gateway_request_id = $3,"
+    " fal_endpoint = $4, status_url = $5, response_url = $6, cancel_url = $7,"
+    " webhook_url = $8, learning_rate = nullif($9::float8, 0), steps = $10,"
+    " trigger_phrase = $11, multiresolution_training = $12, subject_crop = $13,"
+    " create_masks = $14, captioning = $15, finetune_type = $16::finetune_type,"
+    " finetune_comment = nullif($17, ''), fal_priority = $18::fal_priority, zip_path = $19,"
+    " fal_response_data = $20::jsonb, training_started_at = now(), training_progress = 0,"
+    " training_error = NULL, last_status_check = NULL, progress_edited_at = now(),"
+    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
+static struct db_stmt st_give_back = DB_STMT("training_give_back",
+    "UPDATE avatars SET status = 'queued', claimed_at = NULL, training_error = $2,"
+    " next_attempt_at = now() + make_interval(secs => $3), updated_at = now()"
+    " WHERE id = $1 AND status = 'submitting'");
+static struct db_stmt st_fail = DB_STMT("training_fail_start",
+    "UPDATE avatars SET status = 'error', training_error = $2, claimed_at = NULL,"
+    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
+
+static int
+store(struct app_ctx *ctx, int64_t aid, const struct fal_train_params *tp,
+    const struct fal_submitted *sub, const char *webhook, const char *zip_path,
+    const cJSON *answer)
+{
+	struct db_params p;
+	char lr[32];
+	char *json = answer ? cJSON_PrintUnformatted(answer) : NULL;
+
+	snprintf(lr, sizeof(lr), "%.10g", tp->learning_rate);
+	db_params_init(&p);
+	db_p_i64(&p, aid);
+	db_p_str(&p, sub->request_id);
+	db_p_str(&p, sub->gateway_request_id[0] ? sub->gateway_request_id : NULL);
+	db_p_str(&p, tp->endpoint);
+	db_p_str(&p, sub->status_url[0] ? sub->status_url : NULL);
+	db_p_str(&p, sub->response_url[0] ? sub->response_url : NULL);
+	db_p_str(&p, sub->cancel_url[0] ? sub->cancel_url : NULL);
+	db_p_str(&p, webhook);
+	db_p_str(&p, lr);
+	db_p_i64(&p, tp->steps);
+	db_p_str(&p, tp->trigger);
+	db_p_bool(&p, tp->multiresolution);
+	db_p_bool(&p, tp->subject_crop);
+	db_p_bool(&p, tp->create_masks);
+	db_p_bool(&p, tp->captioning);
+	db_p_str(&p, tp->finetune_type);
+	db_p_str(&p, tp->finetune_comment);
+	db_p_str(&p, tp->priority);
+	db_p_str(&p, zip_path);
+	db_p_str(&p, json);
+	int rc = db_exec(&ctx->db, &st_store, &p);
+	cJSON_free(json);
+	return rc;
+}
+
+static int
+backoff(int attempts)
+{
+	int s = 30;
+
+	for (int i = 1; i < attempts && s < 1800; i++)
+		s *= 2;
+	return s;
+}
+
+/* Back to the queue for a later try, or — past the attempts — an error the
+ * user is told about (with Retry). */
+static enum train_outcome
+give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
+{
+	struct db_params p;
+	char secs[16];
+
+	if (a->attempts < MAX_ATTEMPTS) {
+		snprintf(secs, sizeof(secs), "%d", backoff(a->attempts));
+		db_params_init(&p);
+		db_p_i64(&p, a->id);
+		db_p_str(&p, why);
+		db_p_str(&p, secs);
+		log_warn("avatar %" PRId64 ": back to the queue for %s s: %s", a->id, secs, why);
+		return db_exec(&ctx->db, &st_give_back, &p) == 0 ? TRAIN_RETRY_LATER : TRAIN_DB_ERROR;
+	}
+	struct sbuf s = SBUF_INIT;
+	char key[32];
+	int64_t nid = 0;
+	format_named(a->lang, T_TRAINING_UNAVAILABLE, a->name, &s);
+	snprintf(key, sizeof(key), "c%" PRId64, a->claim_epoch);
+	int rc = db_begin(&ctx->db);
+	db_params_init(&p);
+	db_p_i64(&p, a->id);
+	db_p_str(&p, why);
+	if (rc == 0)
+		rc = db_exec(&ctx->db, &st_fail, &p);
+	if (rc == 0)
+		rc = notify(&ctx->db, a, "unavailable", key, s.p, kb_retry(a->lang, a->id), &nid);
+	if (rc == 0)
+		rc = db_commit(&ctx->db);
+	else
+		db_rollback(&ctx->db);
+	sbuf_free(&s);
+	log_error("avatar %" PRId64 ": gave up after %d attempts: %s", a->id, a->attempts, why);
+	if (rc == 0 && nid)
+		outbox_deliver(ctx, nid, 1);
+	return rc == 0 ? TRAIN_FAILED : TRAIN_DB_ERROR;
+}
+
+static enum train_outcome
+fail_start(struct app_ctx *ctx, const struct tinfo *a, const char *why)
+{
+	struct db_params p;
+	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	char key[32];
+	int64_t nid = 0;
+
+	sbuf_add_html(&esc, a->name);
+	{
+		struct sbuf reason = SBUF_INIT;
+		sbuf_add_html(&reason, why);
+		sbuf_addf(&s, text_get(a->lang, T_TRAINING_FAILED), esc.p, reason.p);
+		sbuf_free(&reason);
+	}
+	snprintf(key, sizeof(key), "c%" PRId64, a->claim_epoch);
+	int rc = db_begin(&ctx->db);
+	db_params_init(&p);
+	db_p_i64(&p, a->id);
+	db_p_str(&p, why);
+	if (rc == 0)
+		rc = db_exec(&ctx->db, &st_fail, &p);
+	if (rc == 0)
+		rc = notify(&ctx->db, a, "failed", key, s.p, kb_retry(a->lang, a->id), &nid);
+	if (rc == 0)
+		rc = db_commit(&ctx->db);
+	else
+		db_rollback(&ctx->db);
+	log_error("avatar %" PRId64 ": training not started: %s", a->id, why);
+	sbuf_free(&s);
+	sbuf_free(&esc);
+	if (rc == 0 && nid)
+		outbox_deliver(ctx, nid, 1);
+	return rc == 0 ? TRAIN_FAILED : TRAIN_DB_ERROR;
+}
+
+/* --- start ------------------------------------------------------------------------------ */
+
+static void
+webhook_url(const struct config *c, int64_t aid, struct sbuf *out)
+{
+	char token[65];
+
+	auth_token(c->fal_webhook_secret, "avatar", aid, token);
+	sbuf_addf(out, "%s/fal/webhook?avatar=%" PRId64 "&token=%s", c->public_base_url, aid, token);
+}
+
+enum train_outcome
+training_start(struct app_ctx *ctx, int64_t aid)
+{
+	struct tinfo a;
+	struct fal_train_params tp;
+	struct fal_submitted sub;
+	struct sbuf url = SBUF_INIT, path = SBUF_INIT, hook = SBUF_INIT, msg = SBUF_INIT;
+	cJSON *answer = NULL;
+	char why[700] = "";
+	enum train_outcome out;
+
+	int won = claim(&ctx->db, aid, &a);
+	if (won < 0)
+		return TRAIN_DB_ERROR;
+	if (won == 0) {
+		struct db_params p;
+		db_params_init(&p);
+		db_p_i64(&p, aid);
+		PGresult *r = db_run(&ctx->db, &st_exists, &p);
+		if (r == NULL)
+			return TRAIN_DB_ERROR;
+		out = PQntuples(r) ? TRAIN_NOT_QUEUED : TRAIN_UNKNOWN;
+		PQclear(r);
+		return out;
+	}
+	log_set_ctx("req=%s avatar=%" PRId64, ctx->req_id, aid);
+	log_info("claimed (attempt %d, %s)", a.attempts, ctx->cfg.fal_test_mode ? "test mode" : "live");
+	enum step_result sr = build_zip(ctx, aid, &url, &path, why, sizeof(why));
+	if (sr != STEP_OK) {
+		out = sr == STEP_RETRY ? give_back(ctx, &a, why) : fail_start(ctx, &a, why);
+		goto done;
+	}
+	fal_train_params_init(&tp, &ctx->cfg, a.style, a.user_id, aid);
+	tp.zip_url = url.p;
+	webhook_url(&ctx->cfg, aid, &hook);
+	memset(&sub, 0, sizeof(sub));
+	if (ctx->cfg.fal_test_mode) {
+		char rnd[32];
+		auth_random_b64(rnd, sizeof(rnd), 12);
+		snprintf(sub.request_id, sizeof(sub.request_id), "test-%s", rnd);
+		answer = cJSON_CreateObject();
+		cJSON_AddStringToObject(answer, "request_id", sub.request_id);
+		cJSON_AddStringToObject(answer, "mode", "test");
+	} else {
+		sr = submit(ctx, &tp, hook.p, &sub, &answer, why, sizeof(why));
+		if (sr != STEP_OK) {
+			unlink(path.p);
+			out = sr == STEP_RETRY ? give_back(ctx, &a, why) : fail_start(ctx, &a, why);
+			goto done;
+		}
+	}
+	if (store(ctx, aid, &tp, &sub, hook.p, path.p, answer) != 0) {
+		/* FAL has the job; the webhook or the poller will find it by
+		 * request id only if it was stored — say so loudly. */
+		log_error("FAL request %s submitted but not stored", sub.request_id);
+		out = TRAIN_DB_ERROR;
+		goto done;
+	}
+	log_info("training started: request %s at %s", sub.request_id, tp.endpoint);
+	{
+		struct sbuf esc = SBUF_INIT;
+		sbuf_add_html(&esc, a.name);
+		sbuf_addf(&msg, text_get(a.lang, T_TRAINING_STARTED), esc.p,
+		    expected_minutes(&ctx->cfg, a.style));
+		sbuf_free(&esc);
+	}
+	edit_progress(ctx, &a, msg.p);
+	out = TRAIN_STARTED;
+done:
+	cJSON_Delete(answer);
+	sbuf_free(&url);
+	sbuf_free(&path);
+	sbuf_free(&hook);
+	sbuf_free(&msg);
+	return out;
+}
+
+static struct db_stmt st_pending = DB_STMT("training_pending",
+    "SELECT id FROM avatars WHERE status = 'queued' AND deleted_at IS NULL"
+    " AND coalesce(next_attempt_at, now()) <= now()"
+    " AND (queued_at < now() - interval '2 minutes' OR attempts > 0)"
+    " ORDER BY queued_at LIMIT 100");
+
+int
+training_start_pending(struct app_ctx *ctx)
+{
+	PGresult *r = db_run(&ctx->db, &st_pending, NULL);
+	int started = 0;
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (training_start(ctx, db_i64(r, i, 0)) == TRAIN_STARTED)
+			started++;
+	PQclear(r);
+	log_clear_ctx();
+	return started;
+}
+
+/* --- finish: the one completion path ------------------------------------------------- */
+
+static struct db_stmt st_finish_lock = DB_STMT("training_finish_lock",
+    "SELECT a.id, a.user_id, u.telegram_id, u.lang, a.name, a.status = 'training',"
+    " coalesce(a.progress_message_id, 0)"
+    " FROM avatars a JOIN users u ON u.id = a.user_id WHERE a.fal_request_id = $1"
+    " FOR UPDATE OF a");
+static struct db_stmt st_complete = DB_STMT("training_complete",
+    "UPDATE avatars SET status = 'completed', diffusers_lora_file_url = nullif($2, ''),"
+    " config_file_url = nullif($3, ''), finetune_id = nullif($4, ''),"
+    " training_logs = coalesce($5, training_logs), fal_response_data = coalesce($6::jsonb,"
+    " fal_response_data), training_progress = 100, training_completed_at = now(),"
+    " last_status_check = now(), training_error = NULL, updated_at = now()"
+    " WHERE id = $1 AND status = 'training'");
+static struct db_stmt st_errored = DB_STMT("training_errored",
+    "UPDATE avatars SET status = 'error', training_error = $2,"
+    " training_logs = coalesce($3, training_logs), fal_response_data = coalesce($4::jsonb,"
+    " fal_response_data), training_completed_at = now(), last_status_check = now(),"
+    " updated_at = now() WHERE id = $1 AND status = 'training'");
+
+static int
+finish_store(struct db *db, int64_t aid, const struct fal_result *r, const char *logs,
+    const char *json)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, aid);
+	if (r->ok) {
+		db_p_str(&p, r->lora_url);
+		db_p_str(&p, r->config_url);
+		db_p_str(&p, r->finetune_id);
+		db_p_str(&p, logs);
+		db_p_str(&p, json);
+		return db_exec(db, &st_complete, &p);
+	}
+	db_p_str(&p, r->error);
+	db_p_str(&p, logs);
+	db_p_str(&p, json);
+	return db_exec(db, &st_errored, &p);
+}
+
+static void
+finish_message(const struct tinfo *a, const struct fal_result *r, struct sbuf *s, cJSON **kb)
+{
+	if (r->ok) {
+		format_named(a->lang, T_TRAINING_DONE, a->name, s);
+		*kb = kb_new();
+		kb_button_t(*kb, a->lang, T_BTN_GENERATE, CB_GENERATE, 0, 0);
+		kb_button_t(*kb, a->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+		return;
+	}
+	struct sbuf esc = SBUF_INIT, reason = SBUF_INIT;
+	sbuf_add_html(&esc, a->name);
+	sbuf_add_html(&reason, r->error);
+	if (r->timed_out)
+		sbuf_addf(s, text_get(a->lang, T_TRAINING_TIMEOUT), esc.p);
+	else
+		sbuf_addf(s, text_get(a->lang, T_TRAINING_FAILED), esc.p, reason.p);
+	sbuf_free(&esc);
+	sbuf_free(&reason);
+	*kb = kb_retry(a->lang, a->id);
+}
+
+enum finish_outcome
+training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avatar,
+    const struct fal_result *r, const char *logs, const cJSON *full)
+{
+	struct db_params p;
+	struct tinfo a;
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = NULL;
+	char *json = full ? cJSON_PrintUnformatted(full) : NULL;
+	int64_t nid = 0;
+	enum finish_outcome out = FINISH_DB_ERROR;
+
+	if (db_begin(&ctx->db) != 0)
+		goto out;
+	db_params_init(&p);
+	db_p_str(&p, request_id);
+	PGresult *res = db_run(&ctx->db, &st_finish_lock, &p);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) != 1 || (expect_avatar && db_i64(res, 0, 0) != expect_avatar) ||
+	    !db_bool(res, 0, 5)) {
+		out = PQntuples(res) != 1 || (expect_avatar && db_i64(res, 0, 0) != expect_avatar) ?
+		    FINISH_UNKNOWN : FINISH_DUPLICATE;
+		PQclear(res);
+		db_rollback(&ctx->db);
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	a.id = db_i64(res, 0, 0);
+	a.user_id = db_i64(res, 0, 1);
+	a.chat_id = db_i64(res, 0, 2);
+	(void)lang_parse(db_str(res, 0, 3), &a.lang);
+	snprintf(a.name, sizeof(a.name), "%s", db_str(res, 0, 4));
+	a.progress_mid = db_i64(res, 0, 6);
+	PQclear(res);
+	if (finish_store(&ctx->db, a.id, r, logs, json) != 0)
+		goto fail;
+	finish_message(&a, r, &s, &kb);
+	if (notify(&ctx->db, &a, r->ok ? "done" : "failed", request_id, s.p, kb, &nid) != 0)
+		goto fail;
+	if (db_commit(&ctx->db) != 0)
+		goto out;
+	out = r->ok ? FINISH_COMPLETED : FINISH_FAILED;
+	log_info("avatar %" PRId64 ": training %s (request %s)", a.id,
+	    r->ok ? "completed" : "failed", request_id);
+	if (nid)
+		outbox_deliver(ctx, nid, 1);
+	goto out;
+fail:
+	db_rollback(&ctx->db);
+out:
+	cJSON_free(json);
+	sbuf_free(&s);
+	return out;
+}
+
+/* --- polling ---------------------------------------------------------------------------- */
+
+static struct db_stmt st_poll_claim = DB_STMT("training_poll_claim",
+    "UPDATE avatars a SET last_status_check = now() FROM users u"
+    " WHERE u.id = a.user_id AND a.id IN (SELECT id FROM avatars"
+    "  WHERE status = 'training' AND fal_request_id IS NOT NULL"
+    "  AND ($2::bigint = 0 OR id = $2)"
+    "  AND (last_status_check IS NULL OR last_status_check < now() - interval '15 seconds'"
+    "   OR id = $2)"
+    "  ORDER BY last_status_check NULLS FIRST, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING a.id, a.fal_request_id, coalesce(a.status_url, ''),"
+    "  coalesce(a.response_url, ''), extract(epoch FROM now() - a.training_started_at)::int,"
+    "  coalesce(a.fal_endpoint, ''), u.telegram_id, u.lang, a.name,"
+    "  coalesce(a.progress_message_id, 0), a.training_progress,"
+    "  coalesce(extract(epoch FROM now() - a.progress_edited_at)::int, 100000)");
+static struct db_stmt st_poll_progress = DB_STMT("training_poll_progress",
+    "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
+    " training_progress = greatest(training_progress, $3::int)"
+    " WHERE id = $1 AND status = 'training'");
+static struct db_stmt st_progress_edited = DB_STMT("training_progress_edited",
+    "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
+
+struct polled {
+	struct tinfo a;
+	char request_id[201];
+	char status_url[512], response_url[512];
+	char endpoint[201];
+	int elapsed, progress, since_edit;
+	int new_progress;
+	struct sbuf logs;
+	bool completed;
+};
+
+static void
+read_polled(const PGresult *r, int i, struct polled *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->a.id = db_i64(r, i, 0);
+	snprintf(p->request_id, sizeof(p->request_id), "%s", db_str(r, i, 1));
+	snprintf(p->status_url, sizeof(p->status_url), "%s", db_str(r, i, 2));
+	snprintf(p->response_url, sizeof(p->response_url), "%s", db_str(r, i, 3));
+	p->elapsed = (int)db_i64(r, i, 4);
+	snprintf(p->endpoint, sizeof(p->endpoint), "%s", db_str(r, i, 5));
+	p->a.chat_id = db_i64(r, i, 6);
+	(void)lang_parse(db_str(r, i, 7), &p->a.lang);
+	snprintf(p->a.name, sizeof(p->a.name), "%s", db_str(r, i, 8));
+	p->a.progress_mid = db_i64(r, i, 9);
+	p->progress = (int)db_i64(r, i, 10);
+	p->since_edit = (int)db_i64(r, i, 11);
+	p->new_progress = -1;
+}
+
+/* Stores logs/progress and, at most every 30 s, edits the progress message. */
+static void
+record_progress(struct app_ctx *ctx, struct polled *p)
+{
+	struct db_params q;
+
+	db_params_init(&q);
+	db_p_i64(&q, p->a.id);
+	db_p_str(&q, sbuf_str(&p->logs));
+	db_p_i64(&q, p->new_progress < 0 ? 0 : p->new_progress);
+	(void)db_exec(&ctx->db, &st_poll_progress, &q);
+	if (p->new_progress <= p->progress || p->since_edit < PROGRESS_EDIT_EVERY)
+		return;
+	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	sbuf_add_html(&esc, p->a.name);
+	sbuf_addf(&s, text_get(p->a.lang, T_TRAINING_PROGRESS), esc.p, p->new_progress);
+	edit_progress(ctx, &p->a, s.p);
+	db_params_init(&q);
+	db_p_i64(&q, p->a.id);
+	(void)db_exec(&ctx->db, &st_progress_edited, &q);
+	sbuf_free(&s);
+	sbuf_free(&esc);
+}
+
+/* Test mode: done after FAL_TEST_DURATION, with a recognizable placeholder. */
+static void
+poll_test(struct app_ctx *ctx, struct polled *p, int *completed)
+{
+	int dur = ctx->cfg.fal_test_duration;
+
+	if (p->elapsed < dur) {
+		p->new_progress = dur > 0 ? p->elapsed * 100 / dur : 99;
+		record_progress(ctx, p);
+		return;
+	}
+	struct fal_result r;
+	memset(&r, 0, sizeof(r));
+	r.ok = true;
+	if (fal_trainer_kind(p->endpoint) == FAL_PRO_TRAINER)
+		snprintf(r.finetune_id, sizeof(r.finetune_id), "test-finetune-%s", p->request_id + 5);
+	else
+		snprintf(r.lora_url, sizeof(r.lora_url),
+		    "https://fal.test/test-mode/%s/pytorch_lora_weights.safetensors", p->request_id);
+	cJSON *full = cJSON_CreateObject();
+	cJSON_AddStringToObject(full, "mode", "test");
+	cJSON_AddStringToObject(full, "request_id", p->request_id);
+	if (training_finish(ctx, p->request_id, 0, &r, "test mode: no FAL call was made", full) ==
+	    FINISH_COMPLETED)
+		(*completed)++;
+	cJSON_Delete(full);
+}
+
+static int
+poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
+{
+	struct db_params q;
+	struct sbuf auth = SBUF_INIT;
+
+	db_params_init(&q);
+	db_p_i64(&q, POLL_BATCH);
+	db_p_i64(&q, only_id);
+	PGresult *r = db_run(&ctx->db, &st_poll_claim, &q);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	struct polled *ps = xcalloc((size_t)(n ? n : 1), sizeof(*ps));
+	struct http_out *hs = xcalloc((size_t)(n ? n : 1), sizeof(*hs));
+	struct sbuf *urls = xcalloc((size_t)(n ? n : 1), sizeof(*urls));
+	size_t nh = 0;
+	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
+	for (int i = 0; i < n; i++) {
+		read_polled(r, i, &ps[i]);
+		if (strncmp(ps[i].request_id, "test-", 5) == 0) {
+			poll_test(ctx, &ps[i], completed);
+			continue;
+		}
+		if (ps[i].status_url[0] == '\0')
+			continue;
+		sbuf_addf(&urls[i], "%s%slogs=1", ps[i].status_url,
+		    strchr(ps[i].status_url, '?') ? "&" : "?");
+		http_out_init(&hs[nh], "GET", urls[i].p);
+		hs[nh].auth = auth.p;
+		hs[nh].user = &ps[i];
+		nh++;
+	}
+	PQclear(r);
+	http_out_many(hs, nh, POLL_CONCURRENCY);
+	/* COMPLETED is not success: fetch each result and classify it. */
+	size_t nr = 0;
+	struct http_out *rs = xcalloc(nh ? nh : 1, sizeof(*rs));
+	for (size_t i = 0; i < nh; i++) {
+		struct polled *p = hs[i].user;
+		char st[32];
+		if (hs[i].failed || hs[i].status < 200 || hs[i].status >= 300) {
+			log_warn("avatar %" PRId64 ": status check failed (%ld %s)", p->a.id,
+			    hs[i].status, hs[i].error);
+			continue;
+		}
+		fal_parse_status(sbuf_str(&hs[i].resp), st, sizeof(st), &p->new_progress, &p->logs);
+		if (strcmp(st, "COMPLETED") == 0 && p->response_url[0]) {
+			http_out_init(&rs[nr], "GET", p->response_url);
+			rs[nr].auth = auth.p;
+			rs[nr].user = p;
+			nr++;
+		} else {
+			record_progress(ctx, p);
+		}
+	}
+	http_out_many(rs, nr, POLL_CONCURRENCY);
+	for (size_t i = 0; i < nr; i++) {
+		struct polled *p = rs[i].user;
+		struct fal_result fr;
+		if (rs[i].failed || rs[i].status >= 500 || rs[i].status == 429) {
+			log_warn("avatar %" PRId64 ": result fetch failed; next pass", p->a.id);
+			continue;
+		}
+		cJSON *doc = cJSON_Parse(sbuf_str(&rs[i].resp));
+		fal_classify_result(rs[i].status, doc, &fr);
+		enum finish_outcome o = training_finish(ctx, p->request_id, 0, &fr, sbuf_str(&p->logs), doc);
+		if (o == FINISH_COMPLETED)
+			(*completed)++;
+		else if (o == FINISH_FAILED)
+			(*failed)++;
+		cJSON_Delete(doc);
+	}
+	for (size_t i = 0; i < nh; i++)
+		http_out_free(&hs[i]);
+	for (size_t i = 0; i < nr; i++)
+		http_out_free(&rs[i]);
+	for (int i = 0; i < n; i++) {
+		sbuf_free(&ps[i].logs);
+		sbuf_free(&urls[i]);
+	}
+	free(rs);
+	free(hs);
+	free(ps);
+	free(urls);
+	sbuf_free(&auth);
+	return n;
+}
+
+int
+training_poll_one(struct app_ctx *ctx, int64_t avatar_id)
+{
+	int completed = 0, failed = 0;
+
+	return poll_batch(ctx, avatar_id, &completed, &failed) < 0 ? -1 : 0;
+}
+
+int
+training_poll_all(struct app_ctx *ctx, cJSON *summary)
+{
+	int checked = 0, completed = 0, failed = 0, n;
+
+	while ((n = poll_batch(ctx, 0, &completed, &failed)) > 0)
+		checked += n;
+	int sent = outbox_deliver(ctx, 0, 1000);
+	cJSON_AddNumberToObject(summary, "checked", checked);
+	cJSON_AddNumberToObject(summary, "completed", completed);
+	cJSON_AddNumberToObject(summary, "failed", failed);
+	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
+	if (checked || sent)
+		log_info("status pass: %d checked, %d completed, %d failed, %d notifications sent",
+		    checked, completed, failed, sent);
+	return n < 0 ? -1 : 0;
+}
+
+/* --- the startup checker ------------------------------------------------------------------ */
+
+static struct db_stmt st_crashed = DB_STMT("training_crashed_claims",
+    "UPDATE avatars SET status = 'queued', claimed_at = NULL, next_attempt_at = now(),"
+    " updated_at = now() WHERE status = 'submitting'"
+    " AND claimed_at < now() - make_interval(secs => $1) RETURNING id");
+static struct db_stmt st_timed_out = DB_STMT("training_timed_out",
+    "SELECT a.id, a.fal_request_id FROM avatars a WHERE a.status = 'training'"
+    " AND a.training_started_at < now() - make_interval(secs => $1) LIMIT 1000");
+static struct db_stmt st_zip_paths = DB_STMT("training_zip_paths",
+    "SELECT id, zip_path FROM avatars WHERE zip_path IS NOT NULL"
+    " AND (status IN ('completed', 'error', 'cancelled') OR deleted_at IS NOT NULL)"
+    " AND updated_at < now() - interval '10 minutes' LIMIT 1000");
+static struct db_stmt st_zip_forget = DB_STMT("training_zip_forget",
+    "UPDATE avatars SET zip_path = NULL WHERE id = $1");
+static struct db_stmt st_prune = DB_STMT("training_prune_updates",
+    "DELETE FROM tg_updates WHERE received_at < now() - interval '7 days'");
+
+/* Only files we published: inside MEDIA_DIR, a plain name ending in .zip. */
+static void
+remove_zip(const struct config *c, const char *path)
+{
+	size_t ml = strlen(c->media_dir);
+
+	if (strncmp(path, c->media_dir, ml) != 0 || path[ml] != '/' ||
+	    strchr(path + ml + 1, '/') != NULL || strstr(path, "..") != NULL)
+		return;
+	if (unlink(path) != 0 && errno != ENOENT)
+		log_warn("cannot remove a published zip: %s", strerror(errno));
+}
+
+static int
+clean_zips(struct app_ctx *ctx)
+{
+	PGresult *r = db_run(&ctx->db, &st_zip_paths, NULL);
+	int n = 0;
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct db_params p;
+		remove_zip(&ctx->cfg, db_str(r, i, 1));
+		db_params_init(&p);
+		db_p_i64(&p, db_i64(r, i, 0));
+		if (db_exec(&ctx->db, &st_zip_forget, &p) == 0)
+			n++;
+	}
+	PQclear(r);
+	return n;
+}
+
+int
+training_maintenance(struct app_ctx *ctx, cJSON *summary)
+{
+	struct db_params p;
+	char secs[16];
+	int requeued = 0, timed_out = 0;
+
+	snprintf(secs, sizeof(secs), "%d", ctx->cfg.claim_timeout);
+	db_params_init(&p);
+	db_p_str(&p, secs);
+	PGresult *r = db_run(&ctx->db, &st_crashed, &p);
+	if (r == NULL)
+		return -1;
+	requeued = PQntuples(r);
+	for (int i = 0; i < requeued; i++)
+		log_warn("avatar %s: claim crashed; back in the queue", db_str(r, i, 0));
+	PQclear(r);
+
+	snprintf(secs, sizeof(secs), "%d", ctx->cfg.fal_training_timeout);
+	db_params_init(&p);
+	db_p_str(&p, secs);
+	r = db_run(&ctx->db, &st_timed_out, &p);
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct fal_result fr;
+		memset(&fr, 0, sizeof(fr));
+		fr.timed_out = true;
+		snprintf(fr.error, sizeof(fr.error), "training timed out after %d s",
+		    ctx->cfg.fal_training_timeout);
+		if (training_finish(ctx, db_str(r, i, 1), 0, &fr, NULL, NULL) == FINISH_FAILED)
+			timed_out++;
+	}
+	PQclear(r);
+	int zips = clean_zips(ctx);
+	(void)db_exec(&ctx->db, &st_prune, NULL);
+	int sent = outbox_deliver(ctx, 0, 1000);
+	cJSON_AddNumberToObject(summary, "requeued", requeued);
+	cJSON_AddNumberToObject(summary, "timed_out", timed_out);
+	cJSON_AddNumberToObject(summary, "zips_removed", zips < 0 ? 0 : zips);
+	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
+	log_info("startup check: %d requeued, %d timed out, %d zips removed, %d notifications sent",
+	    requeued, timed_out, zips, sent);
+	return 0;
+}

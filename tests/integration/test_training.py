@@ -1,0 +1,571 @@
+"""The training lifecycle against the stand-in FAL queue: start-training,
+the FAL webhook, status polling, the startup checker, notifications and test
+mode — asserting on database rows and on what the stand-ins received."""
+import hashlib
+import io
+import json
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+import zipfile
+
+from harness import check, eq, test, wait_for
+
+_uid = [620000000]
+
+
+def make_queued(s, photos=10, style=False, lang="ru", status="queued"):
+    """A user with an avatar waiting in the queue (as the bot leaves it)."""
+    _uid[0] += 1
+    tid = _uid[0]
+    uid = s.one("INSERT INTO users (telegram_id, first_name, lang) VALUES (%d, 'Алия', '%s') "
+                "RETURNING id" % (tid, lang))
+    aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES "
+                "(%s, 'Ава %d', 'female', '%s') RETURNING id"
+                % (uid, tid, "style" if style else "portrait"))
+    for i in range(photos):
+        s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
+              " height) VALUES (%s, 'AgFile_%s_%d', 'U_%s_%d', 'photo', 1280, 960)"
+              % (aid, aid, i, aid, i))
+    s.sql("UPDATE avatars SET status = '%s', queued_at = now() - interval '5 minutes',"
+          " next_attempt_at = now() WHERE id = %s" % (status, aid))
+    return tid, aid
+
+
+def train(s, aid):
+    return s.http("POST", "/api/avatars/%s/train" % aid, headers=s.admin_headers(), raw=b"")
+
+
+def av(s, aid, col):
+    return s.one("SELECT %s FROM avatars WHERE id = %s" % (col, aid))
+
+
+def submits(s, since, endpoint=None):
+    return [c for c in s.calls(since, "submit", service="fal")
+            if endpoint is None or c["params"]["endpoint"] == endpoint]
+
+
+def chat_texts(s, tid, since):
+    return [c["params"].get("text", "") for c in s.calls(since, "sendMessage")
+            if str(c["params"].get("chat_id")) == str(tid)]
+
+
+def fal_request(s, rid):
+    for r in s.ctl("/_ctl/fal/requests")["requests"]:
+        if r["request_id"] == rid:
+            return r
+    return None
+
+
+def check_zip(s, url, aid, n):
+    path = urllib.parse.urlsplit(url).path
+    r = s.http("GET", path)
+    eq(r.status, 200, "the published zip downloads")
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    names = z.namelist()
+    eq(len(names), n, "files in the zip")
+    files = [row[0] for row in s.sql("SELECT file_id FROM avatar_photos WHERE avatar_id = %s "
+                                     "ORDER BY id" % aid)]
+    for name, fid in zip(sorted(names), files):
+        got = z.read(name)
+        check(got[:2] == b"\xff\xd8", "%s is a JPEG" % name)
+    check(len(path.split("/")[-1]) >= 26, "the zip name is long and random: %s" % path)
+
+
+@test
+def portrait_training_via_webhook(s):
+    tid, aid = make_queued(s)
+    seq = s.seq()
+    r = train(s, aid)
+    eq(r.status, 202, "start: %s" % r.body)
+    sub = submits(s, seq)
+    eq(len(sub), 1, "one FAL submission")
+    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-lora-portrait-trainer", "endpoint")
+    inp = sub[0]["params"]["input"]
+    for k in ("images_data_url", "trigger_phrase", "learning_rate", "steps",
+              "multiresolution_training", "subject_crop"):
+        check(k in inp, "portrait input has %s" % k)
+    check("data_url" not in inp and "is_style" not in inp, "only documented fields")
+    q = urllib.parse.parse_qs(sub[0]["params"]["query"])
+    hook = q["fal_webhook"][0]
+    check("/fal/webhook?avatar=%s&token=" % aid in hook, "webhook url: %s" % hook)
+    check_zip(s, inp["images_data_url"], aid, 10)
+    eq(av(s, aid, "status"), "training", "status after submit")
+    rid = av(s, aid, "fal_request_id")
+    eq(rid, sub[0]["params"]["request_id"], "request id stored")
+    for col in ("status_url", "response_url", "cancel_url", "webhook_url", "fal_endpoint",
+                "training_started_at", "fal_response_data", "trigger_phrase", "steps",
+                "learning_rate", "zip_path"):
+        check(av(s, aid, col), "%s stored" % col)
+    wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion by webhook")
+    check(av(s, aid, "diffusers_lora_file_url").startswith("https://"), "LoRA url")
+    check(av(s, aid, "config_file_url"), "config url")
+    check(av(s, aid, "training_completed_at"), "completed at")
+    eq(s.one("SELECT count(*) FROM fal_events WHERE request_id = '%s' AND authentic" % rid), "1",
+       "the webhook is audited")
+    done = wait_for(lambda: [t for t in chat_texts(s, tid, seq) if "готов" in t], 5,
+                    what="the completion message")
+    eq(len(done), 1, "one completion message")
+    msg = [c for c in s.calls(seq, "sendMessage") if "готов" in c["params"].get("text", "")][0]
+    datas = [b["callback_data"] for row in msg["params"]["reply_markup"]["inline_keyboard"]
+             for b in row]
+    check("v1:gen" in datas and "v1:avs" in datas, "Generate and My avatars buttons: %r" % datas)
+
+
+@test
+def style_training_with_flux_pro_trainer(s):
+    tid, aid = make_queued(s, style=True)
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    sub = submits(s, seq)
+    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-pro-trainer", "default style endpoint")
+    inp = sub[0]["params"]["input"]
+    for k in ("data_url", "mode", "finetune_comment", "iterations", "learning_rate", "priority",
+              "captioning", "trigger_word", "finetune_type"):
+        check(k in inp, "pro-trainer input has %s" % k)
+    check("images_data_url" not in inp and "create_masks" not in inp, "only documented fields")
+    wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
+    check(av(s, aid, "finetune_id"), "finetune id stored")
+    eq(av(s, aid, "finetune_type"), "full", "finetune type kept")
+
+
+@test
+def style_training_with_flux_lora_fast_training(s):
+    tid, aid = make_queued(s, style=True, photos=12)
+    seq = s.seq()
+    r = s.cli("start-training", "--avatar", aid,
+              env={"FAL_STYLE_TRAINER": "fal-ai/flux-lora-fast-training"})
+    eq(r.returncode, 0, "start from the command line: " + r.stdout + r.stderr)
+    sub = submits(s, seq)
+    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-lora-fast-training", "endpoint")
+    inp = sub[0]["params"]["input"]
+    eq(inp.get("is_style"), True, "is_style")
+    check("images_data_url" in inp and "trigger_word" in inp, "documented fields")
+    check_zip(s, inp["images_data_url"], aid, 12)
+    wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
+    check(av(s, aid, "diffusers_lora_file_url"), "a style LoRA")
+
+
+@test
+def polling_finds_an_error_result_behind_completed(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"rules": [{"service": "fal", "method": "result", "status": 422},
+                                   {"service": "fal", "method": "webhook", "mode": "lost"}]})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    rid = av(s, aid, "fal_request_id")
+    wait_for(lambda: fal_request(s, rid)["delivered"], 5, what="FAL done")
+    r = s.cli("check-status", "--all")
+    eq(r.returncode, 0, r.stderr)
+    eq(av(s, aid, "status"), "error", "COMPLETED with an error result ends in error")
+    check("images_data_url" in av(s, aid, "training_error"), "reason kept: %s"
+          % av(s, aid, "training_error"))
+    check(any("Не удалось" in t for t in chat_texts(s, tid, seq)), "user told")
+
+
+@test
+def polling_completes_when_the_webhook_is_lost(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    rid = av(s, aid, "fal_request_id")
+    wait_for(lambda: fal_request(s, rid)["delivered"], 5, what="FAL done")
+    time.sleep(0.3)
+    eq(av(s, aid, "status"), "training", "no webhook came")
+    r = s.http("POST", "/api/check-status", headers=s.admin_headers(), raw=b"")
+    eq(r.status, 200, "check-status over HTTP")
+    check(r.json()["completed"] >= 1, "summary: %s" % r.body)
+    eq(av(s, aid, "status"), "completed", "completed by the poller")
+    check(av(s, aid, "last_status_check"), "last_status_check")
+    eq(len([t for t in chat_texts(s, tid, seq) if "готов" in t]), 1, "one completion message")
+    s.cli("check-status", "--all")
+    eq(len([t for t in chat_texts(s, tid, seq) if "готов" in t]), 1, "still one")
+
+
+@test
+def duplicate_webhook_gives_one_notification(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "duplicate"})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    rid = av(s, aid, "fal_request_id")
+    wait_for(lambda: len([c for c in s.calls(seq, "webhook", service="fal")]) == 2, 8,
+             what="two deliveries")
+    eq(av(s, aid, "status"), "completed", "completed")
+    whs = s.calls(seq, "webhook", service="fal")
+    check(all(c["status"] == 200 for c in whs), "both answered 200: %r" % [c["status"] for c in whs])
+    eq(len([t for t in chat_texts(s, tid, seq) if "готов" in t]), 1, "one notification")
+    eq(s.one("SELECT count(*) FROM notifications WHERE avatar_id = %s" % aid), "1", "one row")
+    eq(s.one("SELECT count(*) FROM fal_events WHERE request_id = '%s'" % rid), "2", "both audited")
+
+
+def webhook_body(rid, ok=True):
+    if ok:
+        return {"request_id": rid, "gateway_request_id": rid, "status": "OK",
+                "payload": {"diffusers_lora_file": {"url": "https://v3.fal.media/files/x/l.safetensors"},
+                            "config_file": {"url": "https://v3.fal.media/files/x/c.json"}}}
+    return {"request_id": rid, "gateway_request_id": rid, "status": "ERROR",
+            "error": "Invalid status code: 422",
+            "payload": {"detail": [{"loc": ["body", "steps"], "msg": "too many steps",
+                                    "type": "value_error"}]}}
+
+
+def hook_path(s, aid):
+    rows = s.sql("SELECT webhook_url FROM avatars WHERE id = %s" % aid)
+    u = urllib.parse.urlsplit(rows[0][0])
+    return u.path + "?" + u.query
+
+
+@test
+def webhook_and_poller_race_fifty_times_one_notification_each(s):
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost", "count": 50})
+    seq = s.seq()
+    made = [make_queued(s, photos=2) for _ in range(50)]
+    for tid, aid in made:
+        eq(train(s, aid).status, 202, "start %s" % aid)
+    rids = {aid: av(s, aid, "fal_request_id") for _, aid in made}
+    wait_for(lambda: all(fal_request(s, r)["delivered"] for r in rids.values()), 10,
+             what="all done at FAL")
+    results = []
+
+    def hook(aid):
+        results.append(s.http("POST", hook_path(s, aid), webhook_body(rids[aid])).status)
+    ts = [threading.Thread(target=hook, args=(aid,)) for _, aid in made]
+    poll = threading.Thread(target=lambda: s.cli("check-status", "--all"))
+    poll.start()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    poll.join()
+    check(all(c == 200 for c in results), "webhooks answered 200: %r" % set(results))
+    for tid, aid in made:
+        eq(av(s, aid, "status"), "completed", "avatar %s" % aid)
+        eq(s.one("SELECT count(*) FROM notifications WHERE avatar_id = %s" % aid), "1",
+           "notifications of %s" % aid)
+        eq(len([t for t in chat_texts(s, tid, seq) if "готов" in t]), 1, "messages to %s" % tid)
+
+
+@test
+def concurrent_start_calls_submit_once(s):
+    tid, aid = make_queued(s)
+    seq = s.seq()
+    codes = []
+    ts = [threading.Thread(target=lambda: codes.append(train(s, aid).status)) for _ in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    r = s.cli("start-training", "--avatar", aid)
+    codes.append({0: 202, 3: 409}.get(r.returncode, r.returncode))
+    eq(sorted(codes).count(202), 1, "one winner: %r" % codes)
+    eq(sorted(codes).count(409), 6, "the others get 409")
+    eq(len(submits(s, seq)), 1, "one FAL submission")
+
+
+@test
+def fal_500_twice_then_accepted_submits_once(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 500, "count": 2})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "started after retries")
+    sub = submits(s, seq)
+    eq([c["status"] for c in sub], [500, 500, 200], "two refusals then one accepted")
+    eq(av(s, aid, "status"), "training", "training")
+
+
+@test
+def fal_unavailable_goes_back_to_the_queue_then_gives_up(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 503, "count": 3})
+    seq = s.seq()
+    r = train(s, aid)
+    eq(r.status, 503, "upstream unavailable")
+    eq(av(s, aid, "status"), "queued", "back in the queue")
+    check(s.one("SELECT next_attempt_at > now() FROM avatars WHERE id = %s" % aid) == "t",
+          "with a backoff")
+    s.sql("UPDATE avatars SET attempts = 5, next_attempt_at = now() WHERE id = %s" % aid)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 502, "count": 3})
+    eq(train(s, aid).status, 422, "gives up after the attempts")
+    eq(av(s, aid, "status"), "error", "error")
+    check(any("недоступен" in t for t in chat_texts(s, tid, seq)), "user told")
+
+
+@test
+def fal_422_fails_at_once_and_tells_the_user(s):
+    tid, aid = make_queued(s, lang="en")
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 422})
+    seq = s.seq()
+    eq(train(s, aid).status, 422, "refused")
+    eq(len(submits(s, seq)), 1, "no retry of a 4xx")
+    eq(av(s, aid, "status"), "error", "error")
+    check("steps" in av(s, aid, "training_error"), "detail kept: %s" % av(s, aid, "training_error"))
+    texts = chat_texts(s, tid, seq)
+    check(any("could not be trained" in t for t in texts), "user told in English: %r" % texts)
+    msg = [c for c in s.calls(seq, "sendMessage") if "could not" in c["params"]["text"]][0]
+    datas = [b["callback_data"] for row in msg["params"]["reply_markup"]["inline_keyboard"]
+             for b in row]
+    check("v1:avretry:%s" % aid in datas, "a Retry button")
+
+
+@test
+def error_webhook_fails_the_training(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "result", "status": 422})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    wait_for(lambda: av(s, aid, "status") == "error", 8, what="the ERROR webhook")
+    check(av(s, aid, "training_error"), "reason kept")
+    check(any("Не удалось" in t for t in chat_texts(s, tid, seq)), "user told")
+
+
+@test
+def unauthentic_webhooks_are_401_and_change_nothing(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    eq(train(s, aid).status, 202, "start")
+    rid = av(s, aid, "fal_request_id")
+    body = webhook_body(rid)
+    for path in ("/fal/webhook", "/fal/webhook?avatar=%s" % aid,
+                 "/fal/webhook?avatar=%s&token=deadbeef" % aid,
+                 hook_path(s, aid).replace("avatar=%s" % aid, "avatar=%d" % (int(aid) + 1))):
+        r = s.http("POST", path, body)
+        eq(r.status, 401, "status for %s" % path)
+    eq(av(s, aid, "status"), "training", "unchanged")
+    eq(s.one("SELECT count(*) FROM fal_events WHERE request_id = '%s' AND NOT authentic" % rid),
+       "4", "audited as unauthentic")
+    # with signature verification on: a good token is not enough
+    s.restart_lighttpd(FAL_WEBHOOK_VERIFY="1")
+    try:
+        r = s.http("POST", hook_path(s, aid), body)
+        eq(r.status, 401, "no signature")
+        raw = json.dumps(body).encode()
+        ts = str(int(time.time()))
+        sig_headers = sign(s, rid, raw, ts)
+        bad = dict(sig_headers, **{"X-Fal-Webhook-Signature": "00" * 64})
+        eq(s.http("POST", hook_path(s, aid), raw=raw, headers=bad).status, 401, "bad signature")
+        old = sign(s, rid, raw, str(int(time.time()) - 900))
+        eq(s.http("POST", hook_path(s, aid), raw=raw, headers=old).status, 401, "stale timestamp")
+        tampered = raw.replace(b"l.safetensors", b"evil.safetensors")
+        eq(s.http("POST", hook_path(s, aid), raw=tampered, headers=sig_headers).status, 401,
+           "a changed body")
+        eq(av(s, aid, "status"), "training", "still unchanged")
+        r = s.http("POST", hook_path(s, aid), raw=raw, headers=sig_headers)
+        eq(r.status, 200, "signed by the stand-in's JWKS key: %s" % r.body)
+        eq(av(s, aid, "status"), "completed", "completed")
+        check(s.one("SELECT count(*) FROM fal_jwks") >= "1", "JWKS cached in the database")
+    finally:
+        s.restart_lighttpd()
+
+
+def sign(s, rid, raw, ts):
+    user = "sandbox-user"
+    msg = "\n".join([rid, user, ts, hashlib.sha256(raw).hexdigest()]).encode()
+    import tempfile
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(msg)
+        f.flush()
+        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
+                              s.var + "/standin.pem", "-in", f.name], capture_output=True,
+                             check=True).stdout.hex()
+    return {"X-Fal-Webhook-Request-Id": rid, "X-Fal-Webhook-User-Id": user,
+            "X-Fal-Webhook-Timestamp": ts, "X-Fal-Webhook-Signature": sig}
+
+
+@test
+def stand_in_signed_webhooks_pass_verification(s):
+    s.restart_lighttpd(FAL_WEBHOOK_VERIFY="1")
+    try:
+        tid, aid = make_queued(s)
+        eq(train(s, aid).status, 202, "start")
+        wait_for(lambda: av(s, aid, "status") == "completed", 10, what="a signed webhook")
+    finally:
+        s.restart_lighttpd()
+
+
+@test
+def unknown_request_id_is_200_and_changes_nothing(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    eq(train(s, aid).status, 202, "start")
+    r = s.http("POST", hook_path(s, aid), webhook_body("not-a-known-request"))
+    eq(r.status, 200, "unknown request answered 200")
+    eq(r.json()["outcome"], "unknown_request", "outcome")
+    eq(av(s, aid, "status"), "training", "unchanged")
+
+
+@test
+def telegram_429_on_the_notification_delivers_later_once(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"method": "sendMessage", "chat_id": tid, "status": 429,
+                         "retry_after": 1, "count": 1})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
+    wait_for(lambda: [c for c in s.calls(seq, "sendMessage") if c["status"] == 429], 5,
+             what="the 429")
+    eq(s.one("SELECT status FROM notifications WHERE avatar_id = %s" % aid), "pending",
+       "kept for later")
+    time.sleep(1.2)
+    s.cli("check-status", "--all")
+    eq(s.one("SELECT status FROM notifications WHERE avatar_id = %s" % aid), "sent", "sent")
+    ok = [c for c in s.calls(seq, "sendMessage") if c["status"] == 200 and
+          str(c["params"]["chat_id"]) == str(tid)]
+    eq(len(ok), 1, "delivered once")
+    s.cli("check-status", "--all")
+    ok = [c for c in s.calls(seq, "sendMessage") if c["status"] == 200 and
+          str(c["params"]["chat_id"]) == str(tid)]
+    eq(len(ok), 1, "still once")
+
+
+@test
+def telegram_403_marks_the_user_blocked(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"method": "sendMessage", "chat_id": tid, "status": 403, "count": -1})
+    eq(train(s, aid).status, 202, "start")
+    wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
+    wait_for(lambda: s.one("SELECT is_blocked FROM users WHERE telegram_id = %d" % tid) == "t", 5,
+             what="user blocked")
+    eq(s.one("SELECT status FROM notifications WHERE avatar_id = %s" % aid), "dropped", "dropped")
+    s.ctl("/_ctl/reset_failures", {})
+
+
+@test
+def stuck_training_times_out_and_the_user_is_told(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    s.sql("UPDATE avatars SET training_started_at = now() - interval '7 hours' WHERE id = %s" % aid)
+    r = s.cli("check-status", "--startup")
+    eq(r.returncode, 0, r.stderr)
+    eq(av(s, aid, "status"), "error", "timed out")
+    check(any("слишком много времени" in t for t in chat_texts(s, tid, seq)), "user told")
+
+
+@test
+def crashed_claim_is_recovered_with_one_submission(s):
+    tid, aid = make_queued(s)
+    # what a start-training killed right after its claim leaves behind
+    s.sql("UPDATE avatars SET status = 'submitting', claimed_at = now() - interval '1 hour',"
+          " attempts = 1 WHERE id = %s" % aid)
+    seq = s.seq()
+    r = s.cli("check-status", "--startup")
+    eq(r.returncode, 0, r.stderr)
+    eq(av(s, aid, "status"), "queued", "back in the queue")
+    r = s.cli("start-training", "--pending")
+    eq(r.returncode, 0, r.stderr)
+    eq(av(s, aid, "status"), "training", "started")
+    s.cli("start-training", "--pending")
+    eq(len(submits(s, seq)), 1, "one FAL submission")
+
+
+@test
+def start_training_killed_after_its_claim_is_recovered(s):
+    tid, aid = make_queued(s, photos=3)
+    # Telegram answers slowly, so the process is surely past its claim
+    s.ctl("/_ctl/fail", {"method": "getFile", "delay": 8, "count": -1})
+    seq = s.seq()
+    env = s.env()
+    p = subprocess.Popen([s.bindir + "/start-training", "--avatar", aid], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: av(s, aid, "status") == "submitting", 5, what="the claim")
+    p.kill()
+    p.wait()
+    s.ctl("/_ctl/reset_failures", {})
+    eq(av(s, aid, "status"), "submitting", "a crashed claim")
+    time.sleep(1.1)
+    r = s.cli("check-status", "--startup", env={"TRAINING_CLAIM_TIMEOUT": "1"})
+    eq(av(s, aid, "status"), "queued", "recovered: %s" % r.stdout)
+    s.cli("start-training", "--pending")
+    eq(av(s, aid, "status"), "training", "started")
+    eq(len(submits(s, seq)), 1, "at most one FAL submission")
+
+
+@test
+def progress_is_read_from_the_logs(s):
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    eq(train(s, aid).status, 202, "start")
+    rid = av(s, aid, "fal_request_id")
+    # hold the request in progress for a while
+    s.ctl("/_ctl/fal/hold", {"request_id": rid, "seconds": 30})
+    time.sleep(0.5)
+    s.cli("check-status", "--all")
+    p = int(av(s, aid, "training_progress"))
+    check(0 < p < 100, "progress from 'step N/M': %d" % p)
+    check("Training step" in av(s, aid, "training_logs"), "logs kept")
+    s.ctl("/_ctl/fal/complete", {"request_id": rid})
+
+
+@test
+def two_status_checkers_at_once_do_no_double_work(s):
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost", "count": 20})
+    made = [make_queued(s, photos=1) for _ in range(20)]
+    for _, aid in made:
+        eq(train(s, aid).status, 202, "start")
+    time.sleep(1.5)
+    seq = s.seq()
+    a = threading.Thread(target=lambda: s.cli("check-status", "--all"))
+    b = threading.Thread(target=lambda: s.cli("check-status", "--all"))
+    a.start(); b.start(); a.join(); b.join()
+    polls = s.calls(seq, "status", service="fal")
+    eq(len(polls), 20, "each training polled once")
+    for tid, aid in made:
+        eq(av(s, aid, "status"), "completed", "completed")
+        eq(s.one("SELECT count(*) FROM notifications WHERE avatar_id = %s AND status = 'sent'"
+                 % aid), "1", "one notification")
+
+
+@test
+def finished_zips_are_removed_by_the_startup_checker(s):
+    tid, aid = make_queued(s, photos=2)
+    eq(train(s, aid).status, 202, "start")
+    wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
+    path = av(s, aid, "zip_path")
+    check(__import__("os").path.exists(path), "zip published")
+    s.sql("UPDATE avatars SET updated_at = now() - interval '1 hour' WHERE id = %s" % aid)
+    s.cli("check-status", "--startup")
+    check(not __import__("os").path.exists(path), "zip removed")
+    eq(av(s, aid, "zip_path"), None, "forgotten")
+
+
+@test
+def test_mode_end_to_end_through_the_bot(s):
+    from tg_user import User
+    s.restart_lighttpd(FAL_TRAINING_TEST_MODE="true", FAL_TEST_DURATION="2")
+    try:
+        u = User(s, 630000001, "en", "Tess")
+        seq = s.seq()
+        u.text("/start")
+        u.press("v1:new")
+        u.text("Test mode")
+        u.press("v1:sex:")
+        u.press("v1:type:")
+        for _ in range(10):
+            u.photo()
+        u.press("v1:pdone:")
+        u.press("v1:train:")
+        aid = u.avatar()
+        wait_for(lambda: av(s, aid, "status") == "training", 10, what="started by the trigger")
+        check(av(s, aid, "fal_request_id").startswith("test-"), "a test request id")
+        check(any("has started" in t for t in u.texts(seq)), "the user sees it started")
+        time.sleep(2.2)
+        r = s.cli("check-status", "--all", env={"FAL_TRAINING_TEST_MODE": "true",
+                                                "FAL_TEST_DURATION": "2"})
+        eq(r.returncode, 0, r.stderr)
+        eq(av(s, aid, "status"), "completed", "completed through the normal path")
+        check("test-mode" in av(s, aid, "diffusers_lora_file_url"), "a recognizable placeholder")
+        done = [t for t in u.texts(seq) if "is ready" in t]
+        eq(len(done), 1, "exactly one completion message")
+        s.cli("check-status", "--all", env={"FAL_TRAINING_TEST_MODE": "true"})
+        eq(len([t for t in u.texts(seq) if "is ready" in t]), 1, "still one")
+        eq(submits(s, seq), [], "no FAL calls in test mode")
+        u.press("v1:avs")
+        check("ready" in json.dumps(u.chat_messages()[-1]), "the list shows it ready")
+    finally:
+        s.restart_lighttpd()
