@@ -1,6 +1,6 @@
 /*
- * fal-webhook — POST /fal/webhook?avatar=ID&token=HMAC: FAL reports a
- * finished queue request.
+ * fal-webhook — POST /fal/webhook?avatar=ID&token=HMAC (a training) or
+ * ?generation=ID&token=HMAC (an image job): FAL reports a finished request.
  *
  * Authenticates the call (the per-avatar token always; FAL's ED25519
  * signature when FAL_WEBHOOK_VERIFY is on), records it in fal_events (the
@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "fal_events.h"
 #include "fal_verify.h"
+#include "generations.h"
 #include "log.h"
 #include "training.h"
 
@@ -31,19 +32,42 @@ static const char *const outcome_names[] = {
 	[FINISH_DB_ERROR] = "db_error",
 };
 
-/* The avatar the URL's token vouches for, or 0. */
+/* The avatar or generation ("kind") the URL's token vouches for, or 0. */
 static long long
-token_avatar(struct app_ctx *ctx, const struct http_req *req)
+token_id(struct app_ctx *ctx, const struct http_req *req, const char *kind)
 {
 	char id[24], token[80], want[65];
-	long long aid;
+	long long n;
 
-	if (http_query_get(req->query, "avatar", id, sizeof(id)) != 0 ||
-	    app_parse_id(id, &aid) != 0 ||
+	if (http_query_get(req->query, kind, id, sizeof(id)) != 0 ||
+	    app_parse_id(id, &n) != 0 ||
 	    http_query_get(req->query, "token", token, sizeof(token)) != 0)
 		return 0;
-	auth_token(ctx->cfg.fal_webhook_secret, "avatar", aid, want);
-	return auth_equal(token, want) ? aid : 0;
+	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+	return auth_equal(token, want) ? n : 0;
+}
+
+/* A generation's result: 200 once stored (or known). */
+static void
+finish_generation(struct app_ctx *ctx, struct fal_webhook *w, long long gid,
+    struct http_resp *resp)
+{
+	struct fal_result r;
+	bool ok = w->status != NULL && strcmp(w->status, "OK") == 0 &&
+	    cJSON_GetObjectItemCaseSensitive(w->payload, "images") != NULL;
+
+	fal_classify_webhook(w->status, w->payload, w->error, w->payload_error, &r);
+	int rc = generation_finish(ctx, w->request_id, gid, ok, w->payload, ok ? NULL : r.error);
+	const char *outcome = rc == 1 ? (ok ? "completed" : "failed") : "duplicate_or_unknown";
+	if (rc < 0 || fal_events_record(&ctx->db, w, true, outcome) != 0) {
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+		return;
+	}
+	log_info("webhook %s for generation %lld: %s", w->status, gid, outcome);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddStringToObject(o, "outcome", outcome);
+	http_resp_json(resp, HTTP_200, o);
 }
 
 static void
@@ -78,13 +102,16 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 		return;
 	}
 	log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);
-	long long aid = token_avatar(ctx, req);
-	if (aid == 0) {
+	long long aid = token_id(ctx, req, "avatar");
+	long long gid = aid ? 0 : token_id(ctx, req, "generation");
+	if (aid == 0 && gid == 0) {
 		refuse(ctx, &w, "bad_token", resp);
 	} else if (ctx->cfg.fal_webhook_verify &&
 	    fal_verify_request(ctx, req, why, sizeof(why)) != 0) {
 		refuse(ctx, &w, "bad_signature", resp);
 		log_warn("signature: %s", why);
+	} else if (gid != 0) {
+		finish_generation(ctx, &w, gid, resp);
 	} else {
 		fal_classify_webhook(w.status, w.payload, w.error, w.payload_error, &r);
 		enum finish_outcome o = training_finish(ctx, w.request_id, aid, &r, NULL, w.root);

@@ -286,6 +286,21 @@ class Telegram:
             m["reply_markup"] = rm
             return m
 
+    def m_editMessageMedia(self, p):
+        media = p.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        if not isinstance(media, dict) or not media.get("media"):
+            raise TelegramError(400, "Bad Request: there is no media in the request")
+        rm = self._check_markup(p)
+        with self.st.lock:
+            m = self._existing(p)
+            fid, uniq = self._file_for(media["media"], "photo")
+            m["photo"] = self._photo_sizes(fid, uniq)
+            m["caption"] = media.get("caption")
+            m["reply_markup"] = rm
+            return m
+
     def m_deleteMessage(self, p):
         with self.st.lock:
             m = self._existing(p)

@@ -51,7 +51,7 @@ static struct db_stmt st_status = DB_STMT("avatar_status",
     " (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.training_progress," \
     " coalesce(u.main_avatar_id = a.id, false), coalesce(a.progress_chat_id, 0),"      \
     " coalesce(a.progress_message_id, 0), to_char(a.created_at AT TIME ZONE 'UTC',"     \
-    " 'YYYY-MM-DD HH24:MI'), coalesce(a.training_error, '')"
+    " 'YYYY-MM-DD HH24:MI'), coalesce(a.training_error, ''), coalesce(a.trigger_phrase, 'TOK')"
 
 static struct db_stmt st_get = DB_STMT("avatar_get",
     "SELECT " AVATAR_COLS " FROM avatars a JOIN users u ON u.id = a.user_id"
@@ -60,6 +60,12 @@ static struct db_stmt st_list = DB_STMT("avatar_list",
     "SELECT " AVATAR_COLS " FROM avatars a JOIN users u ON u.id = a.user_id"
     " WHERE a.user_id = $1 AND a.deleted_at IS NULL"
     " ORDER BY a.created_at DESC, a.id DESC LIMIT $2");
+static struct db_stmt st_for_gen = DB_STMT("avatar_for_generation",
+    "SELECT " AVATAR_COLS " FROM avatars a JOIN users u ON u.id = a.user_id"
+    " WHERE a.user_id = $1 AND a.status = 'completed' AND a.deleted_at IS NULL"
+    " AND ($2::bigint = 0 OR a.id = $2)"
+    " ORDER BY coalesce(a.id = u.main_avatar_id, false) DESC, a.training_completed_at DESC"
+    " LIMIT $3");
 static struct db_stmt st_create = DB_STMT("avatar_create",
     "INSERT INTO avatars (user_id, name) VALUES ($1, $2) RETURNING id");
 static struct db_stmt st_gender = DB_STMT("avatar_gender",
@@ -116,6 +122,7 @@ read_row(const PGresult *r, int i, struct avatar *a)
 	a->progress_message_id = db_i64(r, i, 10);
 	snprintf(a->created, sizeof(a->created), "%s", db_str(r, i, 11));
 	snprintf(a->error, sizeof(a->error), "%s", db_str(r, i, 12));
+	snprintf(a->trigger, sizeof(a->trigger), "%s", db_str(r, i, 13));
 }
 
 /* Runs st with (id) or (id, other) and reports whether a row came back. */
@@ -193,6 +200,37 @@ avatar_list(struct db *db, int64_t user_id, struct avatar *out, int max)
 		read_row(r, i, &out[i]);
 	PQclear(r);
 	return n < max ? n : max;
+}
+
+static int
+for_gen(struct db *db, int64_t user_id, int64_t id, struct avatar *out, int max)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, user_id);
+	db_p_i64(&p, id);
+	db_p_i64(&p, max);
+	PGresult *r = db_run(db, &st_for_gen, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r) < max ? PQntuples(r) : max;
+	for (int i = 0; i < n; i++)
+		read_row(r, i, &out[i]);
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_for_generation(struct db *db, int64_t user_id, int64_t id, struct avatar *a)
+{
+	return for_gen(db, user_id, id, a, 1);
+}
+
+int
+avatar_list_trained(struct db *db, int64_t user_id, struct avatar *out, int max)
+{
+	return for_gen(db, user_id, 0, out, max);
 }
 
 int

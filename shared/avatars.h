@@ -36,6 +36,7 @@ struct avatar {
 	int64_t progress_chat_id, progress_message_id;
 	char created[17]; /* "2026-11-28 09:30" (UTC) */
 	char error[301];
+	char trigger[101]; /* the trigger word the LoRA / finetune learned */
 };
 
 const char *avatar_status_name(enum avatar_status s);
@@ -48,6 +49,12 @@ int avatar_status_json(struct db *db, int64_t id, cJSON **out);
 int avatar_get(struct db *db, int64_t id, int64_t user_id, struct avatar *a);
 /* Up to max of the user's avatars, newest first; returns the count or -1. */
 int avatar_list(struct db *db, int64_t user_id, struct avatar *out, int max);
+
+/* The avatar to generate with: id when not 0, else the user's main one,
+ * else the newest trained one.  Only trained avatars: 1 found, 0 none, -1. */
+int avatar_for_generation(struct db *db, int64_t user_id, int64_t id, struct avatar *a);
+/* Up to max trained avatars of the user; the count or -1. */
+int avatar_list_trained(struct db *db, int64_t user_id, struct avatar *out, int max);
 
 /* A new draft; its id in *id.  0 / -1. */
 int avatar_create(struct db *db, int64_t user_id, const char *name, int64_t *id);

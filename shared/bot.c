@@ -11,6 +11,7 @@
 #include "callback.h"
 #include "flow_avatars.h"
 #include "flow_create.h"
+#include "flow_generate.h"
 #include "keyboard.h"
 #include "log.h"
 #include "sbuf.h"
@@ -98,11 +99,19 @@ on_command(struct bot_turn *t)
 	const char *c = t->u->command;
 
 	if (strcmp(c, "start") == 0) {
-		bot_send_menu(t, true);
+		int shared = flow_generate_shared(t, t->u->command_arg);
+		if (shared < 0)
+			return -1;
+		if (shared == 0 || t->user.created)
+			bot_send_menu(t, true);
 	} else if (strcmp(c, "help") == 0) {
 		bot_send(t, bot_text(t, T_HELP), kb_main_menu(t->user.lang));
 	} else if (strcmp(c, "language") == 0) {
 		bot_send(t, bot_text(t, T_LANG_CHOOSE), kb_languages());
+	} else if (strcmp(c, "cancel") == 0 && t->conv.state == CONV_GEN_PROMPT) {
+		if (conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+			return -1;
+		bot_send(t, bot_text(t, T_CANCELLED_CREATE_NONAME), kb_main_menu(t->user.lang));
 	} else if (strcmp(c, "cancel") == 0) {
 		int done = flow_create_cancel(t);
 		if (done < 0)
@@ -160,6 +169,8 @@ on_message(struct bot_turn *t)
 		return on_command(t);
 	if (conv_in_create(&t->conv))
 		return flow_create_message(t);
+	if (t->conv.state == CONV_GEN_PROMPT && u->text != NULL)
+		return flow_generate_prompt(t);
 	if (u->has_photo || u->has_document)
 		bot_send(t, bot_text(t, T_PHOTO_NOT_EXPECTED), kb_main_menu(t->user.lang));
 	else
@@ -224,6 +235,10 @@ on_callback(struct bot_turn *t)
 	case CB_MY_AVATARS: case CB_AVATAR_OPEN: case CB_AVATAR_MAIN:
 	case CB_AVATAR_DELETE: case CB_AVATAR_DELETE_OK: case CB_AVATAR_RETRY:
 		return flow_avatars_button(t, &cb);
+	case CB_GENERATE: case CB_GALLERY: case CB_GEN_AVATAR: case CB_GEN_PICK: case CB_GEN_TPL:
+	case CB_GEN_AR: case CB_GEN_GO: case CB_IMG_REGEN: case CB_IMG_FULL: case CB_IMG_SHARE:
+	case CB_IMG_DELETE: case CB_IMG_DELETE_OK: case CB_GAL_PAGE:
+		return flow_generate_button(t, &cb);
 	default:
 		return on_menu_button(t, &cb);
 	}
@@ -254,8 +269,10 @@ dispatch(struct bot_turn *t)
 		return on_callback(t);
 	case TG_KIND_MY_CHAT_MEMBER:
 		return on_member(t);
-	case TG_KIND_EDITED_MESSAGE:
 	case TG_KIND_INLINE_QUERY:
+		t->user.lang = lang_from_code(t->u->from.language_code);
+		return flow_generate_inline(t);
+	case TG_KIND_EDITED_MESSAGE:
 	case TG_KIND_OTHER:
 		break;
 	}
@@ -291,6 +308,8 @@ after_commit(struct bot_turn *t)
 		flow_create_show_progress(t->ctx, t->after_progress, t->user.lang);
 	if (t->after_trigger != 0)
 		trigger_training(t->after_trigger);
+	if (t->after_generate != 0)
+		flow_generate_after(t->ctx, t->after_generate);
 }
 
 int

@@ -30,6 +30,7 @@ struct bot_turn {
 	struct reply out;
 	int64_t after_progress; /* avatar whose photo progress to show */
 	int64_t after_trigger;  /* avatar to start training */
+	int64_t after_generate; /* generation job to submit */
 };
 
 /* The text id in the user's language. */

@@ -32,6 +32,17 @@ static const struct {
 	[CB_AVATAR_DELETE] = {"avdel", 1},
 	[CB_AVATAR_DELETE_OK] = {"avdelok", 1},
 	[CB_AVATAR_RETRY] = {"avretry", 1},
+	[CB_GEN_AVATAR] = {"g", 2},
+	[CB_GEN_PICK] = {"gpick", 0},
+	[CB_GEN_TPL] = {"gt", 2},
+	[CB_GEN_AR] = {"gar", 2},
+	[CB_GEN_GO] = {"ggo", 2},
+	[CB_IMG_REGEN] = {"iregen", 1},
+	[CB_IMG_FULL] = {"ifull", 1},
+	[CB_IMG_SHARE] = {"ishare", 1},
+	[CB_IMG_DELETE] = {"idel", 1},
+	[CB_IMG_DELETE_OK] = {"idelok", 1},
+	[CB_GAL_PAGE] = {"galp", 1},
 };
 
 int

@@ -38,6 +38,19 @@ enum cb_action {
 	CB_AVATAR_DELETE,
 	CB_AVATAR_DELETE_OK,
 	CB_AVATAR_RETRY,
+	/* generation: n1 avatar (0: main) */
+	CB_GEN_AVATAR,    /* n2: template page */
+	CB_GEN_PICK,      /* choose another avatar */
+	CB_GEN_TPL,       /* n2: template (1-based; 0 own prompt) */
+	CB_GEN_AR,        /* n2: template * 8 + aspect ratio */
+	CB_GEN_GO,        /* n2: template * 8 + aspect ratio */
+	/* images: n1 image id */
+	CB_IMG_REGEN,
+	CB_IMG_FULL,
+	CB_IMG_SHARE,
+	CB_IMG_DELETE,
+	CB_IMG_DELETE_OK,
+	CB_GAL_PAGE,      /* n1: 0-based page */
 	CB__COUNT
 };
 

@@ -45,6 +45,8 @@ static const struct cfg_def cfg_defs[] = {
 	{"TRAINING_CLAIM_TIMEOUT", CFG_INT, F(claim_timeout), "600", 1, 86400, false},
 	{"FAL_PORTRAIT_STEPS", CFG_INT, F(fal_portrait_steps), "1000", 1, 10000, false},
 	{"FAL_STYLE_STEPS", CFG_INT, F(fal_style_steps), "300", 1, 10000, false},
+	{"GEN_MAX_ACTIVE", CFG_INT, F(gen_max_active), "2", 1, 20, false},
+	{"GEN_NUM_IMAGES", CFG_INT, F(gen_num_images), "1", 1, 4, false},
 	{"FAL_PORTRAIT_TRAINER", CFG_STR, F(fal_portrait_trainer), "fal-ai/flux-lora-portrait-trainer", 1, 200, false},
 	{"FAL_STYLE_TRAINER", CFG_STR, F(fal_style_trainer), "fal-ai/flux-pro-trainer", 1, 200, false},
 	{"PUBLIC_BASE_URL", CFG_URL, F(public_base_url), "", 0, 0, false},

@@ -29,6 +29,8 @@ struct config {
 	int claim_timeout;        /* seconds before a claim counts as crashed */
 	int fal_portrait_steps;
 	int fal_style_steps;      /* steps, or iterations for flux-pro-trainer */
+	int gen_max_active;       /* generations in flight per user */
+	int gen_num_images;       /* images per generation */
 	char *fal_portrait_trainer;
 	char *fal_style_trainer;
 	char *public_base_url;

@@ -1,5 +1,6 @@
 #include "conversation.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const conv_names[CONV__COUNT] = {
@@ -9,6 +10,7 @@ static const char *const conv_names[CONV__COUNT] = {
 	[CONV_CREATE_TYPE] = "create_type",
 	[CONV_CREATE_PHOTOS] = "create_photos",
 	[CONV_CREATE_SUMMARY] = "create_summary",
+	[CONV_GEN_PROMPT] = "gen_prompt",
 };
 
 static struct db_stmt st_lock = DB_STMT("conv_lock",
@@ -18,6 +20,38 @@ static struct db_stmt st_insert = DB_STMT("conv_insert",
 static struct db_stmt st_set = DB_STMT("conv_set",
     "UPDATE conversations SET state = $2, avatar_id = nullif($3::bigint, 0),"
     " version = version + 1, updated_at = now() WHERE user_id = $1");
+
+static struct db_stmt st_set_prompt = DB_STMT("conv_set_prompt",
+    "UPDATE conversations SET data = CASE WHEN $2::text IS NULL THEN data - 'prompt'"
+    " ELSE jsonb_set(data, '{prompt}', to_jsonb($2::text)) END WHERE user_id = $1");
+static struct db_stmt st_get_prompt = DB_STMT("conv_get_prompt",
+    "SELECT coalesce(data->>'prompt', '') FROM conversations WHERE user_id = $1");
+
+int
+conv_set_prompt(struct db *db, const struct conv *c, const char *prompt)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, c->user_id);
+	db_p_str(&p, prompt);
+	return db_exec(db, &st_set_prompt, &p);
+}
+
+int
+conv_get_prompt(struct db *db, const struct conv *c, char *out, size_t outlen)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, c->user_id);
+	PGresult *r = db_run(db, &st_get_prompt, &p);
+	if (r == NULL)
+		return -1;
+	snprintf(out, outlen, "%s", PQntuples(r) ? db_str(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
 
 const char *
 conv_state_name(enum conv_state s)

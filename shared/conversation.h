@@ -8,6 +8,7 @@
 #ifndef AISHA_CONVERSATION_H
 #define AISHA_CONVERSATION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -19,6 +20,7 @@ enum conv_state {
 	CONV_CREATE_TYPE,
 	CONV_CREATE_PHOTOS,
 	CONV_CREATE_SUMMARY,
+	CONV_GEN_PROMPT,     /* waiting for an own prompt (avatar_id: the avatar) */
 	CONV__COUNT
 };
 
@@ -33,6 +35,10 @@ int conv_load(struct db *db, int64_t user_id, struct conv *c);
 /* Moves to state with avatar_id (0: none); 0 / -1. */
 int conv_set(struct db *db, struct conv *c, enum conv_state state, int64_t avatar_id);
 const char *conv_state_name(enum conv_state s);
+/* The own prompt kept in the conversation's data (cleared with NULL). */
+int conv_set_prompt(struct db *db, const struct conv *c, const char *prompt);
+/* Copies it into out ("" when none); 0 / -1. */
+int conv_get_prompt(struct db *db, const struct conv *c, char *out, size_t outlen);
 /* True for the states of the create-avatar flow. */
 int conv_in_create(const struct conv *c);
 

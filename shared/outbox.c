@@ -40,6 +40,8 @@ static struct db_stmt st_retry = DB_STMT("outbox_retry",
 static struct db_stmt st_drop = DB_STMT("outbox_drop",
     "UPDATE notifications SET status = 'dropped', claimed_until = NULL, last_error = $2"
     " WHERE id = $1");
+static struct db_stmt st_file_id = DB_STMT("outbox_file_id",
+    "UPDATE generated_images SET tg_file_id = coalesce(tg_file_id, $2) WHERE id = $1");
 static struct db_stmt st_drop_chat = DB_STMT("outbox_drop_chat",
     "UPDATE notifications SET status = 'dropped', claimed_until = NULL,"
     " last_error = 'user blocked the bot' WHERE chat_id = $1 AND status = 'pending'");
@@ -51,6 +53,8 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 	cJSON *payload = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(payload, "method", m->method);
+	if (m->image_id)
+		cJSON_AddNumberToObject(payload, "image_id", (double)m->image_id);
 	cJSON_AddItemToObject(payload, "params", m->params);
 	m->params = NULL;
 	char *json = cJSON_PrintUnformatted(payload);
@@ -98,6 +102,24 @@ backoff_seconds(int attempts)
 	return s > 600 ? 600 : s;
 }
 
+/* A sent photo's file_id, so re-sending it later costs nothing. */
+static void
+keep_file_id(struct db *db, const cJSON *payload, const cJSON *result)
+{
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(payload, "image_id");
+	const cJSON *photo = cJSON_GetObjectItemCaseSensitive(result, "photo");
+	const cJSON *largest = cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1);
+	const cJSON *fid = cJSON_GetObjectItemCaseSensitive(largest, "file_id");
+	struct db_params p;
+
+	if (!cJSON_IsNumber(img) || !cJSON_IsString(fid) || strlen(fid->valuestring) > 256)
+		return;
+	db_params_init(&p);
+	db_p_i64(&p, (int64_t)img->valuedouble);
+	db_p_str(&p, fid->valuestring);
+	(void)db_exec(db, &st_file_id, &p);
+}
+
 /* Sends one claimed row; returns 1 when it was delivered. */
 static int
 send_one(struct app_ctx *ctx, int64_t id, int64_t chat_id, const char *payload,
@@ -121,6 +143,7 @@ send_one(struct app_ctx *ctx, int64_t id, int64_t chat_id, const char *payload,
 	switch (tg_call(ctx->tg, method->valuestring, params, &r)) {
 	case TG_OK:
 		mark(&ctx->db, &st_sent, id, NULL, NULL);
+		keep_file_id(&ctx->db, j, r.result);
 		log_info("outbox: notification %" PRId64 " delivered to chat %" PRId64, id, chat_id);
 		sent = 1;
 		break;

@@ -24,6 +24,7 @@ struct outbox_msg {
 	int64_t generation_id;  /* 0 when none */
 	const char *method;     /* Bot API method, e.g. "sendMessage" */
 	cJSON *params;          /* its parameters; consumed */
+	int64_t image_id;       /* a generated image: keep the file_id Telegram gives it */
 };
 
 /* Queues m in the caller's transaction: 1 queued (*id set), 0 a duplicate

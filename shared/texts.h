@@ -101,6 +101,36 @@ enum text_id {
 	T_TRAINING_FAILED,     /* %s name, %s reason */
 	T_TRAINING_TIMEOUT,    /* %s name */
 	T_TRAINING_UNAVAILABLE,/* %s name */
+	/* generation */
+	T_GEN_NO_AVATAR,
+	T_GEN_CHOOSE,          /* %s avatar name */
+	T_BTN_OWN_PROMPT,
+	T_BTN_CHANGE_AVATAR,
+	T_GEN_PICK_AVATAR,
+	T_GEN_ASK_PROMPT,      /* %d max characters */
+	T_GEN_PROMPT_EMPTY,
+	T_GEN_PROMPT_TOO_LONG, /* %d max characters */
+	T_GEN_CHOOSE_AR,       /* %s style */
+	T_GEN_CONFIRM,         /* %s avatar, %s style, %s aspect ratio */
+	T_BTN_GENERATE_GO,
+	T_GEN_OWN,
+	T_GEN_STARTED,
+	T_GEN_TOO_MANY,        /* %d max */
+	T_GEN_NOT_READY,
+	T_GEN_FAILED,          /* %s reason */
+	T_GEN_NSFW,
+	T_GEN_CAPTION,         /* %s style, %s aspect ratio */
+	T_BTN_REGENERATE,
+	T_BTN_FULL_QUALITY,
+	T_BTN_SHARE,
+	T_SHARE_TEXT,          /* %s link */
+	T_BTN_SHARE_INLINE,
+	T_GALLERY_EMPTY,
+	T_GALLERY_CAPTION,     /* %d n, %d total, %s style, %s date */
+	T_IMG_DELETE_CONFIRM,
+	T_IMG_DELETED,
+	T_IMG_GONE,
+	T_SHARED_IMAGE,        /* %s style */
 	T__COUNT
 };
 

@@ -17,6 +17,7 @@
 #include <zip.h>
 
 #include "auth.h"
+#include "generations.h"
 #include "callback.h"
 #include "http_out.h"
 #include "keyboard.h"
@@ -906,6 +907,7 @@ training_poll_all(struct app_ctx *ctx, cJSON *summary)
 
 	while ((n = poll_batch(ctx, 0, &completed, &failed)) > 0)
 		checked += n;
+	(void)generation_poll_all(ctx, summary);
 	int sent = outbox_deliver(ctx, 0, 1000);
 	cJSON_AddNumberToObject(summary, "checked", checked);
 	cJSON_AddNumberToObject(summary, "completed", completed);

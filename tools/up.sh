@@ -16,6 +16,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 VAR=$ROOT/var
 mkdir -p "$VAR/log" "$VAR/run" "$VAR/www" "$VAR/media"
+# the pictures test mode "generates"
+mkdir -p "${MEDIA_DIR:-$VAR/media}/placeholder"
+cp sandbox/placeholders/*.jpg "${MEDIA_DIR:-$VAR/media}/placeholder/"
 chmod 700 "$VAR/run"
 PY=/usr/bin/python3
 
@@ -68,7 +71,8 @@ umask 077
 	for v in TELEGRAM_API_BASE TELEGRAM_BOT_USERNAME FAL_API_KEY FAL_QUEUE_BASE \
 	    FAL_JWKS_URL FAL_WEBHOOK_VERIFY FAL_TRAINING_TEST_MODE FAL_TEST_DURATION \
 	    FAL_TRAINING_TIMEOUT FAL_PORTRAIT_TRAINER FAL_STYLE_TRAINER PHOTOS_MIN \
-	    PHOTOS_MAX PHOTO_MIN_SIDE LOG_LEVEL; do
+	    PHOTOS_MAX PHOTO_MIN_SIDE LOG_LEVEL FAL_PORTRAIT_STEPS FAL_STYLE_STEPS \
+	    TRAINING_CLAIM_TIMEOUT GEN_MAX_ACTIVE GEN_NUM_IMAGES; do
 		eval "val=\${$v:-}"
 		[ -n "$val" ] && echo "$v='$val'"
 	done

@@ -116,8 +116,11 @@ class Stack:
         if os.path.exists(self.var):
             self.stop_quiet()
             shutil.rmtree(self.var, ignore_errors=True)
-        for d in ("log", "run", "www", "media"):
+        for d in ("log", "run", "www", "media", "media/placeholder"):
             os.makedirs(os.path.join(self.var, d), exist_ok=True)
+        for f in os.listdir(os.path.join(ROOT, "sandbox", "placeholders")):
+            shutil.copy(os.path.join(ROOT, "sandbox", "placeholders", f),
+                        os.path.join(self.var, "media", "placeholder", f))
         subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "recreate"], env=self.pg_env,
                        check=True)
         self.dburl = subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "url"],

@@ -1,0 +1,590 @@
+#include "flow_generate.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "avatars.h"
+#include "generations.h"
+#include "keyboard.h"
+#include "log.h"
+#include "sbuf.h"
+#include "templates.h"
+
+#define TPL_PER_PAGE 6
+#define PICK_MAX 10
+
+cJSON *kb_image(enum lang l, int64_t image_id); /* generations.c */
+
+static const char *
+style_of(const struct bot_turn *t, const char *key)
+{
+	const struct gen_template *tp = template_by_key(key);
+
+	return tp ? tp->name[t->user.lang] : bot_text(t, T_GEN_OWN);
+}
+
+/* --- choosing ------------------------------------------------------------------ */
+
+static void
+no_avatar(struct bot_turn *t)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, t->user.lang, T_BTN_CREATE, CB_CREATE, 0, 0);
+	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_MENU, 0, 0);
+	bot_show(t, bot_text(t, T_GEN_NO_AVATAR), kb);
+}
+
+static int
+show_templates(struct bot_turn *t, int64_t aid, int64_t page)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	enum lang l = t->user.lang;
+	int pages = (int)((gen_templates_count + TPL_PER_PAGE - 1) / TPL_PER_PAGE);
+
+	int found = avatar_for_generation(&t->ctx->db, t->user.id, aid, &a);
+	if (found <= 0) {
+		if (found == 0)
+			no_avatar(t);
+		return found;
+	}
+	if (page < 0 || page >= pages)
+		page = 0;
+	cJSON *kb = kb_new();
+	for (int i = 0; i < TPL_PER_PAGE; i++) {
+		size_t idx = (size_t)page * TPL_PER_PAGE + (size_t)i + 1;
+		const struct gen_template *tp = template_at(idx);
+		if (tp == NULL)
+			break;
+		if (i % 2 == 0 && i > 0)
+			kb_row(kb);
+		kb_button(kb, tp->name[l], CB_GEN_TPL, a.id, (int64_t)idx);
+	}
+	kb_row(kb);
+	if (pages > 1) {
+		char label[32];
+		kb_button(kb, "◀", CB_GEN_AVATAR, a.id, (page + pages - 1) % pages);
+		snprintf(label, sizeof(label), "%d/%d", (int)page + 1, pages);
+		kb_button(kb, label, CB_GEN_AVATAR, a.id, page);
+		kb_button(kb, "▶", CB_GEN_AVATAR, a.id, (page + 1) % pages);
+		kb_row(kb);
+	}
+	kb_button_t(kb, l, T_BTN_OWN_PROMPT, CB_GEN_TPL, a.id, 0);
+	kb_button_t(kb, l, T_BTN_CHANGE_AVATAR, CB_GEN_PICK, 0, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
+	sbuf_add_html(&esc, a.name);
+	sbuf_addf(&s, bot_text(t, T_GEN_CHOOSE), esc.p);
+	bot_show(t, s.p, kb);
+	sbuf_free(&s);
+	sbuf_free(&esc);
+	return 1;
+}
+
+int
+flow_generate_start(struct bot_turn *t, int64_t avatar_id)
+{
+	return show_templates(t, avatar_id, 0) < 0 ? -1 : 0;
+}
+
+static int
+pick_avatar(struct bot_turn *t)
+{
+	struct avatar list[PICK_MAX];
+	int n = avatar_list_trained(&t->ctx->db, t->user.id, list, PICK_MAX);
+
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		no_avatar(t);
+		return 0;
+	}
+	cJSON *kb = kb_new();
+	for (int i = 0; i < n; i++) {
+		char label[200];
+		snprintf(label, sizeof(label), "%s%s", list[i].is_main ? "⭐ " : "", list[i].name);
+		kb_button(kb, label, CB_GEN_AVATAR, list[i].id, 0);
+		kb_row(kb);
+	}
+	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_MENU, 0, 0);
+	bot_show(t, bot_text(t, T_GEN_PICK_AVATAR), kb);
+	return 0;
+}
+
+static void
+show_aspects(struct bot_turn *t, int64_t aid, int64_t tpl, const char *style)
+{
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = kb_new();
+
+	for (int i = 0; i < GEN_ASPECTS; i++) {
+		if (i == 3)
+			kb_row(kb);
+		kb_button(kb, gen_aspects[i].ratio, CB_GEN_AR, aid, tpl * 8 + i);
+	}
+	kb_row(kb);
+	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, aid, 0);
+	sbuf_addf(&s, bot_text(t, T_GEN_CHOOSE_AR), style);
+	bot_show(t, s.p, kb);
+	sbuf_free(&s);
+}
+
+static int
+on_template(struct bot_turn *t, const struct cb *cb)
+{
+	if (cb->n[1] == 0) {
+		struct sbuf s = SBUF_INIT;
+		if (conv_set(&t->ctx->db, &t->conv, CONV_GEN_PROMPT, cb->n[0]) != 0 ||
+		    conv_set_prompt(&t->ctx->db, &t->conv, NULL) != 0)
+			return -1;
+		sbuf_addf(&s, bot_text(t, T_GEN_ASK_PROMPT), PROMPT_MAX);
+		bot_show(t, s.p, NULL);
+		sbuf_free(&s);
+		return 0;
+	}
+	const struct gen_template *tp = template_at((size_t)cb->n[1]);
+	if (tp == NULL) {
+		bot_stale(t);
+		return 0;
+	}
+	show_aspects(t, cb->n[0], cb->n[1], tp->name[t->user.lang]);
+	return 0;
+}
+
+int
+flow_generate_prompt(struct bot_turn *t)
+{
+	struct sbuf wrapped = SBUF_INIT, s = SBUF_INIT;
+	struct avatar a;
+
+	int found = avatar_for_generation(&t->ctx->db, t->user.id, t->conv.avatar_id, &a);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		if (conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+			return -1;
+		no_avatar(t);
+		return 0;
+	}
+	switch (prompt_wrap(t->u->text, a.trigger, a.gender, &wrapped)) {
+	case PROMPT_EMPTY:
+		bot_send(t, bot_text(t, T_GEN_PROMPT_EMPTY), NULL);
+		break;
+	case PROMPT_TOO_LONG:
+		sbuf_addf(&s, bot_text(t, T_GEN_PROMPT_TOO_LONG), PROMPT_MAX);
+		bot_send(t, s.p, NULL);
+		break;
+	case PROMPT_OK:
+		if (conv_set_prompt(&t->ctx->db, &t->conv, t->u->text) != 0) {
+			sbuf_free(&wrapped);
+			return -1;
+		}
+		show_aspects(t, a.id, 0, bot_text(t, T_GEN_OWN));
+		break;
+	}
+	sbuf_free(&wrapped);
+	sbuf_free(&s);
+	return 0;
+}
+
+static int
+on_aspect(struct bot_turn *t, const struct cb *cb)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8;
+	const struct gen_template *tp = template_at((size_t)tpl);
+
+	if (ar >= GEN_ASPECTS || (tpl != 0 && tp == NULL) ||
+	    (tpl == 0 && (t->conv.state != CONV_GEN_PROMPT || t->conv.avatar_id != cb->n[0]))) {
+		bot_stale(t);
+		return 0;
+	}
+	int found = avatar_for_generation(&t->ctx->db, t->user.id, cb->n[0], &a);
+	if (found <= 0) {
+		if (found == 0)
+			bot_toast(t, bot_text(t, T_GEN_NOT_READY));
+		return found;
+	}
+	cJSON *kb = kb_new();
+	kb_button_t(kb, t->user.lang, T_BTN_GENERATE_GO, CB_GEN_GO, a.id, cb->n[1]);
+	kb_row(kb);
+	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
+	sbuf_add_html(&esc, a.name);
+	sbuf_addf(&s, bot_text(t, T_GEN_CONFIRM), esc.p,
+	    tp ? tp->name[t->user.lang] : bot_text(t, T_GEN_OWN), gen_aspects[ar].ratio);
+	bot_show(t, s.p, kb);
+	sbuf_free(&s);
+	sbuf_free(&esc);
+	return 0;
+}
+
+/* --- generating ---------------------------------------------------------------------- */
+
+static void
+chat_action(struct bot_turn *t)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
+	cJSON_AddStringToObject(p, "action", "upload_photo");
+	reply_add(&t->out, "sendChatAction", p);
+}
+
+/* Tells the user what became of a create/repeat request. */
+static void
+say_created(struct bot_turn *t, enum gen_create rc, int64_t gid, bool edit)
+{
+	struct sbuf s = SBUF_INIT;
+
+	switch (rc) {
+	case GEN_CREATED:
+		t->after_generate = gid;
+		bot_toast(t, NULL);
+		if (edit)
+			bot_show(t, bot_text(t, T_GEN_STARTED), NULL);
+		else
+			bot_send(t, bot_text(t, T_GEN_STARTED), NULL);
+		chat_action(t);
+		break;
+	case GEN_TOO_MANY:
+		sbuf_addf(&s, bot_text(t, T_GEN_TOO_MANY), t->ctx->cfg.gen_max_active);
+		bot_toast(t, s.p);
+		bot_send(t, s.p, NULL);
+		break;
+	case GEN_NOT_READY:
+		bot_toast(t, bot_text(t, T_GEN_NOT_READY));
+		bot_send(t, bot_text(t, T_GEN_NOT_READY), NULL);
+		break;
+	case GEN_DB_ERROR:
+		break;
+	}
+	sbuf_free(&s);
+}
+
+static int
+on_go(struct bot_turn *t, const struct cb *cb)
+{
+	struct avatar a;
+	struct sbuf prompt = SBUF_INIT;
+	char own[4 * PROMPT_MAX + 1] = "";
+	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8, gid = 0;
+	const struct gen_template *tp = template_at((size_t)tpl);
+
+	if (ar >= GEN_ASPECTS || (tpl != 0 && tp == NULL)) {
+		bot_stale(t);
+		return 0;
+	}
+	int found = avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a);
+	if (found < 0)
+		return -1;
+	if (found == 0 || a.status != AV_COMPLETED) {
+		say_created(t, GEN_NOT_READY, 0, false);
+		return 0;
+	}
+	if (tp != NULL) {
+		template_render(tp, a.trigger, a.gender, &prompt);
+	} else {
+		if (t->conv.state != CONV_GEN_PROMPT || t->conv.avatar_id != a.id ||
+		    conv_get_prompt(&t->ctx->db, &t->conv, own, sizeof(own)) != 0 || own[0] == '\0') {
+			bot_stale(t);
+			return 0;
+		}
+		if (prompt_wrap(own, a.trigger, a.gender, &prompt) != PROMPT_OK) {
+			bot_stale(t);
+			sbuf_free(&prompt);
+			return 0;
+		}
+	}
+	enum gen_create rc = generation_create(t->ctx, t->user.id, a.id, t->u->chat_id,
+	    tp ? tp->key : NULL, tp ? NULL : own, prompt.p, (int)ar, &gid);
+	sbuf_free(&prompt);
+	if (rc == GEN_DB_ERROR)
+		return -1;
+	if (rc == GEN_CREATED && tp == NULL && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+		return -1;
+	say_created(t, rc, gid, true);
+	return 0;
+}
+
+/* --- pictures ------------------------------------------------------------------------- */
+
+static const char *
+photo_ref(const struct gen_image *m)
+{
+	return m->file_id[0] ? m->file_id : m->url;
+}
+
+static void
+share_link(const struct bot_turn *t, const struct gen_image *m, struct sbuf *out)
+{
+	const char *bot = t->ctx->cfg.tg_bot_username;
+
+	if (bot[0] != '\0')
+		sbuf_addf(out, "https://t.me/%s?start=img_%s", bot, m->code);
+	else
+		sbuf_addf(out, "/start img_%s", m->code);
+}
+
+static void
+send_full(struct bot_turn *t, const struct gen_image *m)
+{
+	cJSON *p = cJSON_CreateObject();
+	struct sbuf cap = SBUF_INIT;
+
+	sbuf_addf(&cap, bot_text(t, T_GEN_CAPTION), style_of(t, m->template_key), m->aspect);
+	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
+	cJSON_AddStringToObject(p, "document", m->url);
+	cJSON_AddStringToObject(p, "caption", cap.p);
+	reply_add(&t->out, "sendDocument", p);
+	sbuf_free(&cap);
+}
+
+static void
+send_share(struct bot_turn *t, const struct gen_image *m)
+{
+	struct sbuf link = SBUF_INIT, s = SBUF_INIT, q = SBUF_INIT;
+	cJSON *kb = kb_new(), *b = cJSON_CreateObject();
+
+	share_link(t, m, &link);
+	sbuf_addf(&s, bot_text(t, T_SHARE_TEXT), link.p);
+	sbuf_addf(&q, "img_%s", m->code);
+	cJSON_AddStringToObject(b, "text", bot_text(t, T_BTN_SHARE_INLINE));
+	cJSON_AddStringToObject(b, "switch_inline_query", q.p);
+	kb_row(kb);
+	cJSON_AddItemToArray(cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0), b);
+	bot_send(t, s.p, kb);
+	sbuf_free(&link);
+	sbuf_free(&s);
+	sbuf_free(&q);
+}
+
+/* The gallery's page: a photo with ◀ n/N ▶ and the picture's actions. */
+static int
+show_gallery(struct bot_turn *t, int64_t page, bool edit_media)
+{
+	struct gen_image m;
+	struct sbuf cap = SBUF_INIT;
+	enum lang l = t->user.lang;
+	int total;
+
+	int found = image_page(&t->ctx->db, t->user.id, (int)page, &m, &total);
+	if (found < 0)
+		return -1;
+	if (found == 0 && total > 0) {
+		page = 0;
+		found = image_page(&t->ctx->db, t->user.id, 0, &m, &total);
+		if (found < 0)
+			return -1;
+	}
+	if (found == 0) {
+		cJSON *kb = kb_new();
+		kb_button_t(kb, l, T_BTN_GENERATE, CB_GENERATE, 0, 0);
+		kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
+		bot_send(t, bot_text(t, T_GALLERY_EMPTY), kb);
+		return 0;
+	}
+	cJSON *kb = kb_new();
+	char label[32];
+	kb_button(kb, "◀", CB_GAL_PAGE, (page + total - 1) % total, 0);
+	snprintf(label, sizeof(label), "%d/%d", (int)page + 1, total);
+	kb_button(kb, label, CB_GAL_PAGE, page, 0);
+	kb_button(kb, "▶", CB_GAL_PAGE, (page + 1) % total, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_FULL_QUALITY, CB_IMG_FULL, m.id, 0);
+	kb_button_t(kb, l, T_BTN_SHARE, CB_IMG_SHARE, m.id, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_REGENERATE, CB_IMG_REGEN, m.id, 0);
+	kb_button_t(kb, l, T_BTN_DELETE, CB_IMG_DELETE, m.id, 0);
+	sbuf_addf(&cap, bot_text(t, T_GALLERY_CAPTION), (int)page + 1, total,
+	    style_of(t, m.template_key), m.created);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
+	if (edit_media && t->u->kind == TG_KIND_CALLBACK && !t->u->callback_inaccessible) {
+		cJSON *media = cJSON_CreateObject();
+		cJSON_AddStringToObject(media, "type", "photo");
+		cJSON_AddStringToObject(media, "media", photo_ref(&m));
+		cJSON_AddStringToObject(media, "caption", cap.p);
+		cJSON_AddNumberToObject(p, "message_id", (double)t->u->message_id);
+		cJSON_AddItemToObject(p, "media", media);
+		cJSON_AddItemToObject(p, "reply_markup", kb);
+		reply_add(&t->out, "editMessageMedia", p);
+	} else {
+		cJSON_AddStringToObject(p, "photo", photo_ref(&m));
+		cJSON_AddStringToObject(p, "caption", cap.p);
+		cJSON_AddItemToObject(p, "reply_markup", kb);
+		reply_add(&t->out, "sendPhoto", p);
+	}
+	sbuf_free(&cap);
+	return 0;
+}
+
+static int
+on_image(struct bot_turn *t, const struct cb *cb)
+{
+	struct gen_image m;
+	int64_t gid = 0;
+
+	int found = image_get(&t->ctx->db, cb->n[0], t->user.id, &m);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		bot_toast(t, bot_text(t, T_IMG_GONE));
+		return 0;
+	}
+	switch (cb->action) {
+	case CB_IMG_REGEN: {
+		enum gen_create rc = generation_repeat(t->ctx, t->user.id, m.id, t->u->chat_id, &gid);
+		if (rc == GEN_DB_ERROR)
+			return -1;
+		say_created(t, rc, gid, false);
+		return 0;
+	}
+	case CB_IMG_FULL:
+		bot_toast(t, NULL);
+		send_full(t, &m);
+		return 0;
+	case CB_IMG_SHARE:
+		bot_toast(t, NULL);
+		send_share(t, &m);
+		return 0;
+	case CB_IMG_DELETE: {
+		cJSON *kb = kb_new();
+		kb_button_t(kb, t->user.lang, T_BTN_DELETE_YES, CB_IMG_DELETE_OK, m.id, 0);
+		kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GAL_PAGE, 0, 0);
+		bot_toast(t, NULL);
+		bot_send(t, bot_text(t, T_IMG_DELETE_CONFIRM), kb);
+		return 0;
+	}
+	case CB_IMG_DELETE_OK: {
+		int done = image_delete(&t->ctx->db, m.id, t->user.id);
+		if (done < 0)
+			return -1;
+		bot_toast(t, bot_text(t, T_IMG_DELETED));
+		bot_show(t, bot_text(t, T_IMG_DELETED), NULL);
+		log_info("image %" PRId64 " deleted by its owner", m.id);
+		return 0;
+	}
+	default:
+		bot_stale(t);
+		return 0;
+	}
+}
+
+int
+flow_generate_button(struct bot_turn *t, const struct cb *cb)
+{
+	switch (cb->action) {
+	case CB_GENERATE:
+		bot_toast(t, NULL);
+		return flow_generate_start(t, 0);
+	case CB_GEN_AVATAR:
+		bot_toast(t, NULL);
+		return show_templates(t, cb->n[0], cb->n[1]) < 0 ? -1 : 0;
+	case CB_GEN_PICK:
+		bot_toast(t, NULL);
+		return pick_avatar(t);
+	case CB_GEN_TPL:
+		bot_toast(t, NULL);
+		return on_template(t, cb);
+	case CB_GEN_AR:
+		bot_toast(t, NULL);
+		return on_aspect(t, cb);
+	case CB_GEN_GO:
+		return on_go(t, cb);
+	case CB_GALLERY:
+		bot_toast(t, NULL);
+		return show_gallery(t, 0, false);
+	case CB_GAL_PAGE:
+		bot_toast(t, NULL);
+		return show_gallery(t, cb->n[0], true);
+	default:
+		return on_image(t, cb);
+	}
+}
+
+/* --- sharing ---------------------------------------------------------------------------- */
+
+static bool
+code_ok(const char *c)
+{
+	size_t n = strlen(c);
+
+	if (n < 16 || n > 64)
+		return false;
+	for (; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    *c == '_' || *c == '-'))
+			return false;
+	return true;
+}
+
+int
+flow_generate_shared(struct bot_turn *t, const char *arg)
+{
+	struct gen_image m;
+	struct sbuf cap = SBUF_INIT;
+
+	if (strncmp(arg, "img_", 4) != 0)
+		return 0;
+	if (!code_ok(arg + 4)) {
+		bot_send(t, bot_text(t, T_IMG_GONE), NULL);
+		return 1;
+	}
+	int found = image_by_code(&t->ctx->db, arg + 4, &m);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		bot_send(t, bot_text(t, T_IMG_GONE), NULL);
+		return 1;
+	}
+	cJSON *p = cJSON_CreateObject();
+	sbuf_addf(&cap, bot_text(t, T_SHARED_IMAGE), style_of(t, m.template_key));
+	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
+	cJSON_AddStringToObject(p, "photo", photo_ref(&m));
+	cJSON_AddStringToObject(p, "caption", cap.p);
+	reply_add(&t->out, "sendPhoto", p);
+	sbuf_free(&cap);
+	return 1;
+}
+
+int
+flow_generate_inline(struct bot_turn *t)
+{
+	const char *q = t->u->inline_query ? t->u->inline_query : "";
+	struct gen_image m;
+	cJSON *p = cJSON_CreateObject(), *results = cJSON_AddArrayToObject(p, "results");
+
+	cJSON_AddStringToObject(p, "inline_query_id", t->u->inline_id);
+	cJSON_AddNumberToObject(p, "cache_time", 0);
+	cJSON_AddTrueToObject(p, "is_personal");
+	if (strncmp(q, "img_", 4) == 0 && code_ok(q + 4)) {
+		int found = image_by_code(&t->ctx->db, q + 4, &m);
+		if (found < 0) {
+			cJSON_Delete(p);
+			return -1;
+		}
+		if (found == 1) {
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddStringToObject(r, "type", "photo");
+			cJSON_AddStringToObject(r, "id", m.code);
+			if (m.file_id[0]) {
+				cJSON_AddStringToObject(r, "photo_file_id", m.file_id);
+			} else {
+				cJSON_AddStringToObject(r, "photo_url", m.url);
+				cJSON_AddStringToObject(r, "thumbnail_url", m.url);
+			}
+			cJSON_AddItemToArray(results, r);
+		}
+	}
+	reply_add(&t->out, "answerInlineQuery", p);
+	return 0;
+}
+
+void
+flow_generate_after(struct app_ctx *ctx, int64_t gen_id)
+{
+	(void)generation_submit(ctx, gen_id);
+}

@@ -1,0 +1,256 @@
+"""Generation with a trained avatar: templates and own prompts, the right
+FAL endpoint and inputs, webhook and polling delivery, regenerate, full
+quality, the gallery, sharing, limits, NSFW, and test mode."""
+import json
+import time
+import urllib.parse
+import uuid
+
+from harness import check, eq, test, wait_for
+from tg_user import User
+
+_uid = [640000000]
+
+
+def trained_user(s, lang="ru", kind="lora", gender="female"):
+    _uid[0] += 1
+    u = User(s, _uid[0], lang, "Алия")
+    u.text("/start")
+    uid = u.db_user_id()
+    result = ("diffusers_lora_file_url = 'https://v3.fal.media/files/x/lora.safetensors'"
+              if kind == "lora" else "finetune_id = 'ft-abc123'")
+    aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type, trigger_phrase) VALUES "
+                "(%s, 'Студия', '%s', '%s', 'TOK') RETURNING id"
+                % (uid, gender, "portrait" if kind == "lora" else "style"))
+    s.sql("UPDATE avatars SET status = 'completed', fal_request_id = 'req-%s', %s,"
+          " training_completed_at = now() WHERE id = %s" % (uuid.uuid4().hex, result, aid))
+    return u, aid
+
+
+def fal_submits(s, since):
+    return [c for c in s.calls(since, "submit", service="fal")]
+
+
+def gens(s, uid):
+    return s.sql("SELECT g.id, g.status, g.aspect_ratio, coalesce(g.template_key, ''), g.prompt,"
+                 " g.seed "
+                 "FROM generations g JOIN users u ON u.id = g.user_id WHERE u.telegram_id = %d "
+                 "ORDER BY g.id" % uid)
+
+
+def photos_to(s, u, since):
+    return [c for c in s.calls(since, "sendPhoto") if str(c["params"].get("chat_id")) == str(u.uid)]
+
+
+def generate(u, tpl_prefix="v1:gt:", ar=1):
+    u.press_raw("v1:gen")
+    u.press(tpl_prefix)
+    m, data = u.button("v1:gar:")
+    base = int(data.split(":")[3]) // 8 * 8
+    aid = data.split(":")[2]
+    u.press_raw("v1:gar:%s:%d" % (aid, base + ar), m)
+    u.press("v1:ggo:")
+
+
+@test
+def template_generation_with_a_lora_avatar(s):
+    u, aid = trained_user(s)
+    seq = s.seq()
+    generate(u, ar=1)
+    sub = fal_submits(s, seq)
+    eq(len(sub), 1, "one FAL job")
+    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-lora", "endpoint")
+    inp = sub[0]["params"]["input"]
+    eq(inp["loras"][0]["path"], "https://v3.fal.media/files/x/lora.safetensors", "LoRA url")
+    check("TOK woman" in inp["prompt"], "trigger word and gender in the prompt: %s" % inp["prompt"])
+    eq(inp["image_size"], "portrait_4_3", "3:4 maps to portrait_4_3")
+    for k in ("num_inference_steps", "guidance_scale", "num_images", "seed",
+              "enable_safety_checker"):
+        check(k in inp, "input has %s" % k)
+    check(any("Генерирую" in t for t in u.texts(seq)), "'generating…' at once")
+    check(u.calls("sendChatAction", since=seq), "a chat action")
+    ph = wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    eq(len(ph), 1, "one photo")
+    check(ph[0]["params"]["photo"].startswith("http"), "sent by URL")
+    datas = [b["callback_data"] for row in ph[0]["params"]["reply_markup"]["inline_keyboard"]
+             for b in row]
+    check(any(d.startswith("v1:iregen:") for d in datas) and
+          any(d.startswith("v1:ifull:") for d in datas) and
+          any(d.startswith("v1:ishare:") for d in datas), "buttons: %r" % datas)
+    g = gens(s, u.uid)
+    eq(g[-1][1], "completed", "job completed")
+    eq(s.one("SELECT count(*) FROM generated_images i JOIN generations g ON g.id = "
+             "i.generation_id WHERE g.id = %s AND i.tg_file_id IS NOT NULL" % g[-1][0]), "1",
+       "the file_id Telegram gave is kept")
+
+
+@test
+def own_prompt_with_a_finetune_avatar(s):
+    u, aid = trained_user(s, "en", kind="finetune", gender="male")
+    seq = s.seq()
+    u.press_raw("v1:gen")
+    u.press("v1:gt:%s:0" % aid)
+    eq(u.conv()[0], "gen_prompt", "waiting for the prompt")
+    u.text("x" * 601)
+    check("too long" in u.last_text(), u.last_text())
+    u.text("in a space suit on Mars")
+    m, data = u.button("v1:gar:")
+    u.press_raw("v1:gar:%s:%d" % (aid, 4), m)
+    u.press("v1:ggo:")
+    sub = fal_submits(s, seq)
+    eq(sub[-1]["params"]["endpoint"], "fal-ai/flux-pro/v1.1-ultra-finetuned", "endpoint")
+    inp = sub[-1]["params"]["input"]
+    eq(inp["finetune_id"], "ft-abc123", "finetune id")
+    check("finetune_strength" in inp, "strength")
+    eq(inp["aspect_ratio"], "16:9", "aspect ratio")
+    check(inp["prompt"].startswith("TOK man, in a space suit on Mars"), inp["prompt"])
+    wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    eq(u.conv()[0], "idle", "back to idle")
+
+
+@test
+def polling_delivers_when_the_webhook_is_lost_and_duplicates_deliver_once(s):
+    u, aid = trained_user(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    seq = s.seq()
+    generate(u)
+    time.sleep(1.5)
+    eq(photos_to(s, u, seq), [], "nothing yet")
+    s.cli("check-status", "--all")
+    eq(len(photos_to(s, u, seq)), 1, "delivered by the poller")
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "duplicate"})
+    seq2 = s.seq()
+    generate(u)
+    wait_for(lambda: len(s.calls(seq2, "webhook", service="fal")) == 2, 8, what="two webhooks")
+    time.sleep(0.3)
+    eq(len(photos_to(s, u, seq2)), 1, "one delivery for a duplicate webhook")
+
+
+@test
+def regenerate_full_quality_share_and_gallery(s):
+    u, aid = trained_user(s, "en")
+    seq = s.seq()
+    generate(u)
+    ph = wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    img = [b["callback_data"] for row in ph[0]["params"]["reply_markup"]["inline_keyboard"]
+           for b in row if b["callback_data"].startswith("v1:iregen:")][0].split(":")[2]
+    seed1 = gens(s, u.uid)[-1][5]
+    seq2 = s.seq()
+    u.press_raw("v1:iregen:%s" % img)
+    wait_for(lambda: photos_to(s, u, seq2), 8, what="the regenerated picture")
+    g = gens(s, u.uid)
+    eq(len(g), 2, "a new job")
+    eq(g[0][4], g[1][4], "same prompt")
+    check(g[1][5] != seed1, "a new seed")
+    seq3 = s.seq()
+    u.press_raw("v1:ifull:%s" % img)
+    docs = u.calls("sendDocument", since=seq3)
+    eq(len(docs), 1, "full quality as a document")
+    url = s.one("SELECT url FROM generated_images WHERE id = %s" % img)
+    eq(docs[0]["params"]["document"], url, "the original")
+    u.press_raw("v1:ishare:%s" % img)
+    share = u.last_text()
+    code = s.one("SELECT share_code FROM generated_images WHERE id = %s" % img)
+    check("start=img_%s" % code in share, "deep link: %r" % share)
+    other = User(s, _uid[0] + 500, "ru", "Друг")
+    seq4 = s.seq()
+    other.text("/start img_%s" % code)
+    got = [c for c in s.calls(seq4, "sendPhoto") if str(c["params"]["chat_id"]) == str(other.uid)]
+    eq(len(got), 1, "the friend sees the picture")
+    fid = s.one("SELECT tg_file_id FROM generated_images WHERE id = %s" % img)
+    eq(got[0]["params"]["photo"], fid, "re-sent by file_id")
+    r = s.webhook({"update_id": 880000001, "inline_query": {
+        "id": "77", "from": other.user, "query": "img_%s" % code, "offset": ""}})
+    res = r.json()
+    eq(res.get("method"), "answerInlineQuery", "inline answer")
+    eq(len(res["results"]), 1, "one result")
+    # gallery and delete
+    seq5 = s.seq()
+    u.press_raw("v1:gal")
+    gal = photos_to(s, u, seq5)
+    check(gal and "1/2" in gal[-1]["params"]["caption"], "gallery page 1/2")
+    u.press_raw("v1:idelok:%s" % img)
+    eq(s.one("SELECT deleted_at IS NOT NULL FROM generated_images WHERE id = %s" % img), "t",
+       "deleted")
+    seq6 = s.seq()
+    other.text("/start img_%s" % code)
+    check(not [c for c in s.calls(seq6, "sendPhoto") if str(c["params"]["chat_id"]) ==
+               str(other.uid)], "the share code died with the picture")
+
+
+@test
+def gallery_pages_over_25_images(s):
+    u, aid = trained_user(s)
+    uid = u.db_user_id()
+    gid = s.one("INSERT INTO generations (user_id, avatar_id, chat_id, prompt, status, "
+                "fal_request_id) VALUES (%s, %s, %d, 'p', 'completed', 'r-%s') RETURNING id"
+                % (uid, aid, u.uid, uuid.uuid4().hex))
+    for i in range(25):
+        g2 = s.one("INSERT INTO generations (user_id, avatar_id, chat_id, prompt, status, "
+                   "fal_request_id) VALUES (%s, %s, %d, 'p', 'completed', 'r-%s') RETURNING id"
+                   % (uid, aid, u.uid, uuid.uuid4().hex))
+        s.sql("INSERT INTO generated_images (generation_id, user_id, avatar_id, idx, url) "
+              "VALUES (%s, %s, %s, 0, 'https://x/%d.jpg')" % (g2, uid, aid, i))
+    seq = s.seq()
+    u.press_raw("v1:gal")
+    first = photos_to(s, u, seq)[-1]
+    check("1/25" in first["params"]["caption"], first["params"]["caption"])
+    eq(first["params"]["photo"], "https://x/24.jpg", "newest first")
+    m, _ = u.button("v1:galp:")
+    u.press_raw("v1:galp:24", m)
+    edits = u.calls("editMessageMedia", since=seq)
+    check(edits and "25/25" in edits[-1]["params"]["media"]["caption"], "last page")
+    eq(edits[-1]["params"]["media"]["media"], "https://x/0.jpg", "oldest last")
+    check(gid, "a generation")
+
+
+@test
+def concurrency_limit_and_nsfw(s):
+    u, aid = trained_user(s)
+    s.restart_lighttpd(GEN_MAX_ACTIVE="1")
+    try:
+        s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost", "count": 1})
+        seq = s.seq()
+        generate(u)
+        generate(u)
+        check(any("Уже идут 1" in t for t in u.texts(seq)), "limit message: %r" % u.texts(seq))
+        eq(len(fal_submits(s, seq)), 1, "one job")
+    finally:
+        s.restart_lighttpd()
+    s.cli("check-status", "--all")
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "nsfw"})
+    seq = s.seq()
+    generate(u)
+    wait_for(lambda: any("проверку безопасности" in t for t in u.texts(seq)), 8,
+             what="the NSFW notice")
+    eq(photos_to(s, u, seq), [], "the image is not sent")
+
+
+@test
+def generation_for_an_untrained_avatar_is_refused(s):
+    u, aid = trained_user(s)
+    s.sql("UPDATE avatars SET status = 'error' WHERE id = %s" % aid)
+    seq = s.seq()
+    u.press_raw("v1:gen")
+    check(any("обученный аватар" in t for t in u.texts(seq)), "no trained avatar: %r" % u.texts(seq))
+    u.press_raw("v1:ggo:%s:9" % aid)
+    eq(gens(s, u.uid), [], "no job")
+    eq(fal_submits(s, seq), [], "nothing sent to FAL")
+
+
+@test
+def test_mode_generation_delivers_placeholder_jpegs(s):
+    s.restart_lighttpd(FAL_TRAINING_TEST_MODE="true")
+    try:
+        u, aid = trained_user(s, "en")
+        seq = s.seq()
+        generate(u)
+        ph = wait_for(lambda: photos_to(s, u, seq), 8, what="a placeholder")
+        url = ph[0]["params"]["photo"]
+        check("/media/placeholder/" in url, url)
+        r = s.http("GET", urllib.parse.urlsplit(url).path)
+        eq(r.status, 200, "served")
+        eq(r.body[:2], b"\xff\xd8", "a real JPEG")
+        eq(fal_submits(s, seq), [], "no FAL calls")
+    finally:
+        s.restart_lighttpd()
