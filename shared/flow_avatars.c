@@ -83,8 +83,10 @@ show_details(struct bot_turn *t, const struct avatar *a)
 		sbuf_addf(&s, bot_text(t, T_AVATAR_ERROR), e.p);
 		sbuf_free(&e);
 	}
-	if (a->status == AV_COMPLETED && !a->is_main) {
-		kb_button_t(kb, l, T_BTN_SET_MAIN, CB_AVATAR_MAIN, a->id, 0);
+	if (a->status == AV_COMPLETED) {
+		kb_button_t(kb, l, T_BTN_GENERATE, CB_GEN_AVATAR, a->id, 0);
+		if (!a->is_main)
+			kb_button_t(kb, l, T_BTN_SET_MAIN, CB_AVATAR_MAIN, a->id, 0);
 		kb_row(kb);
 	}
 	if (a->status == AV_ERROR) {

@@ -157,7 +157,7 @@ style_name(const struct ginfo *g)
 
 static int
 queue_message(struct db *db, const struct ginfo *g, const char *key_part, const char *method,
-    cJSON *params, int64_t image_id, int64_t *nid)
+    cJSON *params, const int64_t *image_ids, int n_images, int64_t *nid)
 {
 	char key[120];
 	struct outbox_msg m = {0};
@@ -170,7 +170,8 @@ queue_message(struct db *db, const struct ginfo *g, const char *key_part, const 
 	m.generation_id = g->id;
 	m.method = method;
 	m.params = params;
-	m.image_id = image_id;
+	m.image_ids = image_ids;
+	m.n_images = n_images;
 	return outbox_enqueue(db, &m, nid) < 0 ? -1 : 0;
 }
 
@@ -196,7 +197,7 @@ queue_failure(struct db *db, const struct ginfo *g, const char *reason, int64_t 
 	sbuf_add_html(&esc, reason);
 	sbuf_addf(&s, text_get(g->lang, T_GEN_FAILED), esc.p);
 	int rc = queue_message(db, g, "failed", "sendMessage",
-	    reply_message_params(g->chat_id, s.p, NULL), 0, nid);
+	    reply_message_params(g->chat_id, s.p, NULL), NULL, 0, nid);
 	sbuf_free(&s);
 	sbuf_free(&esc);
 	return rc;
@@ -226,6 +227,61 @@ url_ok(const char *s)
 	    strlen(s) < 2000;
 }
 
+/* One picture: a photo with its own buttons. */
+static int
+queue_photo(struct db *db, const struct ginfo *g, int64_t image_id, const char *url,
+    int64_t *nid)
+{
+	struct sbuf cap = SBUF_INIT;
+	cJSON *params = cJSON_CreateObject();
+
+	sbuf_addf(&cap, text_get(g->lang, T_GEN_CAPTION), style_name(g), g->aspect);
+	cJSON_AddNumberToObject(params, "chat_id", (double)g->chat_id);
+	cJSON_AddStringToObject(params, "photo", url);
+	cJSON_AddStringToObject(params, "caption", cap.p);
+	cJSON_AddItemToObject(params, "reply_markup", kb_image(g->lang, image_id));
+	sbuf_free(&cap);
+	return queue_message(db, g, "img", "sendPhoto", params, &image_id, 1, nid);
+}
+
+/* Several pictures: a media group (which cannot carry buttons), then one
+ * message with a row of buttons per picture. */
+static int
+queue_album(struct db *db, const struct ginfo *g, const int64_t *ids, char urls[][2001], int n,
+    int64_t *nids, int *nn)
+{
+	struct sbuf cap = SBUF_INIT;
+	cJSON *params = cJSON_CreateObject(), *media = cJSON_AddArrayToObject(params, "media");
+	cJSON *kb = kb_new();
+	enum lang l = g->lang;
+
+	sbuf_addf(&cap, text_get(l, T_GEN_CAPTION), style_name(g), g->aspect);
+	cJSON_AddNumberToObject(params, "chat_id", (double)g->chat_id);
+	for (int i = 0; i < n; i++) {
+		cJSON *m = cJSON_CreateObject();
+		char label[64];
+		cJSON_AddStringToObject(m, "type", "photo");
+		cJSON_AddStringToObject(m, "media", urls[i]);
+		if (i == 0)
+			cJSON_AddStringToObject(m, "caption", cap.p);
+		cJSON_AddItemToArray(media, m);
+		if (i > 0)
+			kb_row(kb);
+		snprintf(label, sizeof(label), "%d · %s", i + 1, text_get(l, T_BTN_REGENERATE));
+		kb_button(kb, label, CB_IMG_REGEN, ids[i], 0);
+		snprintf(label, sizeof(label), "%d · ⬇️", i + 1);
+		kb_button(kb, label, CB_IMG_FULL, ids[i], 0);
+		snprintf(label, sizeof(label), "%d · 🔗", i + 1);
+		kb_button(kb, label, CB_IMG_SHARE, ids[i], 0);
+	}
+	sbuf_free(&cap);
+	if (queue_message(db, g, "album", "sendMediaGroup", params, ids, n, &nids[(*nn)++]) != 0)
+		return -1;
+	return queue_message(db, g, "album-buttons", "sendMessage",
+	    reply_message_params(g->chat_id, text_get(l, T_GEN_STARTED_DONE), kb), NULL, 0,
+	    &nids[(*nn)++]);
+}
+
 /* Stores the images and queues their delivery; returns the number stored. */
 static int
 store_images(struct app_ctx *ctx, const struct ginfo *g, int64_t avatar_id,
@@ -235,7 +291,9 @@ store_images(struct app_ctx *ctx, const struct ginfo *g, int64_t avatar_id,
 	const cJSON *nsfw = cJSON_GetObjectItemCaseSensitive(output, "has_nsfw_concepts");
 	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(output, "seed");
 	const cJSON *img;
-	int idx = 0, stored = 0, hidden = 0;
+	int64_t ids[4];
+	char urls[4][2001];
+	int idx = 0, shown = 0, hidden = 0;
 
 	if (!cJSON_IsArray(images))
 		images = NULL;
@@ -247,7 +305,9 @@ store_images(struct app_ctx *ctx, const struct ginfo *g, int64_t avatar_id,
 		bool bad = cJSON_IsTrue(cJSON_GetArrayItem(nsfw, idx));
 		char code[32];
 		struct db_params p;
-		if (idx > 3 || !cJSON_IsString(url) || !url_ok(url->valuestring)) {
+		if (idx > 3)
+			break;
+		if (!cJSON_IsString(url) || !url_ok(url->valuestring)) {
 			idx++;
 			continue;
 		}
@@ -272,33 +332,21 @@ store_images(struct app_ctx *ctx, const struct ginfo *g, int64_t avatar_id,
 		if (image_id && bad) {
 			hidden++;
 		} else if (image_id) {
-			struct sbuf cap = SBUF_INIT;
-			char part[16];
-			cJSON *params = cJSON_CreateObject();
-			sbuf_addf(&cap, text_get(g->lang, T_GEN_CAPTION), style_name(g), g->aspect);
-			cJSON_AddNumberToObject(params, "chat_id", (double)g->chat_id);
-			cJSON_AddStringToObject(params, "photo", url->valuestring);
-			cJSON_AddStringToObject(params, "caption", cap.p);
-			cJSON_AddItemToObject(params, "reply_markup", kb_image(g->lang, image_id));
-			snprintf(part, sizeof(part), "img:%d", idx);
-			if (queue_message(&ctx->db, g, part, "sendPhoto", params, image_id, &nids[*nn]) != 0) {
-				sbuf_free(&cap);
-				return -1;
-			}
-			(*nn)++;
-			stored++;
-			sbuf_free(&cap);
+			ids[shown] = image_id;
+			snprintf(urls[shown], sizeof(urls[shown]), "%s", url->valuestring);
+			shown++;
 		}
 		idx++;
 	}
-	if (hidden > 0) {
-		if (queue_message(&ctx->db, g, "nsfw", "sendMessage",
-		    reply_message_params(g->chat_id, text_get(g->lang, T_GEN_NSFW), NULL), 0,
-		    &nids[*nn]) != 0)
-			return -1;
-		(*nn)++;
-	}
-	return stored + hidden;
+	if (shown == 1 && queue_photo(&ctx->db, g, ids[0], urls[0], &nids[(*nn)++]) != 0)
+		return -1;
+	if (shown > 1 && queue_album(&ctx->db, g, ids, urls, shown, nids, nn) != 0)
+		return -1;
+	if (hidden > 0 && queue_message(&ctx->db, g, "nsfw", "sendMessage",
+	    reply_message_params(g->chat_id, text_get(g->lang, T_GEN_NSFW), NULL), NULL, 0,
+	    &nids[(*nn)++]) != 0)
+		return -1;
+	return shown + hidden;
 }
 
 int

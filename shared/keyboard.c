@@ -17,10 +17,17 @@ kb_new(void)
 	return kb;
 }
 
+/* Opens a new row unless the current one is still empty (Telegram refuses
+ * empty rows). */
 void
 kb_row(cJSON *kb)
 {
-	cJSON_AddItemToArray(kb_rows(kb), cJSON_CreateArray());
+	cJSON *rows = kb_rows(kb);
+	int n = cJSON_GetArraySize(rows);
+
+	if (n > 0 && cJSON_GetArraySize(cJSON_GetArrayItem(rows, n - 1)) == 0)
+		return;
+	cJSON_AddItemToArray(rows, cJSON_CreateArray());
 }
 
 static cJSON *

@@ -53,8 +53,11 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 	cJSON *payload = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(payload, "method", m->method);
-	if (m->image_id)
-		cJSON_AddNumberToObject(payload, "image_id", (double)m->image_id);
+	if (m->n_images > 0) {
+		cJSON *ids = cJSON_AddArrayToObject(payload, "image_ids");
+		for (int i = 0; i < m->n_images; i++)
+			cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)m->image_ids[i]));
+	}
 	cJSON_AddItemToObject(payload, "params", m->params);
 	m->params = NULL;
 	char *json = cJSON_PrintUnformatted(payload);
@@ -102,22 +105,35 @@ backoff_seconds(int attempts)
 	return s > 600 ? 600 : s;
 }
 
-/* A sent photo's file_id, so re-sending it later costs nothing. */
+/* The largest PhotoSize's file_id of a sent message, or NULL. */
+static const char *
+sent_file_id(const cJSON *message)
+{
+	const cJSON *photo = cJSON_GetObjectItemCaseSensitive(message, "photo");
+	const cJSON *largest = cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1);
+	const cJSON *fid = cJSON_GetObjectItemCaseSensitive(largest, "file_id");
+
+	return cJSON_IsString(fid) && strlen(fid->valuestring) <= 256 ? fid->valuestring : NULL;
+}
+
+/* Sent photos' file_ids, so re-sending them later costs nothing. */
 static void
 keep_file_id(struct db *db, const cJSON *payload, const cJSON *result)
 {
-	const cJSON *img = cJSON_GetObjectItemCaseSensitive(payload, "image_id");
-	const cJSON *photo = cJSON_GetObjectItemCaseSensitive(result, "photo");
-	const cJSON *largest = cJSON_GetArrayItem(photo, cJSON_GetArraySize(photo) - 1);
-	const cJSON *fid = cJSON_GetObjectItemCaseSensitive(largest, "file_id");
-	struct db_params p;
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(payload, "image_ids");
+	int n = cJSON_GetArraySize(ids);
 
-	if (!cJSON_IsNumber(img) || !cJSON_IsString(fid) || strlen(fid->valuestring) > 256)
-		return;
-	db_params_init(&p);
-	db_p_i64(&p, (int64_t)img->valuedouble);
-	db_p_str(&p, fid->valuestring);
-	(void)db_exec(db, &st_file_id, &p);
+	for (int i = 0; i < n; i++) {
+		const cJSON *id = cJSON_GetArrayItem(ids, i);
+		const char *fid = sent_file_id(cJSON_IsArray(result) ? cJSON_GetArrayItem(result, i) : result);
+		struct db_params p;
+		if (!cJSON_IsNumber(id) || fid == NULL)
+			continue;
+		db_params_init(&p);
+		db_p_i64(&p, (int64_t)id->valuedouble);
+		db_p_str(&p, fid);
+		(void)db_exec(db, &st_file_id, &p);
+	}
 }
 
 /* Sends one claimed row; returns 1 when it was delivered. */

@@ -24,7 +24,10 @@ struct outbox_msg {
 	int64_t generation_id;  /* 0 when none */
 	const char *method;     /* Bot API method, e.g. "sendMessage" */
 	cJSON *params;          /* its parameters; consumed */
-	int64_t image_id;       /* a generated image: keep the file_id Telegram gives it */
+	/* generated images in this message: keep the file_ids Telegram gives them
+	 * (one for sendPhoto, one per item for sendMediaGroup) */
+	const int64_t *image_ids;
+	int n_images;
 };
 
 /* Queues m in the caller's transaction: 1 queued (*id set), 0 a duplicate

@@ -115,6 +115,7 @@ enum text_id {
 	T_BTN_GENERATE_GO,
 	T_GEN_OWN,
 	T_GEN_STARTED,
+	T_GEN_STARTED_DONE,
 	T_GEN_TOO_MANY,        /* %d max */
 	T_GEN_NOT_READY,
 	T_GEN_FAILED,          /* %s reason */

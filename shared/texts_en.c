@@ -135,4 +135,5 @@ const char *const texts_en[T__COUNT] = {
 	[T_IMG_DELETED] = "The picture was deleted.",
 	[T_IMG_GONE] = "The picture was not found or was deleted.",
 	[T_SHARED_IMAGE] = "A picture made with Aisha (%s). Want your own? Tap /start",
+	[T_GEN_STARTED_DONE] = "Done! What shall we do with the pictures?",
 };

@@ -135,4 +135,5 @@ const char *const texts_ru[T__COUNT] = {
 	[T_IMG_DELETED] = "Картинка удалена.",
 	[T_IMG_GONE] = "Картинка не найдена или удалена.",
 	[T_SHARED_IMAGE] = "Картинка из Aisha (%s). Хочешь свою? Нажми /start",
+	[T_GEN_STARTED_DONE] = "Готово! Что сделать с картинками?",
 };

@@ -627,7 +627,7 @@ finish_message(const struct tinfo *a, const struct fal_result *r, struct sbuf *s
 	if (r->ok) {
 		format_named(a->lang, T_TRAINING_DONE, a->name, s);
 		*kb = kb_new();
-		kb_button_t(*kb, a->lang, T_BTN_GENERATE, CB_GENERATE, 0, 0);
+		kb_button_t(*kb, a->lang, T_BTN_GENERATE, CB_GEN_AVATAR, a->id, 0);
 		kb_button_t(*kb, a->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 		return;
 	}

@@ -254,3 +254,25 @@ def test_mode_generation_delivers_placeholder_jpegs(s):
         eq(fal_submits(s, seq), [], "no FAL calls")
     finally:
         s.restart_lighttpd()
+
+
+@test
+def several_images_arrive_as_a_media_group_with_buttons(s):
+    s.restart_lighttpd(GEN_NUM_IMAGES="3")
+    try:
+        u, aid = trained_user(s, "en")
+        seq = s.seq()
+        generate(u)
+        groups = wait_for(lambda: u.calls("sendMediaGroup", since=seq), 8, what="the album")
+        eq(len(groups[0]["params"]["media"]), 3, "three pictures in one media group")
+        eq(s.one("SELECT num_images FROM generations g JOIN users u ON u.id = g.user_id "
+                 "WHERE u.telegram_id = %d" % u.uid), "3", "asked FAL for three")
+        btns = wait_for(lambda: [c for c in u.calls("sendMessage", since=seq)
+                                 if c["params"].get("reply_markup")], 5, what="the buttons")
+        rows = btns[-1]["params"]["reply_markup"]["inline_keyboard"]
+        eq(len(rows), 3, "a row of buttons per picture")
+        eq(s.one("SELECT count(*) FROM generated_images i JOIN users u ON u.id = i.user_id "
+                 "WHERE u.telegram_id = %d AND tg_file_id IS NOT NULL" % u.uid), "3",
+           "every file_id kept")
+    finally:
+        s.restart_lighttpd()

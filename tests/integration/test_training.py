@@ -112,7 +112,8 @@ def portrait_training_via_webhook(s):
     msg = [c for c in s.calls(seq, "sendMessage") if "готов" in c["params"].get("text", "")][0]
     datas = [b["callback_data"] for row in msg["params"]["reply_markup"]["inline_keyboard"]
              for b in row]
-    check("v1:gen" in datas and "v1:avs" in datas, "Generate and My avatars buttons: %r" % datas)
+    check("v1:g:%s:0" % aid in datas and "v1:avs" in datas,
+          "Generate (this avatar) and My avatars buttons: %r" % datas)
 
 
 @test
