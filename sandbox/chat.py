@@ -10,6 +10,7 @@ Lines starting with ':' are actions of the chat itself:
     :doc [pdf]       send an image document (or a PDF)
     :sticker         send a sticker
     :press N  (#N)   press button N of the keyboards shown
+    #text            press the newest button whose label contains text
     :lang ru|en      the language your Telegram app reports
     :wait [S]        wait S seconds (default 5) and show what arrives
     :help            this text
@@ -51,6 +52,7 @@ class Chat:
         self.mid = 1
         self.seq = self.state()["seq"]
         self.buttons = {}      # number -> (message, callback_data)
+        self.labels = {}       # number -> button text
         self.next_button = 1
         self.lock = threading.Lock()
         self.out = out
@@ -168,6 +170,7 @@ class Chat:
                     n = self.next_button
                     self.next_button += 1
                     self.buttons[n] = (message, b["callback_data"])
+                    self.labels[n] = b["text"]
                     cells.append("[%d] %s" % (n, b["text"]))
                 elif "url" in b:
                     cells.append("[🔗 %s → %s]" % (b["text"], b["url"]))
@@ -263,6 +266,18 @@ class Chat:
             return True
         if line.startswith("#") and line[1:].isdigit():
             line = ":press " + line[1:]
+        elif line.startswith("#") and len(line) > 1:
+            want = line[1:].strip().lower()
+            def words(n):
+                return [w.strip("«»“”\"'.,!?") for w in self.labels.get(n, "").lower().split()]
+            hits = [n for n in self.buttons if want in " ".join(words(n)).split()
+                    or any(w.startswith(want) for w in words(n))]
+            if not hits:
+                hits = [n for n in self.buttons if want in self.labels.get(n, "").lower()]
+            if not hits:
+                self.say("no button labelled %r" % line[1:])
+                return True
+            line = ":press %d" % max(hits)
         if line.startswith(":"):
             parts = line[1:].split()
             cmd, args = (parts[0] if parts else ""), parts[1:]

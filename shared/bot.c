@@ -340,6 +340,10 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
 	if (db_commit(&ctx->db) != 0)
 		goto out;
 	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));
+	/* "Generating…" must reach the chat before the job (which may finish at
+	 * once) delivers its pictures: then every reply goes out first. */
+	if (t.after_generate != 0)
+		reply_send_all(&t.out, ctx->tg);
 	after_commit(&t);
 	*answer = reply_flush(&t.out, ctx->tg);
 	rc = 0;

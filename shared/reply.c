@@ -92,3 +92,14 @@ reply_flush(struct reply *r, struct tg_api *api)
 	reply_free(r);
 	return last;
 }
+
+void
+reply_send_all(struct reply *r, struct tg_api *api)
+{
+	for (int i = 0; i < r->n; i++) {
+		struct tg_reply tr;
+		tg_call(api, r->method[i], r->params[i], &tr);
+		tg_reply_free(&tr);
+	}
+	reply_free(r);
+}

@@ -45,5 +45,8 @@ cJSON *reply_message_params(int64_t chat_id, const char *html, cJSON *kb);
  * webhook answer body ({"method":…,…}; caller frees) or NULL when none.
  */
 cJSON *reply_flush(struct reply *r, struct tg_api *api);
+/* Performs every call through api now (nothing left for the webhook answer):
+ * for when later work must come after the replies. */
+void reply_send_all(struct reply *r, struct tg_api *api);
 
 #endif
