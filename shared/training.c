@@ -392,12 +392,42 @@ backoff(int attempts)
 	return s;
 }
 
+/* Ends the claim in error and tells the user (html, with Retry), in one
+ * transaction; the message goes out right after commit. */
+static enum train_outcome
+fail_with(struct app_ctx *ctx, const struct tinfo *a, const char *why, const char *kind,
+    const char *html)
+{
+	struct db_params p;
+	char key[32];
+	int64_t nid = 0;
+
+	snprintf(key, sizeof(key), "c%" PRId64, a->claim_epoch);
+	db_params_init(&p);
+	db_p_i64(&p, a->id);
+	db_p_str(&p, why);
+	int rc = db_begin(&ctx->db);
+	if (rc == 0)
+		rc = db_exec(&ctx->db, &st_fail, &p);
+	if (rc == 0)
+		rc = notify(&ctx->db, a, kind, key, html, kb_retry(a->lang, a->id), &nid);
+	if (rc == 0)
+		rc = db_commit(&ctx->db);
+	else
+		db_rollback(&ctx->db);
+	log_error("avatar %" PRId64 ": training not started (%s): %s", a->id, kind, why);
+	if (rc == 0 && nid)
+		outbox_deliver(ctx, nid, 1);
+	return rc == 0 ? TRAIN_FAILED : TRAIN_DB_ERROR;
+}
+
 /* Back to the queue for a later try, or — past the attempts — an error the
- * user is told about (with Retry). */
+ * user is told about. */
 static enum train_outcome
 give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 {
 	struct db_params p;
+	struct sbuf s = SBUF_INIT;
 	char secs[16];
 
 	if (a->attempts < MAX_ATTEMPTS) {
@@ -409,64 +439,26 @@ give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 		log_warn("avatar %" PRId64 ": back to the queue for %s s: %s", a->id, secs, why);
 		return db_exec(&ctx->db, &st_give_back, &p) == 0 ? TRAIN_RETRY_LATER : TRAIN_DB_ERROR;
 	}
-	struct sbuf s = SBUF_INIT;
-	char key[32];
-	int64_t nid = 0;
 	format_named(a->lang, T_TRAINING_UNAVAILABLE, a->name, &s);
-	snprintf(key, sizeof(key), "c%" PRId64, a->claim_epoch);
-	int rc = db_begin(&ctx->db);
-	db_params_init(&p);
-	db_p_i64(&p, a->id);
-	db_p_str(&p, why);
-	if (rc == 0)
-		rc = db_exec(&ctx->db, &st_fail, &p);
-	if (rc == 0)
-		rc = notify(&ctx->db, a, "unavailable", key, s.p, kb_retry(a->lang, a->id), &nid);
-	if (rc == 0)
-		rc = db_commit(&ctx->db);
-	else
-		db_rollback(&ctx->db);
+	enum train_outcome o = fail_with(ctx, a, why, "unavailable", s.p);
 	sbuf_free(&s);
-	log_error("avatar %" PRId64 ": gave up after %d attempts: %s", a->id, a->attempts, why);
-	if (rc == 0 && nid)
-		outbox_deliver(ctx, nid, 1);
-	return rc == 0 ? TRAIN_FAILED : TRAIN_DB_ERROR;
+	return o;
 }
 
+/* FAL refused the job (or it cannot be built): error at once, reason shown. */
 static enum train_outcome
 fail_start(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 {
-	struct db_params p;
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
-	char key[32];
-	int64_t nid = 0;
+	struct sbuf s = SBUF_INIT, esc = SBUF_INIT, reason = SBUF_INIT;
 
 	sbuf_add_html(&esc, a->name);
-	{
-		struct sbuf reason = SBUF_INIT;
-		sbuf_add_html(&reason, why);
-		sbuf_addf(&s, text_get(a->lang, T_TRAINING_FAILED), esc.p, reason.p);
-		sbuf_free(&reason);
-	}
-	snprintf(key, sizeof(key), "c%" PRId64, a->claim_epoch);
-	int rc = db_begin(&ctx->db);
-	db_params_init(&p);
-	db_p_i64(&p, a->id);
-	db_p_str(&p, why);
-	if (rc == 0)
-		rc = db_exec(&ctx->db, &st_fail, &p);
-	if (rc == 0)
-		rc = notify(&ctx->db, a, "failed", key, s.p, kb_retry(a->lang, a->id), &nid);
-	if (rc == 0)
-		rc = db_commit(&ctx->db);
-	else
-		db_rollback(&ctx->db);
-	log_error("avatar %" PRId64 ": training not started: %s", a->id, why);
+	sbuf_add_html(&reason, why);
+	sbuf_addf(&s, text_get(a->lang, T_TRAINING_FAILED), esc.p, reason.p);
+	enum train_outcome o = fail_with(ctx, a, why, "failed", s.p);
 	sbuf_free(&s);
 	sbuf_free(&esc);
-	if (rc == 0 && nid)
-		outbox_deliver(ctx, nid, 1);
-	return rc == 0 ? TRAIN_FAILED : TRAIN_DB_ERROR;
+	sbuf_free(&reason);
+	return o;
 }
 
 /* --- start ------------------------------------------------------------------------------ */

@@ -127,7 +127,8 @@ def group_message_gets_private_only_notice_once(s):
     r2 = s.webhook(u2)
     check("private" in r1.json().get("text", ""), "notice: %r" % r1.body)
     check("method" not in r2.json(), "second group message is quiet")
-    eq(s.one("SELECT count(*) FROM users WHERE telegram_id = 551002003 AND false"), "0", "x")
+    eq(s.one("SELECT count(*) FROM group_notices WHERE chat_id = -1001987654321"), "1",
+       "the group is remembered as told")
     eq([c for c in s.calls(seq) if c["params"].get("chat_id") == -1001987654321], [],
        "no outbound calls to the group")
 
