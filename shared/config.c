@@ -15,7 +15,7 @@
 #include "log.h"
 #include "sbuf.h"
 
-enum cfg_type { CFG_STR, CFG_URL, CFG_INT, CFG_BOOL, CFG_TOKEN };
+enum cfg_type { CFG_STR, CFG_URL, CFG_INT, CFG_BOOL, CFG_TOKEN, CFG_DOUBLE };
 
 struct cfg_def {
 	const char *name;
@@ -47,6 +47,10 @@ static const struct cfg_def cfg_defs[] = {
 	{"FAL_STYLE_STEPS", CFG_INT, F(fal_style_steps), "300", 1, 10000, false},
 	{"GEN_MAX_ACTIVE", CFG_INT, F(gen_max_active), "2", 1, 20, false},
 	{"GEN_NUM_IMAGES", CFG_INT, F(gen_num_images), "1", 1, 4, false},
+	{"GEN_STEPS", CFG_INT, F(gen_steps), "28", 1, 50, false},
+	{"GEN_GUIDANCE", CFG_DOUBLE, F(gen_guidance), "3.5", 0, 20, false},
+	{"GEN_LORA_SCALE", CFG_DOUBLE, F(gen_lora_scale), "1.0", 0, 4, false},
+	{"GEN_FINETUNE_STRENGTH", CFG_DOUBLE, F(gen_finetune_strength), "1.1", 0, 2, false},
 	{"FAL_PORTRAIT_TRAINER", CFG_STR, F(fal_portrait_trainer), "fal-ai/flux-lora-portrait-trainer", 1, 200, false},
 	{"FAL_STYLE_TRAINER", CFG_STR, F(fal_style_trainer), "fal-ai/flux-pro-trainer", 1, 200, false},
 	{"PUBLIC_BASE_URL", CFG_URL, F(public_base_url), "", 0, 0, false},
@@ -60,6 +64,12 @@ static const struct cfg_def cfg_defs[] = {
 };
 
 #define NDEFS (sizeof(cfg_defs) / sizeof(cfg_defs[0]))
+
+static bool
+cfg_is_str(enum cfg_type t)
+{
+	return t == CFG_STR || t == CFG_URL || t == CFG_TOKEN;
+}
 
 int
 config_parse_bool(const char *s, bool *out)
@@ -201,6 +211,19 @@ cfg_set(struct config *c, const struct cfg_def *d, const char *v, char *err,
 		*(int *)(base + d->off) = (int)n;
 		return 0;
 	}
+	case CFG_DOUBLE: {
+		char *end;
+		errno = 0;
+		double x = strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || errno || !(x >= (double)d->min) ||
+		    x > (double)d->max) {
+			snprintf(err, errlen, "config: %s must be a number %ld..%ld (got '%s')",
+			    d->name, d->min, d->max, shown);
+			return -1;
+		}
+		*(double *)(base + d->off) = x;
+		return 0;
+	}
 	case CFG_BOOL:
 		if (*v == '\0')
 			return 0;
@@ -288,7 +311,7 @@ config_load(struct config *c, char *const *envp, char *err, size_t errlen)
 
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < NDEFS; i++)
-		if (cfg_defs[i].type != CFG_INT && cfg_defs[i].type != CFG_BOOL)
+		if (cfg_is_str(cfg_defs[i].type))
 			*(char **)((char *)c + cfg_defs[i].off) = xstrdup("");
 
 	const char *path = kv_lookup(envp, (size_t)-1, "AISHA_ENV_FILE");
@@ -344,6 +367,8 @@ config_dump(const struct config *c, void (*out)(const char *line))
 		else if (d->type == CFG_BOOL)
 			snprintf(line, sizeof(line), "%s=%s", d->name,
 			    *(const bool *)(base + d->off) ? "true" : "false");
+		else if (d->type == CFG_DOUBLE)
+			snprintf(line, sizeof(line), "%s=%g", d->name, *(const double *)(base + d->off));
 		else {
 			const char *v = *(char *const *)(base + d->off);
 			snprintf(line, sizeof(line), "%s=%s", d->name,
@@ -359,7 +384,7 @@ config_free(struct config *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < NDEFS; i++)
-		if (cfg_defs[i].type != CFG_INT && cfg_defs[i].type != CFG_BOOL) {
+		if (cfg_is_str(cfg_defs[i].type)) {
 			char **slot = (char **)((char *)c + cfg_defs[i].off);
 			free(*slot);
 			*slot = NULL;

@@ -31,6 +31,10 @@ struct config {
 	int fal_style_steps;      /* steps, or iterations for flux-pro-trainer */
 	int gen_max_active;       /* generations in flight per user */
 	int gen_num_images;       /* images per generation */
+	int gen_steps;            /* num_inference_steps (flux-lora) */
+	double gen_guidance;      /* guidance_scale (flux-lora) */
+	double gen_lora_scale;    /* the LoRA's weight */
+	double gen_finetune_strength; /* finetune_strength (finetuned endpoint) */
 	char *fal_portrait_trainer;
 	char *fal_style_trainer;
 	char *public_base_url;

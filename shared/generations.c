@@ -33,11 +33,6 @@ const struct gen_aspect gen_aspects[GEN_ASPECTS] = {
 	{"16:9", "landscape_16_9"},
 };
 
-/* The generation parameters (FAL's documented defaults for a person). */
-#define GEN_STEPS 28
-#define GEN_GUIDANCE 3.5
-#define GEN_LORA_SCALE 1.0
-#define GEN_FINETUNE_STRENGTH 1.1
 
 /* --- create --------------------------------------------------------------------- */
 
@@ -438,8 +433,10 @@ aspect_index(const char *ratio)
 	return 0;
 }
 
+/* The job's FAL input; the tunable parameters come from the configuration
+ * (GEN_STEPS, GEN_GUIDANCE, GEN_LORA_SCALE, GEN_FINETUNE_STRENGTH). */
 static cJSON *
-fal_input(const PGresult *r)
+fal_input(const struct config *c, const PGresult *r)
 {
 	cJSON *in = cJSON_CreateObject();
 	const char *lora = db_str(r, 0, 5), *ft = db_str(r, 0, 6);
@@ -453,14 +450,14 @@ fal_input(const PGresult *r)
 	if (lora[0] != '\0') {
 		cJSON *loras = cJSON_AddArrayToObject(in, "loras"), *l = cJSON_CreateObject();
 		cJSON_AddStringToObject(l, "path", lora);
-		cJSON_AddNumberToObject(l, "scale", GEN_LORA_SCALE);
+		cJSON_AddNumberToObject(l, "scale", c->gen_lora_scale);
 		cJSON_AddItemToArray(loras, l);
 		cJSON_AddStringToObject(in, "image_size", gen_aspects[ar].image_size);
-		cJSON_AddNumberToObject(in, "num_inference_steps", GEN_STEPS);
-		cJSON_AddNumberToObject(in, "guidance_scale", GEN_GUIDANCE);
+		cJSON_AddNumberToObject(in, "num_inference_steps", c->gen_steps);
+		cJSON_AddNumberToObject(in, "guidance_scale", c->gen_guidance);
 	} else {
 		cJSON_AddStringToObject(in, "finetune_id", ft);
-		cJSON_AddNumberToObject(in, "finetune_strength", GEN_FINETUNE_STRENGTH);
+		cJSON_AddNumberToObject(in, "finetune_strength", c->gen_finetune_strength);
 		cJSON_AddStringToObject(in, "aspect_ratio", gen_aspects[ar].ratio);
 		cJSON_AddStringToObject(in, "safety_tolerance", "2");
 	}
@@ -600,7 +597,7 @@ generation_submit(struct app_ctx *ctx, int64_t gid)
 		PQclear(r);
 		return 0; /* someone else has it */
 	}
-	cJSON *in = fal_input(r);
+	cJSON *in = fal_input(&ctx->cfg, r);
 	memset(&sub, 0, sizeof(sub));
 	if (ctx->cfg.fal_test_mode) {
 		char rnd[24];

@@ -67,6 +67,8 @@ def template_generation_with_a_lora_avatar(s):
     for k in ("num_inference_steps", "guidance_scale", "num_images", "seed",
               "enable_safety_checker"):
         check(k in inp, "input has %s" % k)
+    eq((inp["num_inference_steps"], inp["guidance_scale"], inp["loras"][0]["scale"]),
+       (28, 3.5, 1.0), "the parameter table's defaults")
     check(any("Генерирую" in t for t in u.texts(seq)), "'generating…' at once")
     check(u.calls("sendChatAction", since=seq), "a chat action")
     ph = wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")

@@ -157,6 +157,27 @@ dump_hides_secrets(void **state)
 }
 
 static void
+numbers(void **state)
+{
+	(void)state;
+	char *ok[] = {"GEN_GUIDANCE=4.5", "GEN_STEPS=30", NULL};
+	char *bad[] = {"GEN_GUIDANCE=lots", NULL};
+	char *nan[] = {"GEN_LORA_SCALE=nan", NULL};
+	struct config c;
+
+	assert_int_equal(load(&c, ok), 0);
+	assert_true(c.gen_guidance > 4.49 && c.gen_guidance < 4.51);
+	assert_int_equal(c.gen_steps, 30);
+	assert_true(c.gen_finetune_strength > 1.09 && c.gen_finetune_strength < 1.11);
+	config_free(&c);
+	assert_int_equal(load(&c, bad), -1);
+	assert_non_null(strstr(err, "GEN_GUIDANCE"));
+	config_free(&c);
+	assert_int_equal(load(&c, nan), -1);
+	config_free(&c);
+}
+
+static void
 require_reports_missing(void **state)
 {
 	(void)state;
@@ -180,6 +201,7 @@ main(void)
 		cmocka_unit_test(env_file_is_read_and_environment_wins),
 		cmocka_unit_test(dump_hides_secrets),
 		cmocka_unit_test(require_reports_missing),
+		cmocka_unit_test(numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
