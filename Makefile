@@ -33,7 +33,7 @@ BINS     := $(FUNCS:%=$(BUILD)/bin/%) $(BUILD)/bin/migrate
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-unit test-integration check up down chat clean \
+.PHONY: all deps test test-unit test-integration test-updown check up down chat clean \
         format cron-install help bench reliability
 
 all: $(BINS)
@@ -66,6 +66,9 @@ test-unit: $(UNITS)
 test-integration: all
 	$(PY) tests/integration/run.py --bin $(BUILD)/bin
 
+test-updown: all
+	@sh tests/updown.sh
+
 test: test-unit test-integration
 
 # What CI runs: both compilers build clean, then the tests, then the tests
@@ -73,6 +76,7 @@ test: test-unit test-integration
 check: deps
 	$(MAKE) CC=clang all
 	$(MAKE) CC=gcc test
+	$(MAKE) CC=gcc test-updown
 	$(MAKE) CC=clang SANITIZE=1 test
 
 up: deps all

@@ -6,16 +6,17 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 JOB=${1:-}
-export AISHA_ENV_FILE=${AISHA_ENV_FILE:-$ROOT/var/aisha.env}
-mkdir -p "$ROOT/var/log" "$ROOT/var/run"
+VAR=${AISHA_VAR_DIR:-$ROOT/var}
+export AISHA_ENV_FILE=${AISHA_ENV_FILE:-$VAR/aisha.env}
+mkdir -p "$VAR/log" "$VAR/run"
 case "$JOB" in
 status) set -- "$ROOT/bin/check-status" --all ;;
 startup) set -- sh -c "\"$ROOT/bin/check-status\" --startup && \"$ROOT/bin/start-training\" --pending" ;;
 *) echo "usage: $0 status|startup" >&2; exit 2 ;;
 esac
-exec 9>"$ROOT/var/run/cron-$JOB.lock"
+exec 9>"$VAR/run/cron-$JOB.lock"
 if ! flock -n 9; then
-	echo "$(date -u +%FT%TZ) cron $JOB: previous run still going, skipped" >>"$ROOT/var/log/cron.log"
+	echo "$(date -u +%FT%TZ) cron $JOB: previous run still going, skipped" >>"$VAR/log/cron.log"
 	exit 0
 fi
-"$@" >>"$ROOT/var/log/cron.log" 2>&1
+"$@" >>"$VAR/log/cron.log" 2>&1

@@ -319,8 +319,8 @@ def main():
     ap.add_argument("--name", default="Тестер")
     ap.add_argument("--lang", default="ru")
     args = ap.parse_args()
-    base = args.base or env_file_value(os.path.join(ROOT, "var", "aisha.env"),
-                                       "TELEGRAM_API_BASE")
+    var = os.environ.get("AISHA_VAR_DIR") or os.path.join(ROOT, "var")
+    base = args.base or env_file_value(os.path.join(var, "aisha.env"), "TELEGRAM_API_BASE")
     if not base:
         print("The sandbox is not up: run `make up` first (without TELEGRAM_BOT_TOKEN).")
         sys.exit(1)

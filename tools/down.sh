@@ -3,13 +3,15 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-VAR=$ROOT/var
+VAR=${AISHA_VAR_DIR:-$ROOT/var}
+export AISHA_PG_DIR=${AISHA_PG_DIR:-$VAR/pg}
 
 stop_pid() { # name pidfile
 	[ -f "$2" ] || return 0
 	pid=$(cat "$2")
 	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid"
+		# the checkers run in a session of their own: stop the whole group
+		kill -- "-$pid" 2>/dev/null || kill "$pid"
 		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
 		echo "down: stopped $1"

@@ -14,7 +14,9 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-VAR=$ROOT/var
+VAR=${AISHA_VAR_DIR:-$ROOT/var}
+export AISHA_VAR_DIR="$VAR"
+export AISHA_PG_DIR=${AISHA_PG_DIR:-$VAR/pg}
 mkdir -p "$VAR/log" "$VAR/run" "$VAR/www" "$VAR/media"
 # the pictures test mode "generates"
 mkdir -p "${MEDIA_DIR:-$VAR/media}/placeholder"
@@ -95,7 +97,7 @@ if [ "$SANDBOX" = 1 ]; then
 fi
 
 # lighttpd gets only what the functions need from this shell: the env file.
-env -i PATH="$PATH" PORT="$PORT" AISHA_ENV_FILE="$AISHA_ENV_FILE" \
+env -i PATH="$PATH" PORT="$PORT" AISHA_ENV_FILE="$AISHA_ENV_FILE" AISHA_VAR_DIR="$VAR" \
     MEDIA_DIR="${MEDIA_DIR:-$VAR/media}" lighttpd -f lighttpd.conf
 
 for _ in $(seq 1 50); do
@@ -104,7 +106,7 @@ for _ in $(seq 1 50); do
 done
 
 # The checkers, every few seconds (cron does it in production: make cron-install).
-sh tools/ticker.sh >>"$VAR/log/cron.log" 2>&1 &
+setsid sh tools/ticker.sh >>"$VAR/log/cron.log" 2>&1 &
 echo $! >"$VAR/run/ticker.pid"
 
 case "${PUBLIC_BASE_URL:-}" in https://*) REGISTER=1 ;; *) REGISTER=$SANDBOX ;; esac
@@ -117,7 +119,7 @@ echo
 echo "Aisha is up."
 echo "  lighttpd      http://127.0.0.1:$PORT  (healthz: $(curl -s "http://127.0.0.1:$PORT/healthz"))"
 if [ "$STARTED_PG" = 1 ]; then
-	echo "  PostgreSQL    embedded cluster in var/pg (unix socket only)"
+	echo "  PostgreSQL    embedded cluster in $AISHA_PG_DIR (unix socket only)"
 else
 	echo "  PostgreSQL    DATABASE_URL from the environment"
 fi
