@@ -4,14 +4,17 @@
 #   make CC=clang        the same with clang
 #   make test            unit + integration tests (real PostgreSQL + lighttpd)
 #   make test SANITIZE=1 the same under AddressSanitizer + UBSan
-#   make check           everything CI runs: deps, gcc+clang builds, both test passes
+#   make check           everything CI runs: deps, gcc+clang builds, both test passes,
+#                        the up/down test and a short libFuzzer run
+#   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (default 10)
 #   make up / down       bring the local stack up / stop exactly what up started
 #   make chat            talk to the local bot as a Telegram user
 
 CC       ?= cc
 PKGS     := fcgi libcurl libcjson libpq libzip libsodium
 SANITIZE ?=
-BUILD    ?= $(if $(SANITIZE),build/asan,build/$(notdir $(CC)))
+FUZZ     ?=
+BUILD    ?= $(if $(FUZZ),build/fuzz,$(if $(SANITIZE),build/asan,build/$(notdir $(CC))))
 PY       := /usr/bin/python3
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -20,6 +23,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARN) -Ishared \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+ifneq ($(FUZZ),)
+CFLAGS   += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
 ifneq ($(SANITIZE),)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -31,9 +37,13 @@ LIB      := $(BUILD)/libaisha.a
 FUNCS    := tg-update fal-webhook start-training check-status
 BINS     := $(FUNCS:%=$(BUILD)/bin/%) $(BUILD)/bin/migrate
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzzers/%)
+FUZZ_TIME ?= 10
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown check up down chat clean \
+        fuzz fuzz-build \
         format cron-install help bench reliability
 
 all: $(BINS)
@@ -54,8 +64,18 @@ $(BUILD)/bin/migrate: schema/migrate.c $(LIB) | $(BUILD)/bin
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
-$(BUILD)/obj $(BUILD)/bin $(BUILD)/tests:
+build/fuzz/fuzzers/%: tests/fuzz/%.c $(LIB) | build/fuzz/fuzzers
+	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/bin $(BUILD)/tests build/fuzz/fuzzers:
 	mkdir -p $@
+
+# libFuzzer targets (clang): each runs FUZZ_TIME seconds from its seeds.
+fuzz-build: $(FUZZERS)
+
+fuzz:
+	$(MAKE) CC=clang FUZZ=1 fuzz-build
+	@sh tools/run-fuzz.sh $(FUZZ_TIME) $(FUZZERS)
 
 deps:
 	@sh tools/deps.sh
@@ -78,6 +98,7 @@ check: deps
 	$(MAKE) CC=gcc test
 	$(MAKE) CC=gcc test-updown
 	$(MAKE) CC=clang SANITIZE=1 test
+	$(MAKE) fuzz FUZZ_TIME=10
 
 up: deps all
 	@sh tools/up.sh

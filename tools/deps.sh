@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential clang pkg-config make libfcgi-dev libcurl4-openssl-dev
 libcjson-dev libpq-dev libzip-dev libsodium-dev libcmocka-dev lighttpd
-postgresql postgresql-contrib curl python3 wrk hyperfine valgrind procps
+postgresql postgresql-contrib curl python3 wrk hyperfine valgrind procps libclang-rt-14-dev
 libjpeg-turbo-progs"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs each libFuzzer target for $1 seconds from tests/fuzz/seeds/<name>,
+# keeping what it learns in build/fuzz/corpus/<name>.  A crash or sanitizer
+# report fails the run and leaves the input in build/fuzz/crashes/.
+secs=$1
+shift
+failed=0
+mkdir -p build/fuzz/crashes
+for f in "$@"; do
+	name=$(basename "$f" | sed 's/^fuzz_//')
+	corpus=build/fuzz/corpus/$name
+	mkdir -p "$corpus"
+	if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/crashes/ "$corpus" "tests/fuzz/seeds/$name" \
+	    >"build/fuzz/$name.log" 2>&1; then
+		echo "ok    fuzz $name: $(grep -o 'Done [0-9]* runs' "build/fuzz/$name.log" | tail -1)"
+	else
+		echo "FAIL  fuzz $name (see build/fuzz/$name.log)"
+		tail -30 "build/fuzz/$name.log"
+		failed=$((failed + 1))
+	fi
+done
+echo "fuzz: $(($# - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
