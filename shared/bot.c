@@ -207,7 +207,7 @@ on_menu_button(struct bot_turn *t, const struct cb *cb)
 		bot_show(t, bot_text(t, T_MENU), kb_main_menu(t->user.lang));
 		return 0;
 	default:
-		bot_toast(t, bot_text(t, T_SOON));
+		bot_stale(t);
 		return 0;
 	}
 }

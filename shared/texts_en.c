@@ -21,7 +21,6 @@ const char *const texts_en[T__COUNT] = {
 	[T_USE_MENU] = "I didn't quite get that. Pick an action from the menu 👇",
 	[T_PRIVATE_ONLY] = "I only work in private chats — message me directly.",
 	[T_STALE_BUTTON] = "That button is out of date — here is the current menu.",
-	[T_SOON] = "This section is coming soon.",
 	[T_LANG_CHOOSE] = "Выбери язык / Choose your language:",
 	[T_LANG_SET] = "Done, I'll speak English now.",
 	[T_NOTHING_TO_CANCEL] = "Nothing to cancel — here is the menu.",
