@@ -70,11 +70,8 @@ bot_send_menu(struct bot_turn *t, bool with_welcome)
 	const char *name = t->u->from.first_name;
 
 	if (with_welcome) {
-		struct sbuf esc = SBUF_INIT;
-		sbuf_add_html(&esc, name && *name ? name : "👋");
-		sbuf_addf(&s, bot_text(t, T_WELCOME), sbuf_str(&esc));
+		text_addf(&s, t->user.lang, T_WELCOME, name && *name ? name : "👋");
 		sbuf_add(&s, "\n\n");
-		sbuf_free(&esc);
 	}
 	sbuf_add(&s, bot_text(t, T_MENU));
 	bot_send(t, sbuf_str(&s), kb_main_menu(t->user.lang));

@@ -64,24 +64,20 @@ flow_avatars_list(struct bot_turn *t)
 static void
 show_details(struct bot_turn *t, const struct avatar *a)
 {
-	struct sbuf s = SBUF_INIT, name = SBUF_INIT, st = SBUF_INIT;
+	struct sbuf s = SBUF_INIT, st = SBUF_INIT;
 	enum lang l = t->user.lang;
 	cJSON *kb = kb_new();
 
-	sbuf_add_html(&name, a->name);
 	add_status(t, a, &st);
-	sbuf_addf(&s, bot_text(t, T_AVATAR_DETAILS), name.p,
+	text_addf(&s, l, T_AVATAR_DETAILS, a->name,
 	    bot_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT),
 	    a->gender < 0 ? "—" : bot_text(t, a->gender ? T_GENDER_FEMALE : T_GENDER_MALE),
 	    st.p, a->photos, a->created);
 	if (a->is_main)
 		sbuf_addf(&s, "\n%s", bot_text(t, T_AVATAR_IS_MAIN));
 	if (a->status == AV_ERROR && a->error[0]) {
-		struct sbuf e = SBUF_INIT;
-		sbuf_add_html(&e, a->error);
 		sbuf_add(&s, "\n");
-		sbuf_addf(&s, bot_text(t, T_AVATAR_ERROR), e.p);
-		sbuf_free(&e);
+		text_addf(&s, l, T_AVATAR_ERROR, a->error);
 	}
 	if (a->status == AV_COMPLETED) {
 		kb_button_t(kb, l, T_BTN_GENERATE, CB_GEN_AVATAR, a->id, 0);
@@ -98,19 +94,14 @@ show_details(struct bot_turn *t, const struct avatar *a)
 	kb_button_t(kb, l, T_BTN_TO_LIST, CB_MY_AVATARS, 0, 0);
 	bot_show(t, s.p, kb);
 	sbuf_free(&s);
-	sbuf_free(&name);
 	sbuf_free(&st);
 }
 
-/* Formats text id with the avatar's escaped name. */
+/* Formats text id with the avatar's (escaped) name. */
 static void
 with_name(const struct bot_turn *t, enum text_id id, const struct avatar *a, struct sbuf *s)
 {
-	struct sbuf name = SBUF_INIT;
-
-	sbuf_add_html(&name, a->name);
-	sbuf_addf(s, bot_text(t, id), name.p);
-	sbuf_free(&name);
+	text_addf(s, t->user.lang, id, a->name);
 }
 
 static int

@@ -110,12 +110,11 @@ training_minutes(const struct bot_turn *t, enum training_type type)
 static void
 show_summary(struct bot_turn *t, const struct avatar *a, bool as_new)
 {
-	struct sbuf s = SBUF_INIT, name = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
 	enum lang l = t->user.lang;
 
-	sbuf_add_html(&name, a->name);
-	sbuf_addf(&s, bot_text(t, T_SUMMARY), name.p,
+	text_addf(&s, l, T_SUMMARY, a->name,
 	    bot_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
 	    training_minutes(t, a->type));
 	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
@@ -128,7 +127,6 @@ show_summary(struct bot_turn *t, const struct avatar *a, bool as_new)
 	else
 		bot_show(t, s.p, kb);
 	sbuf_free(&s);
-	sbuf_free(&name);
 }
 
 /* The text and keyboard of the progress message for count photos. */
@@ -180,7 +178,7 @@ static int
 on_name(struct bot_turn *t)
 {
 	char name[4 * AVATAR_NAME_MAX + 1];
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 	int64_t aid;
 	cJSON *kb;
 
@@ -202,8 +200,7 @@ on_name(struct bot_turn *t)
 	if (avatar_create(&t->ctx->db, t->user.id, name, &aid) != 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
 		return -1;
-	sbuf_add_html(&esc, name);
-	sbuf_addf(&s, bot_text(t, T_ASK_GENDER), esc.p);
+	text_addf(&s, t->user.lang, T_ASK_GENDER, name);
 	kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_MALE, CB_GENDER, aid, 0);
 	kb_button_t(kb, t->user.lang, T_BTN_FEMALE, CB_GENDER, aid, 1);
@@ -211,7 +208,6 @@ on_name(struct bot_turn *t)
 	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
 	bot_send(t, s.p, kb);
 	sbuf_free(&s);
-	sbuf_free(&esc);
 	return 0;
 }
 
@@ -427,7 +423,7 @@ static int
 on_start_training(struct bot_turn *t, const struct cb *cb)
 {
 	struct avatar a;
-	struct sbuf s = SBUF_INIT, name = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 
 	int found = avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a);
 	if (found < 0)
@@ -453,14 +449,12 @@ on_start_training(struct bot_turn *t, const struct cb *cb)
 		return -1;
 	log_info("avatar %" PRId64 " queued for training (%d photos)", a.id, a.photos);
 	t->after_trigger = a.id;
-	sbuf_add_html(&name, a.name);
-	sbuf_addf(&s, bot_text(t, T_QUEUED), name.p, training_minutes(t, a.type));
+	text_addf(&s, t->user.lang, T_QUEUED, a.name, training_minutes(t, a.type));
 	cJSON *kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 	bot_toast(t, NULL);
 	bot_show(t, s.p, kb);
 	sbuf_free(&s);
-	sbuf_free(&name);
 	return 0;
 }
 
@@ -469,7 +463,7 @@ static int
 cancel_and_say(struct bot_turn *t)
 {
 	struct avatar a;
-	struct sbuf s = SBUF_INIT, name = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 	bool named = false;
 
 	if (t->conv.avatar_id != 0) {
@@ -481,15 +475,13 @@ cancel_and_say(struct bot_turn *t)
 	if (discard_current(t) != 0)
 		return -1;
 	if (named) {
-		sbuf_add_html(&name, a.name);
-		sbuf_addf(&s, bot_text(t, T_CANCELLED_CREATE), name.p);
+		text_addf(&s, t->user.lang, T_CANCELLED_CREATE, a.name);
 	} else {
 		sbuf_add(&s, bot_text(t, T_CANCELLED_CREATE_NONAME));
 	}
 	bot_show(t, s.p, NULL);
 	bot_send_menu(t, false);
 	sbuf_free(&s);
-	sbuf_free(&name);
 	return 0;
 }
 

@@ -40,7 +40,7 @@ static int
 show_templates(struct bot_turn *t, int64_t aid, int64_t page)
 {
 	struct avatar a;
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 	enum lang l = t->user.lang;
 	int pages = (int)((gen_templates_count + TPL_PER_PAGE - 1) / TPL_PER_PAGE);
 
@@ -75,11 +75,9 @@ show_templates(struct bot_turn *t, int64_t aid, int64_t page)
 	kb_button_t(kb, l, T_BTN_CHANGE_AVATAR, CB_GEN_PICK, 0, 0);
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
-	sbuf_add_html(&esc, a.name);
-	sbuf_addf(&s, bot_text(t, T_GEN_CHOOSE), esc.p);
+	text_addf(&s, l, T_GEN_CHOOSE, a.name);
 	bot_show(t, s.p, kb);
 	sbuf_free(&s);
-	sbuf_free(&esc);
 	return 1;
 }
 
@@ -193,7 +191,7 @@ static int
 on_aspect(struct bot_turn *t, const struct cb *cb)
 {
 	struct avatar a;
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8;
 	const struct gen_template *tp = template_at((size_t)tpl);
 
@@ -212,12 +210,10 @@ on_aspect(struct bot_turn *t, const struct cb *cb)
 	kb_button_t(kb, t->user.lang, T_BTN_GENERATE_GO, CB_GEN_GO, a.id, cb->n[1]);
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
-	sbuf_add_html(&esc, a.name);
-	sbuf_addf(&s, bot_text(t, T_GEN_CONFIRM), esc.p,
+	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name,
 	    tp ? tp->name[t->user.lang] : bot_text(t, T_GEN_OWN), gen_aspects[ar].ratio);
 	bot_show(t, s.p, kb);
 	sbuf_free(&s);
-	sbuf_free(&esc);
 	return 0;
 }
 

@@ -187,14 +187,12 @@ kb_image(enum lang l, int64_t image_id)
 static int
 queue_failure(struct db *db, const struct ginfo *g, const char *reason, int64_t *nid)
 {
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 
-	sbuf_add_html(&esc, reason);
-	sbuf_addf(&s, text_get(g->lang, T_GEN_FAILED), esc.p);
+	text_addf(&s, g->lang, T_GEN_FAILED, reason);
 	int rc = queue_message(db, g, "failed", "sendMessage",
 	    reply_message_params(g->chat_id, s.p, NULL), NULL, 0, nid);
 	sbuf_free(&s);
-	sbuf_free(&esc);
 	return rc;
 }
 

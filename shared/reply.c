@@ -74,16 +74,23 @@ reply_answer_callback(struct reply *r, const char *callback_id, const char *text
 	reply_add(r, "answerCallbackQuery", p);
 }
 
+/* Performs the first n queued calls, in order, through api. */
+static void
+send_first(struct reply *r, struct tg_api *api, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct tg_reply tr;
+		tg_call(api, r->method[i], r->params[i], &tr);
+		tg_reply_free(&tr);
+	}
+}
+
 cJSON *
 reply_flush(struct reply *r, struct tg_api *api)
 {
 	cJSON *last = NULL;
 
-	for (int i = 0; i < r->n - 1; i++) {
-		struct tg_reply tr;
-		tg_call(api, r->method[i], r->params[i], &tr);
-		tg_reply_free(&tr);
-	}
+	send_first(r, api, r->n - 1);
 	if (r->n > 0) {
 		last = r->params[r->n - 1];
 		r->params[r->n - 1] = NULL;
@@ -96,10 +103,6 @@ reply_flush(struct reply *r, struct tg_api *api)
 void
 reply_send_all(struct reply *r, struct tg_api *api)
 {
-	for (int i = 0; i < r->n; i++) {
-		struct tg_reply tr;
-		tg_call(api, r->method[i], r->params[i], &tr);
-		tg_reply_free(&tr);
-	}
+	send_first(r, api, r->n);
 	reply_free(r);
 }

@@ -4,6 +4,7 @@
  */
 #include "texts.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 const char *
@@ -14,6 +15,33 @@ text_get(enum lang l, enum text_id id)
 	if ((unsigned)id >= T__COUNT)
 		return "";
 	return t[id] ? t[id] : texts_en[id] ? texts_en[id] : "";
+}
+
+void
+text_addf(struct sbuf *out, enum lang l, enum text_id id, ...)
+{
+	const char *f = text_get(l, id);
+	va_list ap;
+
+	va_start(ap, id);
+	for (; *f; f++) {
+		if (*f != '%' || f[1] == '\0') {
+			sbuf_addc(out, *f);
+			continue;
+		}
+		switch (*++f) {
+		case 's':
+			sbuf_add_html(out, va_arg(ap, const char *));
+			break;
+		case 'd':
+			sbuf_addf(out, "%d", va_arg(ap, int));
+			break;
+		default: /* "%%" */
+			sbuf_addc(out, *f);
+			break;
+		}
+	}
+	va_end(ap);
 }
 
 enum lang

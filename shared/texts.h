@@ -7,6 +7,8 @@
 #ifndef AISHA_TEXTS_H
 #define AISHA_TEXTS_H
 
+#include "sbuf.h"
+
 enum lang { LANG_RU, LANG_EN, LANG__COUNT };
 
 enum text_id {
@@ -138,6 +140,10 @@ extern const char *const texts_ru[T__COUNT];
 extern const char *const texts_en[T__COUNT];
 
 const char *text_get(enum lang l, enum text_id id);
+/* Appends text id in language l, filling %d with ints and %s with strings
+ * HTML-escaped (the messages go out in parse mode HTML, and any string may
+ * hold a user's words).  Texts use only %s, %d and %%. */
+void text_addf(struct sbuf *out, enum lang l, enum text_id id, ...);
 /* ru for ru/uk/be/kk (and their regional forms), en otherwise. */
 enum lang lang_from_code(const char *language_code);
 const char *lang_code(enum lang l); /* "ru" / "en" */

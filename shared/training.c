@@ -45,16 +45,6 @@ struct tinfo {
 
 /* --- messages to the user ----------------------------------------------------- */
 
-static void
-format_named(enum lang l, enum text_id id, const char *name, struct sbuf *out)
-{
-	struct sbuf esc = SBUF_INIT;
-
-	sbuf_add_html(&esc, name);
-	sbuf_addf(out, text_get(l, id), esc.p);
-	sbuf_free(&esc);
-}
-
 /* Queues a notification about avatar a in the current transaction. */
 static int
 notify(struct db *db, const struct tinfo *a, const char *kind, const char *key_part,
@@ -439,7 +429,7 @@ give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 		log_warn("avatar %" PRId64 ": back to the queue for %s s: %s", a->id, secs, why);
 		return db_exec(&ctx->db, &st_give_back, &p) == 0 ? TRAIN_RETRY_LATER : TRAIN_DB_ERROR;
 	}
-	format_named(a->lang, T_TRAINING_UNAVAILABLE, a->name, &s);
+	text_addf(&s, a->lang, T_TRAINING_UNAVAILABLE, a->name);
 	enum train_outcome o = fail_with(ctx, a, why, "unavailable", s.p);
 	sbuf_free(&s);
 	return o;
@@ -449,15 +439,11 @@ give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 static enum train_outcome
 fail_start(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 {
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT, reason = SBUF_INIT;
+	struct sbuf s = SBUF_INIT;
 
-	sbuf_add_html(&esc, a->name);
-	sbuf_add_html(&reason, why);
-	sbuf_addf(&s, text_get(a->lang, T_TRAINING_FAILED), esc.p, reason.p);
+	text_addf(&s, a->lang, T_TRAINING_FAILED, a->name, why);
 	enum train_outcome o = fail_with(ctx, a, why, "failed", s.p);
 	sbuf_free(&s);
-	sbuf_free(&esc);
-	sbuf_free(&reason);
 	return o;
 }
 
@@ -531,13 +517,7 @@ training_start(struct app_ctx *ctx, int64_t aid)
 		goto done;
 	}
 	log_info("training started: request %s at %s", sub.request_id, tp.endpoint);
-	{
-		struct sbuf esc = SBUF_INIT;
-		sbuf_add_html(&esc, a.name);
-		sbuf_addf(&msg, text_get(a.lang, T_TRAINING_STARTED), esc.p,
-		    expected_minutes(&ctx->cfg, a.style));
-		sbuf_free(&esc);
-	}
+	text_addf(&msg, a.lang, T_TRAINING_STARTED, a.name, expected_minutes(&ctx->cfg, a.style));
 	edit_progress(ctx, &a, msg.p);
 	out = TRAIN_STARTED;
 done:
@@ -617,21 +597,16 @@ static void
 finish_message(const struct tinfo *a, const struct fal_result *r, struct sbuf *s, cJSON **kb)
 {
 	if (r->ok) {
-		format_named(a->lang, T_TRAINING_DONE, a->name, s);
+		text_addf(s, a->lang, T_TRAINING_DONE, a->name);
 		*kb = kb_new();
 		kb_button_t(*kb, a->lang, T_BTN_GENERATE, CB_GEN_AVATAR, a->id, 0);
 		kb_button_t(*kb, a->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 		return;
 	}
-	struct sbuf esc = SBUF_INIT, reason = SBUF_INIT;
-	sbuf_add_html(&esc, a->name);
-	sbuf_add_html(&reason, r->error);
 	if (r->timed_out)
-		sbuf_addf(s, text_get(a->lang, T_TRAINING_TIMEOUT), esc.p);
+		text_addf(s, a->lang, T_TRAINING_TIMEOUT, a->name);
 	else
-		sbuf_addf(s, text_get(a->lang, T_TRAINING_FAILED), esc.p, reason.p);
-	sbuf_free(&esc);
-	sbuf_free(&reason);
+		text_addf(s, a->lang, T_TRAINING_FAILED, a->name, r->error);
 	*kb = kb_retry(a->lang, a->id);
 }
 
@@ -756,15 +731,13 @@ record_progress(struct app_ctx *ctx, struct polled *p)
 	(void)db_exec(&ctx->db, &st_poll_progress, &q);
 	if (p->new_progress <= p->progress || p->since_edit < PROGRESS_EDIT_EVERY)
 		return;
-	struct sbuf s = SBUF_INIT, esc = SBUF_INIT;
-	sbuf_add_html(&esc, p->a.name);
-	sbuf_addf(&s, text_get(p->a.lang, T_TRAINING_PROGRESS), esc.p, p->new_progress);
+	struct sbuf s = SBUF_INIT;
+	text_addf(&s, p->a.lang, T_TRAINING_PROGRESS, p->a.name, p->new_progress);
 	edit_progress(ctx, &p->a, s.p);
 	db_params_init(&q);
 	db_p_i64(&q, p->a.id);
 	(void)db_exec(&ctx->db, &st_progress_edited, &q);
 	sbuf_free(&s);
-	sbuf_free(&esc);
 }
 
 /* Test mode: done after FAL_TEST_DURATION, with a recognizable placeholder. */

@@ -43,7 +43,23 @@ every_key_in_both_languages(void **state)
 		conversions(texts_ru[i], a, sizeof(a));
 		conversions(texts_en[i], b, sizeof(b));
 		assert_string_equal(a, b);
+		assert_int_equal(strspn(a, "sd"), strlen(a)); /* what text_addf knows */
 	}
+}
+
+static void
+formatting_escapes_strings(void **state)
+{
+	(void)state;
+	struct sbuf s = SBUF_INIT;
+
+	text_addf(&s, LANG_EN, T_QUEUED, "<b>Tom</b> & Co", 7);
+	assert_non_null(strstr(s.p, "&lt;b&gt;Tom&lt;/b&gt; &amp; Co"));
+	assert_non_null(strstr(s.p, "about 7 min"));
+	sbuf_reset(&s);
+	text_addf(&s, LANG_RU, T_ST_TRAINING, 42);
+	assert_non_null(strstr(s.p, "42%"));
+	sbuf_free(&s);
 }
 
 static void
@@ -67,6 +83,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_key_in_both_languages),
 		cmocka_unit_test(language_choice),
+		cmocka_unit_test(formatting_escapes_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
