@@ -67,7 +67,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
 build/fuzz/fuzzers/%: tests/fuzz/%.c $(LIB) | build/fuzz/fuzzers
 	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LDLIBS)
 
-$(BUILD)/obj $(BUILD)/bin $(BUILD)/tests build/fuzz/fuzzers:
+$(BUILD)/bench/hello: bench/hello.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench build/fuzz/fuzzers:
 	mkdir -p $@
 
 # libFuzzer targets (clang): each runs FUZZ_TIME seconds from its seeds.
@@ -99,6 +102,10 @@ check: deps
 	$(MAKE) CC=gcc test-updown
 	$(MAKE) CC=clang SANITIZE=1 test
 	$(MAKE) fuzz FUZZ_TIME=10
+
+# Speed and memory (docs/BENCHMARKS.md); BENCH_ARGS=--quick for a short pass.
+bench: deps all $(BUILD)/bench/hello
+	$(PY) bench/run.py --bin $(BUILD)/bin $(BENCH_ARGS)
 
 up: deps all
 	@sh tools/up.sh

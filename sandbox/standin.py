@@ -113,6 +113,7 @@ class State:
         with getattr(self, "lock", threading.RLock()):
             self.calls = []
             self.seq = 0
+            self.counts = {}        # "service.via" -> calls, for the benchmarks
             self.webhook = {"url": self.args.webhook or "", "secret": self.args.secret or ""}
             self.commands = {}
             self.messages = {}      # chat_id -> {message_id: message}
@@ -125,6 +126,8 @@ class State:
     def record(self, service, method, params, status, via="api", extra=None):
         with self.lock:
             self.seq += 1
+            k = service + "." + via
+            self.counts[k] = self.counts.get(k, 0) + 1
             c = {"seq": self.seq, "t": time.time(), "service": service,
                  "method": method, "params": params, "status": status, "via": via}
             if extra:
@@ -592,6 +595,7 @@ def parse_body(handler, raw):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # headers and body go out as two writes
     server_version = "aisha-standin/1"
 
     def log_message(self, fmt, *a):
@@ -774,6 +778,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with st.lock:
                 return self.send_json(200, {"webhook": st.webhook, "seq": st.seq,
                                             "commands": st.commands,
+                                            "counts": st.counts,
                                             "fal_requests": len(st.fal)})
         if path == "/_ctl/deliver":
             return self.send_json(200, self.server.deliver(body["update"]))
@@ -783,6 +788,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if req:
                     req["done_at"] = time.time()
             return self.send_json(200, {"ok": bool(req)})
+        if path == "/_ctl/fal/bulk":
+            # Requests in flight that nobody submitted here (the benchmarks
+            # seed the database with them): {"ids": [...], "endpoint", "seconds"}.
+            now = time.time()
+            secs = float(body.get("seconds", 3600))
+            with st.lock:
+                for rid in body.get("ids", []):
+                    st.fal[rid] = {"request_id": rid, "endpoint": body.get("endpoint", ""),
+                                   "input": {}, "auth": "", "webhook": None,
+                                   "created": now - secs, "done_at": now + secs,
+                                   "status": "IN_PROGRESS", "cancelled": False,
+                                   "delivered": 0}
+            return self.send_json(200, {"ok": True, "n": len(body.get("ids", []))})
         if path == "/_ctl/fal/requests":
             with st.lock:
                 return self.send_json(200, {"requests": list(st.fal.values())})

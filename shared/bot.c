@@ -146,6 +146,8 @@ on_group_message(struct bot_turn *t)
 static int
 load_user(struct bot_turn *t)
 {
+	if (t->loaded)
+		return 0;
 	if (users_upsert(&t->ctx->db, &t->u->from, &t->user) != 0)
 		return -1;
 	return conv_load(&t->ctx->db, t->user.id, &t->conv);
@@ -276,24 +278,63 @@ dispatch(struct bot_turn *t)
 	return 0;
 }
 
-/* 1 when this delivery is the first of its update_id, 0 repeat, -1 error. */
-static int
-claim_update(struct db *db, const struct tg_update *u)
+/* A private message or a button: the handler needs the sender and their
+ * conversation. */
+static bool
+needs_user(const struct tg_update *u)
 {
-	struct db_params p;
+	if (!u->has_from || u->from.is_bot)
+		return false;
+	if (u->kind == TG_KIND_CALLBACK)
+		return true;
+	return u->kind == TG_KIND_MESSAGE && u->has_chat && u->chat_type != NULL &&
+	    strcmp(u->chat_type, "private") == 0;
+}
 
-	db_params_init(&p);
-	db_p_i64(&p, u->update_id);
-	db_p_str(&p, u->kind_name);
+/*
+ * Opens the update's transaction: BEGIN, the dedupe claim of its update_id
+ * and, when the handler will need them, the sender's row and their locked
+ * conversation — one round trip to the database.  1 when this delivery is
+ * the first of its update_id, 0 a repeat (the transaction is open either
+ * way), -1 error (no transaction).
+ */
+static int
+open_turn(struct bot_turn *t)
+{
+	const struct tg_update *u = t->u;
+	struct db_call c[3];
+	int n = 1;
+
+	c[0].st = &st_claim;
+	db_params_init(&c[0].p);
+	db_p_i64(&c[0].p, u->update_id);
+	db_p_str(&c[0].p, u->kind_name);
 	if (u->has_from)
-		db_p_i64(&p, u->from.id);
+		db_p_i64(&c[0].p, u->from.id);
 	else
-		db_p_null(&p);
-	PGresult *r = db_run(db, &st_claim, &p);
-	if (r == NULL)
+		db_p_null(&c[0].p);
+	if (needs_user(u)) {
+		users_upsert_call(&u->from, &c[1]);
+		conv_lock_call(u->from.id, &c[2]);
+		n = 3;
+	}
+	if (db_begin_batch(&t->ctx->db, c, n) != 0)
 		return -1;
-	int first = PQntuples(r) == 1;
-	PQclear(r);
+	int first = PQntuples(c[0].r) == 1;
+	PQclear(c[0].r);
+	if (n == 3) {
+		int rc = users_upsert_take(&c[1], u->from.id, &t->user);
+		if (rc == 1)
+			rc = users_upsert(&t->ctx->db, &u->from, &t->user);
+		if (rc == 0 && first)
+			rc = conv_lock_take(&t->ctx->db, &c[2], t->user.id, &t->conv);
+		PQclear(c[2].r);
+		if (rc != 0) {
+			db_rollback(&t->ctx->db);
+			return -1;
+		}
+		t->loaded = true;
+	}
 	return first;
 }
 
@@ -309,6 +350,24 @@ after_commit(struct bot_turn *t)
 		flow_generate_after(t->ctx, t->after_generate);
 }
 
+/*
+ * Most turns only answer (/help, a menu, a page of the gallery): the one row
+ * they wrote is the update's dedupe claim.  Those commit without waiting for
+ * the disk — a database crash in the next fraction of a second could lose
+ * only that claim, for an update Telegram will not send again.  A turn that
+ * changed anything else (a user, a conversation, a photo, an avatar, a job)
+ * waits for its commit to be durable before the answer goes out.
+ */
+static int
+commit_turn(struct bot_turn *t)
+{
+	struct db *db = &t->ctx->db;
+
+	if (db->writes == 0 && !t->user.written)
+		return db_commit_nowait(db);
+	return db_commit(db);
+}
+
 int
 bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
 {
@@ -322,19 +381,17 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
 	reply_init(&t.out);
 	log_set_ctx("req=%s upd=%lld user=%lld", ctx->req_id, (long long)u->update_id,
 	    (long long)u->from.id);
-	if (db_begin(&ctx->db) != 0)
-		goto out;
-	int first = claim_update(&ctx->db, u);
+	int first = open_turn(&t);
 	if (first < 0)
-		goto fail;
+		goto out;
 	if (first == 0) {
 		log_info("duplicate delivery of %s ignored", u->kind_name);
-		rc = db_commit(&ctx->db) == 0 ? 0 : -1;
+		rc = db_commit_nowait(&ctx->db) == 0 ? 0 : -1;
 		goto out;
 	}
 	if (dispatch(&t) != 0)
 		goto fail;
-	if (db_commit(&ctx->db) != 0)
+	if (commit_turn(&t) != 0)
 		goto out;
 	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));
 	/* "Generating…" must reach the chat before the job (which may finish at

@@ -27,6 +27,7 @@ struct bot_turn {
 	const struct tg_update *u;
 	struct user user;
 	struct conv conv;
+	bool loaded;            /* user and conv were read when the turn opened */
 	struct reply out;
 	int64_t after_progress; /* avatar whose photo progress to show */
 	int64_t after_trigger;  /* avatar to start training */

@@ -15,6 +15,9 @@ static const char *const conv_names[CONV__COUNT] = {
 
 static struct db_stmt st_lock = DB_STMT("conv_lock",
     "SELECT state, coalesce(avatar_id, 0) FROM conversations WHERE user_id = $1 FOR UPDATE");
+static struct db_stmt st_lock_tg = DB_STMT("conv_lock_tg",
+    "SELECT c.state, coalesce(c.avatar_id, 0) FROM conversations c"
+    " JOIN users u ON u.id = c.user_id WHERE u.telegram_id = $1 FOR UPDATE OF c");
 static struct db_stmt st_insert = DB_STMT("conv_insert",
     "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING");
 static struct db_stmt st_set = DB_STMT("conv_set",
@@ -65,14 +68,10 @@ conv_in_create(const struct conv *c)
 	return c->state >= CONV_CREATE_NAME && c->state <= CONV_CREATE_SUMMARY;
 }
 
+/* Reads a locked conversation row: 1, 0 when there was none, -1. */
 static int
-conv_try_lock(struct db *db, struct conv *c)
+conv_read(PGresult *r, struct conv *c)
 {
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, c->user_id);
-	PGresult *r = db_run(db, &st_lock, &p);
 	if (r == NULL)
 		return -1;
 	int found = PQntuples(r) == 1;
@@ -86,6 +85,39 @@ conv_try_lock(struct db *db, struct conv *c)
 	}
 	PQclear(r);
 	return found;
+}
+
+static int
+conv_try_lock(struct db *db, struct conv *c)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, c->user_id);
+	return conv_read(db_run(db, &st_lock, &p), c);
+}
+
+void
+conv_lock_call(int64_t telegram_id, struct db_call *c)
+{
+	c->st = &st_lock_tg;
+	db_params_init(&c->p);
+	db_p_i64(&c->p, telegram_id);
+	c->r = NULL;
+}
+
+int
+conv_lock_take(struct db *db, struct db_call *call, int64_t user_id, struct conv *c)
+{
+	PGresult *r = call->r;
+
+	call->r = NULL;
+	memset(c, 0, sizeof(*c));
+	c->user_id = user_id;
+	int found = conv_read(r, c);
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	return conv_load(db, user_id, c); /* a new user: create it */
 }
 
 int

@@ -32,6 +32,10 @@ struct conv {
 
 /* Loads (creating when missing) and locks the user's conversation; 0 / -1. */
 int conv_load(struct db *db, int64_t user_id, struct conv *c);
+/* conv_load as one call of a db_begin_batch() (by Telegram id, after the
+ * user's upsert in the same batch), and reading its result; 0 / -1. */
+void conv_lock_call(int64_t telegram_id, struct db_call *c);
+int conv_lock_take(struct db *db, struct db_call *call, int64_t user_id, struct conv *c);
 /* Moves to state with avatar_id (0: none); 0 / -1. */
 int conv_set(struct db *db, struct conv *c, enum conv_state state, int64_t avatar_id);
 const char *conv_state_name(enum conv_state s);

@@ -116,19 +116,32 @@ db_note_failure(struct db *db, const PGresult *r, const char *what)
 		log_error("db: %s failed (%s): %s", what, db->sqlstate, msg);
 }
 
+static struct db_stmt st_begin = DB_STMT("db_begin", "BEGIN");
+static struct db_stmt st_commit = DB_STMT("db_commit", "COMMIT");
+static struct db_stmt st_rollback = DB_STMT("db_rollback", "ROLLBACK");
+static struct db_stmt st_ping = DB_STMT("db_ping", "SELECT 1");
+
+/* Prepares st on this connection if it is not yet; 0 or -1. */
+static int
+db_prepare(struct db *db, struct db_stmt *st)
+{
+	if (st->prepared_gen == db->gen)
+		return 0;
+	PGresult *r = PQprepare(db->conn, st->name, st->sql, 0, NULL);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		db_note_failure(db, r, st->name);
+	PQclear(r);
+	if (ok)
+		st->prepared_gen = db->gen;
+	return ok ? 0 : -1;
+}
+
 static PGresult *
 db_try(struct db *db, struct db_stmt *st, const struct db_params *p)
 {
-	if (st->prepared_gen != db->gen) {
-		PGresult *r = PQprepare(db->conn, st->name, st->sql, 0, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			db_note_failure(db, r, st->name);
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		st->prepared_gen = db->gen;
-	}
+	if (db_prepare(db, st) != 0)
+		return NULL;
 	PGresult *r = PQexecPrepared(db->conn, st->name, p ? p->n : 0,
 	    p ? p->v : NULL, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(r);
@@ -148,6 +161,8 @@ db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 	if (db_connect(db) != 0)
 		return NULL;
 	PGresult *r = db_try(db, st, p);
+	if (r != NULL && strncmp(st->sql, "SELECT", 6) != 0)
+		db->writes++;
 	if (r == NULL && !db->in_tx && PQstatus(db->conn) != CONNECTION_OK) {
 		log_warn("db: connection lost, reconnecting");
 		if (db_connect(db) == 0)
@@ -171,18 +186,131 @@ db_exec(struct db *db, struct db_stmt *st, const struct db_params *p)
 	return 0;
 }
 
-static struct db_stmt st_begin = DB_STMT("db_begin", "BEGIN");
-static struct db_stmt st_commit = DB_STMT("db_commit", "COMMIT");
-static struct db_stmt st_rollback = DB_STMT("db_rollback", "ROLLBACK");
-static struct db_stmt st_ping = DB_STMT("db_ping", "SELECT 1");
 
 int
 db_begin(struct db *db)
 {
 	if (db_exec(db, &st_begin, NULL) != 0)
 		return -1;
+	db->writes = 0;
 	db->in_tx = true;
 	return 0;
+}
+
+static void
+batch_clear(struct db_call *calls, int n)
+{
+	for (int i = 0; i < n; i++) {
+		PQclear(calls[i].r);
+		calls[i].r = NULL;
+	}
+}
+
+/* Reads the result of one pipelined query (and the NULL that ends it). */
+static PGresult *
+batch_result(struct db *db, const char *what, bool *ok)
+{
+	PGresult *r = PQgetResult(db->conn), *end;
+	ExecStatusType s = PQresultStatus(r);
+
+	if (r == NULL || (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)) {
+		if (*ok && s != PGRES_PIPELINE_ABORTED)
+			db_note_failure(db, r, what);
+		*ok = false;
+	}
+	while (r != NULL && (end = PQgetResult(db->conn)) != NULL)
+		PQclear(end);
+	return r;
+}
+
+/* Sends calls[0..n-1] as one pipeline and reads every result; 0 when all
+ * succeeded.  "in transaction" follows the first call when it is BEGIN. */
+static int
+pipeline_try(struct db *db, struct db_call *calls, int n)
+{
+	bool ok = true;
+
+	for (int i = 0; ok && i < n; i++)
+		ok = db_prepare(db, calls[i].st) == 0;
+	if (!ok || PQenterPipelineMode(db->conn) != 1)
+		return -1;
+	for (int i = 0; ok && i < n; i++)
+		ok = PQsendQueryPrepared(db->conn, calls[i].st->name, calls[i].p.n, calls[i].p.v,
+		    NULL, NULL, 0) == 1;
+	if (!ok || PQpipelineSync(db->conn) != 1) {
+		db_note_failure(db, NULL, "pipeline");
+		(void)PQexitPipelineMode(db->conn);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		calls[i].r = batch_result(db, calls[i].st->name, &ok);
+		if (i == 0 && calls[0].st == &st_begin)
+			db->in_tx = ok;
+	}
+	PGresult *sync = PQgetResult(db->conn);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+		ok = false;
+	PQclear(sync);
+	if (PQexitPipelineMode(db->conn) != 1)
+		ok = false;
+	return ok ? 0 : -1;
+}
+
+int
+db_begin_batch(struct db *db, struct db_call *calls, int n)
+{
+	struct db_call all[DB_BATCH_MAX + 1];
+
+	if (n > DB_BATCH_MAX)
+		return -1;
+	db->sqlstate[0] = '\0';
+	all[0].st = &st_begin;
+	db_params_init(&all[0].p);
+	for (int i = 0; i < n; i++)
+		all[i + 1] = calls[i];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (db_connect(db) != 0)
+			return -1;
+		db->writes = 0;
+		int rc = pipeline_try(db, all, n + 1);
+		PQclear(all[0].r);
+		for (int i = 0; i < n; i++)
+			calls[i].r = all[i + 1].r;
+		if (rc == 0)
+			return 0;
+		batch_clear(calls, n);
+		if (PQstatus(db->conn) == CONNECTION_OK) {
+			db_rollback(db);
+			return -1;
+		}
+		/* the database restarted while this connection sat idle: once more */
+		log_warn("db: connection lost, reconnecting");
+		PQfinish(db->conn);
+		db->conn = NULL;
+		db->in_tx = false;
+	}
+	return -1;
+}
+
+static struct db_stmt st_nowait = DB_STMT("db_commit_nowait",
+    "SELECT set_config('synchronous_commit', 'off', true)");
+
+int
+db_commit_nowait(struct db *db)
+{
+	struct db_call c[2] = {{&st_nowait, {.n = 0}, NULL}, {&st_commit, {.n = 0}, NULL}};
+
+	if (db->conn == NULL || !db->in_tx)
+		return -1;
+	int rc = pipeline_try(db, c, 2);
+	int ok = rc == 0 && strcmp(PQcmdStatus(c[1].r), "COMMIT") == 0;
+	batch_clear(c, 2);
+	db->in_tx = false;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	return ok ? 0 : -1;
 }
 
 int

@@ -30,6 +30,7 @@ struct db {
 	PGconn *conn;
 	unsigned gen;   /* incremented on every successful (re)connect */
 	bool in_tx;
+	int writes;     /* statements other than SELECT run by db_run since BEGIN */
 	char sqlstate[6]; /* of the last failure, "" otherwise */
 };
 
@@ -61,7 +62,30 @@ PGresult *db_run(struct db *db, struct db_stmt *st, const struct db_params *p);
 int db_exec(struct db *db, struct db_stmt *st, const struct db_params *p);
 
 int db_begin(struct db *db);
+
+/*
+ * One statement for db_begin_batch(): the module that owns the SQL fills st
+ * and p; r holds the result afterwards (the caller PQclears it).
+ */
+struct db_call {
+	struct db_stmt *st;
+	struct db_params p;
+	PGresult *r;
+};
+/*
+ * BEGIN and then calls[0..n-1] inside the new transaction, in one round trip
+ * (libpq's pipeline mode).  0 with every result set and the transaction
+ * open; -1 with no result kept and no transaction open.
+ */
+#define DB_BATCH_MAX 8
+int db_begin_batch(struct db *db, struct db_call *calls, int n);
 int db_commit(struct db *db);
+/*
+ * COMMIT without waiting for the write-ahead log to reach the disk (it does
+ * within a fraction of a second).  Only for transactions whose loss in a
+ * database crash would lose nothing anyone relies on: see bot_process().
+ */
+int db_commit_nowait(struct db *db);
 void db_rollback(struct db *db);
 /* "SELECT 1" on a fresh or existing connection: 0 when the database answers. */
 int db_ping(struct db *db);

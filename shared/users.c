@@ -2,14 +2,22 @@
 
 #include <string.h>
 
+/* Writes the row only when something changed: most updates come from a
+ * known user with the same profile, and then the existing row is read. */
 static struct db_stmt st_upsert = DB_STMT("users_upsert",
-    "INSERT INTO users (telegram_id, username, first_name, last_name, language_code, lang)"
-    " VALUES ($1, $2, coalesce($3, ''), $4, $5, $6)"
+    "WITH up AS (INSERT INTO users (telegram_id, username, first_name, last_name,"
+    "  language_code, lang) VALUES ($1, $2, coalesce($3, ''), $4, $5, $6)"
     " ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username,"
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,"
     "  language_code = EXCLUDED.language_code,"
     "  is_blocked = false, blocked_at = NULL, updated_at = now()"
-    " RETURNING id, lang, (xmax = 0) AS created, coalesce(main_avatar_id, 0)");
+    "  WHERE (users.username, users.first_name, users.last_name, users.language_code,"
+    "   users.is_blocked) IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.first_name,"
+    "   EXCLUDED.last_name, EXCLUDED.language_code, false)"
+    " RETURNING id, lang, (xmax = 0) AS created, coalesce(main_avatar_id, 0), true)"
+    " SELECT * FROM up UNION ALL"
+    " SELECT id, lang, false, coalesce(main_avatar_id, 0), false FROM users"
+    "  WHERE telegram_id = $1 AND NOT EXISTS (SELECT 1 FROM up)");
 
 static struct db_stmt st_get = DB_STMT("users_get",
     "SELECT id, lang, is_blocked, coalesce(main_avatar_id, 0)"
@@ -22,29 +30,58 @@ static struct db_stmt st_blocked = DB_STMT("users_blocked",
     "UPDATE users SET is_blocked = true, blocked_at = coalesce(blocked_at, now()),"
     " updated_at = now() WHERE telegram_id = $1");
 
-int
-users_upsert(struct db *db, const struct tg_user *from, struct user *out)
+void
+users_upsert_call(const struct tg_user *from, struct db_call *c)
 {
-	struct db_params p;
+	c->st = &st_upsert;
+	db_params_init(&c->p);
+	db_p_i64(&c->p, from->id);
+	db_p_str(&c->p, from->username);
+	db_p_str(&c->p, from->first_name);
+	db_p_str(&c->p, from->last_name);
+	db_p_str(&c->p, from->language_code);
+	db_p_str(&c->p, lang_code(lang_from_code(from->language_code)));
+	c->r = NULL;
+}
 
-	db_params_init(&p);
-	db_p_i64(&p, from->id);
-	db_p_str(&p, from->username);
-	db_p_str(&p, from->first_name);
-	db_p_str(&p, from->last_name);
-	db_p_str(&p, from->language_code);
-	db_p_str(&p, lang_code(lang_from_code(from->language_code)));
-	PGresult *r = db_run(db, &st_upsert, &p);
+int
+users_upsert_take(struct db_call *c, int64_t telegram_id, struct user *out)
+{
+	PGresult *r = c->r;
+
+	c->r = NULL;
 	if (r == NULL)
 		return -1;
+	if (PQntuples(r) != 1) {
+		/* the user was registered by a concurrent update after this
+		 * statement's snapshot: the next statement sees the row */
+		PQclear(r);
+		return 1;
+	}
 	memset(out, 0, sizeof(*out));
 	out->id = db_i64(r, 0, 0);
-	out->telegram_id = from->id;
+	out->telegram_id = telegram_id;
 	(void)lang_parse(db_str(r, 0, 1), &out->lang);
 	out->created = db_bool(r, 0, 2);
 	out->main_avatar_id = db_i64(r, 0, 3);
+	out->written = db_bool(r, 0, 4);
 	PQclear(r);
 	return 0;
+}
+
+int
+users_upsert(struct db *db, const struct tg_user *from, struct user *out)
+{
+	struct db_call c;
+
+	int rc = 1;
+
+	users_upsert_call(from, &c);
+	for (int i = 0; i < 2 && rc == 1; i++) {
+		c.r = db_run(db, c.st, &c.p);
+		rc = users_upsert_take(&c, from->id, out);
+	}
+	return rc == 0 ? 0 : -1;
 }
 
 int

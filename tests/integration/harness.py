@@ -68,9 +68,16 @@ class Response:
 
 
 class Stack:
-    def __init__(self, bindir, sanitize=False):
+    def __init__(self, bindir, sanitize=False, name="test", pg_port=54339,
+                 conf="lighttpd.conf", standin_args=(), procs=2):
+        """name: the folder under var/ (the benchmark and reliability suites
+        use their own, so each can run beside the others); conf: the lighttpd
+        configuration; standin_args: extra stand-in flags (--fal-latency)."""
         self.bindir = os.path.abspath(bindir)
-        self.var = os.path.join(ROOT, "var", "test")
+        self.var = os.path.join(ROOT, "var", name)
+        self.conf = os.path.join(ROOT, conf)
+        self.standin_args = list(standin_args)
+        self.procs = procs
         self.port = free_port()
         self.tg_port = free_port()
         self.fal_port = free_port()
@@ -78,8 +85,8 @@ class Stack:
         self.secret = "test-webhook-secret_123"
         self.admin = "test-admin-token-0123456789"
         self.pg_dir = os.path.join(self.var, "pg")
-        self.pg_env = dict(os.environ, AISHA_PG_DIR=self.pg_dir, AISHA_PG_PORT="54339")
-        self.procs = []
+        self.pg_env = dict(os.environ, AISHA_PG_DIR=self.pg_dir, AISHA_PG_PORT=str(pg_port))
+        self.children = []
 
     # --- lifecycle ------------------------------------------------------------
     def env(self, **extra):
@@ -104,6 +111,7 @@ class Stack:
             "AISHA_VAR_DIR": self.var,
             "AISHA_BIN_DIR": self.bindir,
             "AISHA_ENV_FILE": "",
+            "AISHA_FCGI_PROCS": str(self.procs),
             "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:log_path=" +
                             os.path.join(self.var, "log", "asan"),
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" +
@@ -141,16 +149,17 @@ class Stack:
                               "--telegram-port", str(self.tg_port), "--fal-port",
                               str(self.fal_port), "--token", self.token,
                               "--fal-key", "test-fal-key", "--fal-duration", "1",
-                              "--keyfile", os.path.join(self.var, "standin.pem")],
+                              "--keyfile", os.path.join(self.var, "standin.pem")] +
+                             self.standin_args,
                              stdout=log, stderr=log)
-        self.procs.append(p)
+        self.children.append(p)
         self.standin = p
         self.wait_http("http://127.0.0.1:%d/_ctl/state" % self.tg_port)
         self.ctl("/_ctl/reset", {})
 
     def start_lighttpd(self, **extra):
         self.lighttpd_env = self.env(**extra)
-        subprocess.run(["lighttpd", "-f", os.path.join(ROOT, "lighttpd.conf")],
+        subprocess.run(["lighttpd", "-f", self.conf],
                        env=self.lighttpd_env, cwd=ROOT, check=True)
         self.wait_http("http://127.0.0.1:%d/healthz" % self.port)
         # Telegram learns the webhook the way production does: setWebhook.
@@ -190,7 +199,7 @@ class Stack:
 
     def stop(self):
         self.stop_lighttpd()
-        for p in self.procs:
+        for p in self.children:
             p.terminate()
             try:
                 p.wait(5)

@@ -102,6 +102,28 @@ def returning_user_keeps_one_row_and_chosen_language(s):
 
 
 @test
+def profile_is_written_only_when_it_changes(s):
+    u = fixture("start")
+    u["update_id"] = 700000030
+    u["message"]["from"]["id"] = u["message"]["chat"]["id"] = 551000999
+    s.webhook(u)
+    s.sql("UPDATE users SET updated_at = '2020-01-01' WHERE telegram_id = 551000999")
+    u["update_id"] = 700000031
+    u["message"]["text"] = "/help"
+    u["message"]["entities"][0]["length"] = 5
+    r = s.webhook(u)
+    eq(r.status, 200, "help answered")
+    eq(r.json().get("method"), "sendMessage", "help answered in the webhook response")
+    eq(s.one("SELECT updated_at::date FROM users WHERE telegram_id = 551000999"), "2020-01-01",
+       "an unchanged profile is not rewritten")
+    u["update_id"] = 700000032
+    u["message"]["from"]["username"] = "renamed_user"
+    s.webhook(u)
+    eq(s.one("SELECT username || ' ' || (updated_at > '2021-01-01') FROM users"
+             " WHERE telegram_id = 551000999"), "renamed_user true", "a changed profile is stored")
+
+
+@test
 def edited_message_and_unknown_kinds_are_200_and_ignored(s):
     seq = s.seq()
     r = s.webhook(fixture("edited_message"))

@@ -1,0 +1,379 @@
+#!/usr/bin/python3
+"""make bench: speed and memory of the real stack, printed as one table.
+
+    bench/run.py --bin build/gcc/bin [--quick] [--out var/bench/results.md]
+
+Brings up its own stack under var/bench (embedded PostgreSQL, the sandbox
+stand-ins, lighttpd with bench/lighttpd.conf = the production configuration
+plus the hello-world ceiling), seeds bench/seed.sql (100k users, 200k
+avatars, 1M tg_updates, 100k pictures), then measures each figure twice in
+one sitting with wrk (bench/wrk/*.lua: distinct, realistic requests) or
+hyperfine.  --quick runs everything briefly, to check the script itself.
+Never part of make test: the numbers are what matter, not a pass/fail.
+"""
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402
+
+PY = "/usr/bin/python3"
+USERS = 100000
+CONNS = 32
+
+
+class Bench:
+    def __init__(self, stack, quick):
+        self.s = stack
+        self.quick = quick
+        self.secs = 3 if quick else 10
+        self.rows = []          # (figure, [values], unit, target, ratio-able)
+        self.notes = []
+        self.next_base = 5000000000
+        self.ceiling = None
+
+    # --- tools ------------------------------------------------------------------
+    def base(self):
+        """A fresh range of update ids for one wrk run."""
+        self.next_base += 10 ** 10
+        return self.next_base
+
+    def wrk(self, path, script=None, args=(), conns=CONNS, secs=None, threads=2):
+        cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % (secs or self.secs),
+               "--latency", "--timeout", "10s"]
+        if script:
+            cmd += ["-s", os.path.join(HERE, "wrk", script)]
+        cmd.append("http://127.0.0.1:%d%s" % (self.s.port, path))
+        if args:
+            cmd += ["--"] + [str(a) for a in args]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        return parse_wrk(out)
+
+    def tg_calls(self):
+        return self.s.ctl("/_ctl/state")["counts"].get("telegram.api", 0)
+
+    def add(self, name, values, unit, target="", ratio=False):
+        self.rows.append((name, values, unit, target, ratio))
+        print("  %-46s %s %s" % (name, "  ".join(fmt(v) for v in values), unit), flush=True)
+
+    # --- the figures --------------------------------------------------------------
+    def ceiling_run(self):
+        rs = [self.wrk("/bench/hello") for _ in range(2)]
+        self.ceiling = max(r["rps"] for r in rs)
+        self.add("ceiling: hello-world FastCGI, req/s", [r["rps"] for r in rs], "req/s")
+        self.add("ceiling: p99", [r["p99"] for r in rs], "ms")
+
+    def telegram_run(self, kind, label, target_rps=""):
+        rs, calls = [], []
+        for _ in range(2):
+            c0 = self.tg_calls()
+            r = self.wrk("/telegram/webhook", "telegram.lua",
+                         [kind, self.base(), self.s.secret, USERS])
+            calls.append((self.tg_calls() - c0) / max(r["requests"], 1))
+            if r["non2xx"] or r["errors"]:
+                self.notes.append("%s: %d non-2xx, %d socket errors" %
+                                  (label, r["non2xx"], r["errors"]))
+            rs.append(r)
+        self.add("tg-update %s, req/s" % label, [r["rps"] for r in rs], "req/s",
+                 target_rps, ratio=True)
+        self.add("tg-update %s, p50" % label, [r["p50"] for r in rs], "ms")
+        self.add("tg-update %s, p99" % label, [r["p99"] for r in rs], "ms",
+                 "< 10" if target_rps else "")
+        self.add("tg-update %s, Bot API calls per update" % label, calls, "")
+
+    def fal_lines(self, n, tag):
+        """n trainings in flight, and the completion FAL would post for each."""
+        s = self.s
+        first = int(s.one("SELECT coalesce(max(id), 0) + 1 FROM avatars"))
+        s.sql("INSERT INTO avatars (id, user_id, name, gender, status, training_type,"
+              " fal_request_id, fal_endpoint, training_started_at, progress_chat_id,"
+              " progress_message_id)"
+              " SELECT %d + g, 1 + g %% %d, 'Bench ' || g, 'male', 'training', 'portrait',"
+              " '%s-' || g, 'fal-ai/flux-lora-portrait-trainer', now(), 1000000001 + g %% %d, 9"
+              " FROM generate_series(0, %d) g" % (first, USERS, tag, USERS, n - 1))
+        s.sql("SELECT setval('avatars_id_seq', (SELECT max(id) FROM avatars))")
+        key = hashlib.blake2b(b"test-fal-webhook-secret", digest_size=32).digest()
+        path = os.path.join(s.var, "fal-%s.txt" % tag)
+        with open(path, "w") as f:
+            for g in range(n):
+                aid, rid = first + g, "%s-%d" % (tag, g)
+                tok = hmac.new(key, ("avatar:%d" % aid).encode(), hashlib.sha256).hexdigest()
+                body = {"request_id": rid, "gateway_request_id": rid, "status": "OK",
+                        "payload": {"diffusers_lora_file": {
+                            "url": "https://v3.fal.media/files/b/%s/lora.safetensors" % rid,
+                            "content_type": "application/octet-stream",
+                            "file_name": "pytorch_lora_weights.safetensors",
+                            "file_size": 89745224},
+                            "config_file": {"url": "https://v3.fal.media/files/b/%s/c.json" % rid}}}
+                f.write("/fal/webhook?avatar=%d&token=%s\t%s\n" % (aid, tok, json.dumps(body)))
+        return path, tag
+
+    def completed(self, tag):
+        return int(self.s.one("SELECT count(*) FROM avatars WHERE fal_request_id LIKE $$%s-%%$$"
+                              " AND status = 'completed'" % tag))
+
+    def fal_run(self):
+        n = 3000 if self.quick else 20000
+        done, dups = [], []
+        for i in range(2):
+            path, tag = self.fal_lines(n, "bench%d" % i)
+            c0 = self.tg_calls()
+            # wrk goes round the file until stopped:
+            # the time is until the last completion is in the database.
+            t0 = time.time()
+            w = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNS, "-d300s", "-s",
+                                  os.path.join(HERE, "wrk", "fal.lua"),
+                                  "http://127.0.0.1:%d/fal/webhook" % self.s.port, "--", path,
+                                  "2"], stdout=subprocess.DEVNULL)
+            while self.completed(tag) < n and time.time() - t0 < 300:
+                time.sleep(0.05)
+            secs = time.time() - t0
+            w.terminate()
+            w.wait()
+            got = self.completed(tag)
+            notes = int(self.s.one("SELECT count(*) FROM notifications n JOIN avatars a"
+                                   " ON a.id = n.avatar_id WHERE a.fal_request_id LIKE"
+                                   " $$%s-%%$$" % tag))
+            if got != n or notes != n:
+                self.notes.append("fal-webhook run %d: %d of %d completed, %d notifications" %
+                                  (i + 1, got, n, notes))
+            done.append(got / secs)
+            sends = (self.tg_calls() - c0) / max(got, 1)
+            d = self.wrk("/fal/webhook", "fal.lua", [path, "2"])
+            if d["non2xx"]:
+                self.notes.append("fal-webhook duplicates: %d non-2xx" % d["non2xx"])
+            dups.append(d["rps"])
+        self.add("fal-webhook completions/s (+ notification)", done, "/s", ">= 2000", ratio=True)
+        self.add("fal-webhook Telegram sends per completion", [sends], "")
+        self.add("fal-webhook duplicates/s", dups, "/s", ">= 5000", ratio=True)
+
+    def check_status_run(self):
+        sizes = [200, 500] if self.quick else [1000, 5000, 10000]
+        for n in sizes:
+            times = []
+            for i in range(2):
+                tag = "poll%d-%d" % (n, i)
+                first = int(self.s.one("SELECT coalesce(max(id), 0) + 1 FROM avatars"))
+                base = "http://127.0.0.1:%d/fal-ai/flux-lora-portrait-trainer/requests/" % \
+                    self.s.fal_port
+                self.s.ctl("/_ctl/fal/bulk", {"ids": ["%s-%d" % (tag, g) for g in range(n)],
+                                              "endpoint": "fal-ai/flux-lora-portrait-trainer"})
+                self.s.sql(
+                    "INSERT INTO avatars (id, user_id, name, gender, status, training_type,"
+                    " fal_request_id, fal_endpoint, status_url, response_url, training_started_at)"
+                    " SELECT %d + g, 1 + g %% %d, 'Poll ' || g, 'male', 'training', 'portrait',"
+                    " '%s-' || g, 'fal-ai/flux-lora-portrait-trainer',"
+                    " '%s%s-' || g || '/status', '%s%s-' || g, now() FROM generate_series(0, %d) g"
+                    % (first, USERS, tag, base, tag, base, tag, n - 1))
+                self.s.sql("SELECT setval('avatars_id_seq', (SELECT max(id) FROM avatars))")
+                t0 = time.time()
+                r = self.s.cli("check-status", "--all")
+                times.append(time.time() - t0)
+                checked = json.loads(r.stdout or "{}").get("checked") if r.stdout.startswith("{") \
+                    else None
+                polled = int(self.s.one("SELECT count(*) FROM avatars WHERE fal_request_id LIKE"
+                                        " $$%s-%%$$ AND last_status_check IS NOT NULL" % tag))
+                if r.returncode != 0 or polled != n:
+                    self.notes.append("check-status %d: rc %d, %d of %d polled (%s)" %
+                                      (n, r.returncode, polled, n, checked))
+                # out of the way of the next size
+                self.s.sql("UPDATE avatars SET status = 'cancelled' WHERE fal_request_id LIKE"
+                           " $$%s-%%$$" % tag)
+            self.add("check-status --all, %d in flight (FAL 50 ms)" % n, times, "s",
+                     "<= 15" if n == 10000 else "")
+
+    def workers(self):
+        """pid -> (program, RSS in kB) of every FastCGI worker lighttpd runs."""
+        out = {}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                exe = os.readlink("/proc/%s/exe" % pid)
+                with open("/proc/%s/status" % pid) as f:
+                    rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+            except (OSError, AttributeError):
+                continue
+            name = os.path.basename(exe)
+            if exe.startswith(os.path.dirname(self.s.bindir)) and name in (
+                    "tg-update", "fal-webhook", "check-status", "hello"):
+                out[int(pid)] = (name, rss)
+        return out
+
+    def memory_run(self):
+        """Mixed load in rounds (Telegram updates of all four kinds, FAL
+        completions then duplicates, health checks) until 100,000 requests;
+        the workers' RSS after the first round and after the last."""
+        total = 10000 if self.quick else 100000
+        path, _ = self.fal_lines(2000, "mem")
+        done, samples = 0, []
+        while done < total:
+            for p, script, args in (
+                    ("/telegram/webhook", "telegram.lua",
+                     ["mixed", self.base(), self.s.secret, USERS]),
+                    ("/fal/webhook", "fal.lua", [path, "1"]),
+                    ("/healthz", None, [])):
+                r = self.wrk(p, script, args, secs=2 if script != "telegram.lua" else 6,
+                             threads=1 if script != "telegram.lua" else 2)
+                done += r["requests"]
+            samples.append(self.workers())
+        first, last = samples[0], samples[-1]
+        self.notes.append("memory: %d requests in %d rounds" % (done, len(samples)))
+        for pid in sorted(last):
+            name, rss = last[pid]
+            was = first.get(pid, (name, rss))[1]
+            self.add("RSS %s (pid %d), after round 1 / all" % (name, pid),
+                     [was / 1024.0, rss / 1024.0], "MB", "<= 10, flat")
+
+    def cgi_run(self):
+        e = self.s.env()
+        env = ["env", "-i"] + ["%s=%s" % (k, e[k]) for k in (
+            "PATH", "DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
+            "TELEGRAM_API_BASE", "FAL_WEBHOOK_SECRET", "ADMIN_TOKEN", "MEDIA_DIR",
+            "PUBLIC_BASE_URL")]
+        cgi = ["GATEWAY_INTERFACE=CGI/1.1", "SERVER_PROTOCOL=HTTP/1.1"]
+        health = " ".join(env + cgi + ["REQUEST_METHOD=GET", "REQUEST_URI=/healthz",
+                                       "SCRIPT_NAME=/healthz",
+                                       os.path.join(self.s.bindir, "check-status")])
+        upd = os.path.join(self.s.var, "help.json")
+        body = json.dumps({"update_id": 77, "message": {
+            "message_id": 1, "date": 1764012020, "text": "/help",
+            "from": {"id": 1000000001, "is_bot": False, "first_name": "A", "language_code": "ru"},
+            "chat": {"id": 1000000001, "type": "private", "first_name": "A"},
+            "entities": [{"offset": 0, "length": 5, "type": "bot_command"}]}})
+        with open(upd, "w") as f:
+            f.write(body)
+        # a fresh update_id each run would need a shell counter; a repeated
+        # delivery takes the same path up to the dedupe insert, so also time
+        # the first one through the full path with a new id each time.
+        help_cmd = " ".join(env + cgi + [
+            "REQUEST_METHOD=POST", "REQUEST_URI=/telegram/webhook", "SCRIPT_NAME=/telegram/webhook",
+            "CONTENT_TYPE=application/json", "CONTENT_LENGTH=%d" % len(body),
+            "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=" + self.s.secret,
+            os.path.join(self.s.bindir, "tg-update"), "<", upd])
+        res = {}
+        for name, cmd, shell in (("healthz", health, False), ("tg-update /help", help_cmd, True)):
+            vals = []
+            for _ in range(2):
+                jf = os.path.join(self.s.var, "hyperfine.json")
+                args = ["hyperfine", "-w", "5", "-r", "30" if self.quick else "200",
+                        "--export-json", jf, "-S", "sh"]
+                if not shell:
+                    args = [a for a in args if a not in ("-S", "sh")] + ["-N"]
+                subprocess.run(args + [cmd], capture_output=True, check=True)
+                with open(jf) as f:
+                    vals.append(json.load(f)["results"][0]["mean"] * 1000)
+            res[name] = vals
+            self.add("CGI mode: %s, process start to answer" % name, vals, "ms", "<= 5")
+        return res
+
+
+def parse_wrk(out):
+    def lat(s):
+        m = re.match(r"([\d.]+)(us|ms|s)", s)
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+    r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    m = re.search(r"(\d+) requests in ([\d.]+)(s|ms|m)", out)
+    r["requests"] = int(m.group(1))
+    r["seconds"] = float(m.group(2)) * {"s": 1, "ms": 0.001, "m": 60}[m.group(3)]
+    for p in ("50", "99"):
+        m = re.search(r"^\s+%s%%\s+(\S+)" % p, out, re.M)
+        r["p" + p] = lat(m.group(1)) if m else float("nan")
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    r["errors"] = sum(int(x) for x in m.groups()) if m else 0
+    return r
+
+
+def fmt(v):
+    if isinstance(v, float):
+        return "%.2f" % v if v < 100 else "%.0f" % v
+    return str(v)
+
+
+def machine():
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 30)
+    return "%s, %d cores, %d GiB, %s" % (cpu, os.cpu_count(), mem, os.uname().release)
+
+
+def table(b):
+    lines = ["| figure | run 1 | run 2 | unit | target | best / ceiling |",
+             "|---|---|---|---|---|---|"]
+    for name, vals, unit, target, ratio in b.rows:
+        v = list(vals) + [""] * (2 - len(vals))
+        r = "%.0f%%" % (100.0 * max(vals) / b.ceiling) if ratio and b.ceiling else ""
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (name, fmt(v[0]), fmt(v[1]), unit,
+                                                          target, r))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--procs", type=int, default=int(os.environ.get("AISHA_FCGI_PROCS", "4")))
+    ap.add_argument("--only", default="", help="comma-separated: ceiling,press,help,start,"
+                    "photo,fal,poll,memory,cgi")
+    ap.add_argument("--out", default=os.path.join(ROOT, "var", "bench-results.md"))
+    ap.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
+    args = ap.parse_args()
+    stack = harness.Stack(args.bin, name="bench", pg_port=54349, conf="bench/lighttpd.conf",
+                          standin_args=["--fal-latency", "50"], procs=args.procs)
+    stack.start()
+    try:
+        stack.restart_lighttpd(PHOTOS_MAX="100")
+        t0 = time.time()
+        r = subprocess.run(["psql", stack.dburl, "-X", "-q", "-f", os.path.join(HERE, "seed.sql")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("seed failed: " + r.stderr)
+        print("seeded in %.0f s; measuring (each figure twice)" % (time.time() - t0), flush=True)
+        b = Bench(stack, args.quick)
+        runs = [("ceiling", b.ceiling_run),
+                ("press", lambda: b.telegram_run("press", "button press", ">= 5000")),
+                ("help", lambda: b.telegram_run("help", "/help")),
+                ("start", lambda: b.telegram_run("start", "/start of a new user")),
+                ("photo", lambda: b.telegram_run("photo", "photo in the upload step")),
+                ("fal", b.fal_run), ("poll", b.check_status_run), ("memory", b.memory_run),
+                ("cgi", b.cgi_run)]
+        only = set(filter(None, args.only.split(",")))
+        for name, fn in runs:
+            if not only or name in only or name == "ceiling":
+                fn()
+    finally:
+        if not args.keep:
+            stack.stop()
+    head = ("Machine: %s\nCommand: make bench (bench/run.py --bin %s --procs %d%s)\n"
+            "Date: %s; wrk -t2 -c%d -d%ds unless noted; FastCGI workers per function: %d\n" %
+            (machine(), os.path.relpath(args.bin, ROOT), args.procs,
+             " --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             CONNS, b.secs, args.procs))
+    text = head + "\n" + table(b) + "\n"
+    if b.notes:
+        text += "\nNotes:\n" + "\n".join("- " + n for n in b.notes) + "\n"
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print("\n" + text)
+    print("written to %s" % os.path.relpath(args.out, ROOT))
+
+
+if __name__ == "__main__":
+    main()
