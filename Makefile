@@ -2,11 +2,14 @@
 #
 #   make                 build the library and the four functions (+ migrate)
 #   make CC=clang        the same with clang
-#   make test            unit + integration tests (real PostgreSQL + lighttpd)
+#   make test            unit + integration tests (real PostgreSQL + lighttpd) and the
+#                        short reliability pass (kill -9, database restart, outages, load)
 #   make test SANITIZE=1 the same under AddressSanitizer + UBSan
 #   make check           everything CI runs: deps, gcc+clang builds, both test passes,
-#                        the up/down test and a short libFuzzer run
-#   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (default 10)
+#                        the up/down test and 30 s of each libFuzzer target
+#   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (or runs:N)
+#   make reliability     the full reliability suite, 10M fuzz runs each, valgrind
+#   make bench           speed and memory figures (docs/BENCHMARKS.md)
 #   make up / down       bring the local stack up / stop exactly what up started
 #   make chat            talk to the local bot as a Telegram user
 
@@ -42,8 +45,8 @@ FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzzers/%)
 FUZZ_TIME ?= 10
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-unit test-integration test-updown check up down chat clean \
-        fuzz fuzz-build \
+.PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
+        chat clean fuzz fuzz-build valgrind \
         format cron-install help bench reliability
 
 all: $(BINS)
@@ -92,7 +95,11 @@ test-integration: all
 test-updown: all
 	@sh tests/updown.sh
 
-test: test-unit test-integration
+# The short reliability pass (kill -9, database restart, outages, load).
+test-reliability: all
+	$(PY) tests/reliability/run.py --bin $(BUILD)/bin --short
+
+test: test-unit test-integration test-reliability
 
 # What CI runs: both compilers build clean, then the tests, then the tests
 # again under the sanitizers.
@@ -101,7 +108,17 @@ check: deps
 	$(MAKE) CC=gcc test
 	$(MAKE) CC=gcc test-updown
 	$(MAKE) CC=clang SANITIZE=1 test
-	$(MAKE) fuzz FUZZ_TIME=10
+	$(MAKE) fuzz FUZZ_TIME=30
+
+# The full reliability suite (docs/RELIABILITY.md): the long kill -9,
+# restart, outage and load tests, 10 million runs of each fuzzer, valgrind.
+reliability: deps all
+	$(PY) tests/reliability/run.py --bin $(BUILD)/bin
+	$(MAKE) fuzz FUZZ_TIME=runs:10000000
+	$(MAKE) valgrind
+
+valgrind: all
+	@sh tools/valgrind.sh $(BUILD)/bin $(VALGRIND_ARGS)
 
 # Speed and memory (docs/BENCHMARKS.md); BENCH_ARGS=--quick for a short pass.
 bench: deps all $(BUILD)/bench/hello
@@ -126,4 +143,4 @@ clean:
 	rm -rf build bin
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,15p' Makefile

@@ -199,14 +199,16 @@ class Bench:
                 continue
             try:
                 exe = os.readlink("/proc/%s/exe" % pid)
-                with open("/proc/%s/status" % pid) as f:
-                    rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-            except (OSError, AttributeError):
+                with open("/proc/%s/smaps_rollup" % pid) as f:
+                    sm = f.read()
+            except OSError:
                 continue
+            kb = {k: int(v) for k, v in re.findall(r"^(\w+):\s+(\d+) kB", sm, re.M)}
             name = os.path.basename(exe)
             if exe.startswith(os.path.dirname(self.s.bindir)) and name in (
                     "tg-update", "fal-webhook", "check-status", "hello"):
-                out[int(pid)] = (name, rss)
+                out[int(pid)] = (name, kb.get("Rss", 0),
+                                 kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0))
         return out
 
     def memory_run(self):
@@ -229,10 +231,11 @@ class Bench:
         first, last = samples[0], samples[-1]
         self.notes.append("memory: %d requests in %d rounds" % (done, len(samples)))
         for pid in sorted(last):
-            name, rss = last[pid]
-            was = first.get(pid, (name, rss))[1]
+            name, rss, priv = last[pid]
+            was = first.get(pid, last[pid])
             self.add("RSS %s (pid %d), after round 1 / all" % (name, pid),
-                     [was / 1024.0, rss / 1024.0], "MB", "<= 10, flat")
+                     [was[1] / 1024.0, rss / 1024.0], "MB", "<= 10, flat")
+            self.add("  of it private to the process", [was[2] / 1024.0, priv / 1024.0], "MB")
 
     def cgi_run(self):
         e = self.s.env()
@@ -260,8 +263,10 @@ class Bench:
             "CONTENT_TYPE=application/json", "CONTENT_LENGTH=%d" % len(body),
             "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=" + self.s.secret,
             os.path.join(self.s.bindir, "tg-update"), "<", upd])
+        start = " ".join(env + [os.path.join(self.s.bindir, "tg-update"), "--check-config"])
         res = {}
-        for name, cmd, shell in (("healthz", health, False), ("tg-update /help", help_cmd, True)):
+        for name, cmd, shell in (("process start only (--check-config)", start, False),
+                                 ("healthz", health, False), ("tg-update /help", help_cmd, True)):
             vals = []
             for _ in range(2):
                 jf = os.path.join(self.s.var, "hyperfine.json")

@@ -77,12 +77,15 @@ def make_jpeg(seed, width=320, height=400):
 
 class Failures:
     """Injected failures: each rule matches a service+method (+chat) and
-    fires `count` times (-1: until cleared)."""
+    fires `count` times (-1: until cleared), or for `seconds` (an outage)."""
 
     def __init__(self):
         self.rules = []
 
     def add(self, rule):
+        if "seconds" in rule:       # an outage: every call until it ends
+            rule["until"] = time.time() + float(rule["seconds"])
+            rule.setdefault("count", -1)
         rule.setdefault("count", 1)
         self.rules.append(rule)
 
@@ -94,7 +97,7 @@ class Failures:
                 continue
             if r.get("chat_id") is not None and r["chat_id"] != chat_id:
                 continue
-            if r["count"] == 0:
+            if r["count"] == 0 or r.get("until", time.time() + 1) <= time.time():
                 continue
             if r["count"] > 0:
                 r["count"] -= 1
@@ -500,8 +503,10 @@ class Fal:
     def deliver_due(self):
         """Called by the ticker: delivers webhooks of completed requests."""
         with self.st.lock:
+            now = time.time()
             due = [r for r in self.st.fal.values()
-                   if r["webhook"] and not r["delivered"] and self.progress(r) == "COMPLETED"]
+                   if r["webhook"] and not r["delivered"] and self.progress(r) == "COMPLETED"
+                   and r.get("retry_at", 0) <= now]
             for r in due:
                 r["delivered"] = 1
         for r in due:
@@ -513,7 +518,12 @@ class Fal:
             times = 2 if mode == "duplicate" else 1
             body = json.dumps(self.webhook_body(r)).encode()
             for _ in range(times):
-                self.post_webhook(r, body)
+                code = self.post_webhook(r, body)
+            # FAL retries a failed delivery 10 times (over 2 hours; here, seconds)
+            n = r.get("attempts", 0) + 1
+            if (code == 0 or code >= 500) and n < 10:
+                with self.st.lock:
+                    r.update(attempts=n, retry_at=time.time() + n, delivered=0)
 
     def post_webhook(self, r, body):
         headers = {"Content-Type": "application/json"}
@@ -528,6 +538,7 @@ class Fal:
             code = 0
         self.st.record("fal", "webhook", {"request_id": r["request_id"], "url": r["webhook"]},
                        code, via="webhook")
+        return code
 
 
 # --- webhook signatures (ED25519 via the openssl command) --------------------
@@ -690,6 +701,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             tail = segs[4] if len(segs) > 4 else ""
             method = {"status": "status", "cancel": "cancel", "": "result"}.get(tail, "?")
             rule = st.failures.take("fal", method)
+            if rule and rule.get("status") == 0:   # a timeout: answer nothing
+                time.sleep(rule.get("sleep", 20))
+                return
             if rule and rule.get("status"):
                 st.record("fal", method, {"request_id": rid}, rule["status"])
                 return self.send_json(rule["status"], {"detail": "injected failure"})

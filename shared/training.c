@@ -532,14 +532,20 @@ done:
 static struct db_stmt st_pending = DB_STMT("training_pending",
     "SELECT id FROM avatars WHERE status = 'queued' AND deleted_at IS NULL"
     " AND coalesce(next_attempt_at, now()) <= now()"
-    " AND (queued_at < now() - interval '2 minutes' OR attempts > 0)"
+    " AND (queued_at < now() - make_interval(secs => $1) OR attempts > 0)"
     " ORDER BY queued_at LIMIT 100");
 
 int
 training_start_pending(struct app_ctx *ctx)
 {
-	PGresult *r = db_run(&ctx->db, &st_pending, NULL);
+	struct db_params p;
 	int started = 0;
+
+	/* the bot's trigger claims at once; one it lost is picked up here after
+	 * the claim timeout (at most two minutes) */
+	db_params_init(&p);
+	db_p_i64(&p, ctx->cfg.claim_timeout < 120 ? ctx->cfg.claim_timeout : 120);
+	PGresult *r = db_run(&ctx->db, &st_pending, &p);
 
 	if (r == NULL)
 		return -1;
@@ -558,6 +564,14 @@ static struct db_stmt st_finish_lock = DB_STMT("training_finish_lock",
     " coalesce(a.progress_message_id, 0)"
     " FROM avatars a JOIN users u ON u.id = a.user_id WHERE a.fal_request_id = $1"
     " FOR UPDATE OF a");
+/* A completion for one of our avatars whose submission outcome we never
+ * learned (the submitter died between FAL's answer and storing it): the
+ * webhook's token proves we sent this request for this avatar. */
+static struct db_stmt st_adopt = DB_STMT("training_adopt",
+    "UPDATE avatars SET status = 'training', fal_request_id = $1, claimed_at = NULL,"
+    " training_started_at = coalesce(training_started_at, now()), updated_at = now()"
+    " WHERE id = $2 AND status IN ('queued', 'submitting') AND fal_request_id IS NULL"
+    " AND attempts > 0 RETURNING id");
 static struct db_stmt st_complete = DB_STMT("training_complete",
     "UPDATE avatars SET status = 'completed', diffusers_lora_file_url = nullif($2, ''),"
     " config_file_url = nullif($3, ''), finetune_id = nullif($4, ''),"
@@ -610,6 +624,26 @@ finish_message(const struct tinfo *a, const struct fal_result *r, struct sbuf *s
 	*kb = kb_retry(a->lang, a->id);
 }
 
+/* 1 when request_id became avatar aid's request, 0 when it did not, -1. */
+static int
+adopt(struct db *db, const char *request_id, int64_t aid)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, request_id);
+	db_p_i64(&p, aid);
+	PGresult *r = db_run(db, &st_adopt, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	PQclear(r);
+	if (n == 1)
+		log_warn("avatar %" PRId64 ": adopted FAL request %s (its submitter died before"
+		    " storing it)", aid, request_id);
+	return n;
+}
+
 enum finish_outcome
 training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avatar,
     const struct fal_result *r, const char *logs, const cJSON *full)
@@ -627,6 +661,11 @@ training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avat
 	db_params_init(&p);
 	db_p_str(&p, request_id);
 	PGresult *res = db_run(&ctx->db, &st_finish_lock, &p);
+	if (res != NULL && PQntuples(res) == 0 && expect_avatar != 0 &&
+	    adopt(&ctx->db, request_id, expect_avatar) == 1) {
+		PQclear(res);
+		res = db_run(&ctx->db, &st_finish_lock, &p);
+	}
 	if (res == NULL)
 		goto fail;
 	if (PQntuples(res) != 1 || (expect_avatar && db_i64(res, 0, 0) != expect_avatar) ||
@@ -803,9 +842,11 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 	}
 	PQclear(r);
 	http_out_many(hs, nh, POLL_CONCURRENCY);
-	/* COMPLETED is not success: fetch each result and classify it. */
+	/* COMPLETED is not success: fetch each result and classify it.  The
+	 * others' progress is stored in one transaction: one commit per batch. */
 	size_t nr = 0;
 	struct http_out *rs = xcalloc(nh ? nh : 1, sizeof(*rs));
+	bool tx = nh > 0 && db_begin(&ctx->db) == 0;
 	for (size_t i = 0; i < nh; i++) {
 		struct polled *p = hs[i].user;
 		char st[32];
@@ -824,6 +865,8 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 			record_progress(ctx, p);
 		}
 	}
+	if (tx && db_commit(&ctx->db) != 0)
+		log_warn("status pass: progress of %zu trainings not stored", nh);
 	http_out_many(rs, nr, POLL_CONCURRENCY);
 	for (size_t i = 0; i < nr; i++) {
 		struct polled *p = rs[i].user;

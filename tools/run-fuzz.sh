@@ -1,8 +1,12 @@
 #!/bin/sh
-# Runs each libFuzzer target for $1 seconds from tests/fuzz/seeds/<name>,
+# Runs each libFuzzer target for $1 seconds (or, as "runs:N", N executions)
+# from tests/fuzz/seeds/<name>,
 # keeping what it learns in build/fuzz/corpus/<name>.  A crash or sanitizer
 # report fails the run and leaves the input in build/fuzz/crashes/.
-secs=$1
+case $1 in
+runs:*) limit="-runs=${1#runs:}" ;;
+*) limit="-max_total_time=$1" ;;
+esac
 shift
 failed=0
 mkdir -p build/fuzz/crashes
@@ -10,7 +14,7 @@ for f in "$@"; do
 	name=$(basename "$f" | sed 's/^fuzz_//')
 	corpus=build/fuzz/corpus/$name
 	mkdir -p "$corpus"
-	if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	if "$f" "$limit" -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix=build/fuzz/crashes/ "$corpus" "tests/fuzz/seeds/$name" \
 	    >"build/fuzz/$name.log" 2>&1; then
 		echo "ok    fuzz $name: $(grep -o 'Done [0-9]* runs' "build/fuzz/$name.log" | tail -1)"

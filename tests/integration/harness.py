@@ -87,6 +87,7 @@ class Stack:
         self.pg_dir = os.path.join(self.var, "pg")
         self.pg_env = dict(os.environ, AISHA_PG_DIR=self.pg_dir, AISHA_PG_PORT=str(pg_port))
         self.children = []
+        self.extra = {}         # settings for every program (lighttpd's and the CLI)
 
     # --- lifecycle ------------------------------------------------------------
     def env(self, **extra):
@@ -117,6 +118,7 @@ class Stack:
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" +
                              os.path.join(self.var, "log", "ubsan"),
         }
+        e.update(self.extra)
         e.update(extra)
         return e
 
