@@ -223,6 +223,19 @@ batch_result(struct db *db, const char *what, bool *ok)
 	return r;
 }
 
+/* Leaves pipeline mode; a connection that cannot (results still pending
+ * after a failure) is closed, to be opened afresh by the next statement. */
+static int
+leave_pipeline(struct db *db)
+{
+	if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF || PQexitPipelineMode(db->conn) == 1)
+		return 0;
+	PQfinish(db->conn);
+	db->conn = NULL;
+	db->in_tx = false;
+	return -1;
+}
+
 /* Sends calls[0..n-1] as one pipeline and reads every result; 0 when all
  * succeeded.  "in transaction" follows the first call when it is BEGIN. */
 static int
@@ -239,7 +252,7 @@ pipeline_try(struct db *db, struct db_call *calls, int n)
 		    NULL, NULL, 0) == 1;
 	if (!ok || PQpipelineSync(db->conn) != 1) {
 		db_note_failure(db, NULL, "pipeline");
-		(void)PQexitPipelineMode(db->conn);
+		(void)leave_pipeline(db);
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -251,7 +264,7 @@ pipeline_try(struct db *db, struct db_call *calls, int n)
 	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
 		ok = false;
 	PQclear(sync);
-	if (PQexitPipelineMode(db->conn) != 1)
+	if (leave_pipeline(db) != 0)
 		ok = false;
 	return ok ? 0 : -1;
 }
