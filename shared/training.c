@@ -842,11 +842,9 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 	}
 	PQclear(r);
 	http_out_many(hs, nh, POLL_CONCURRENCY);
-	/* COMPLETED is not success: fetch each result and classify it.  The
-	 * others' progress is stored in one transaction: one commit per batch. */
+	/* COMPLETED is not success: fetch each result and classify it. */
 	size_t nr = 0;
 	struct http_out *rs = xcalloc(nh ? nh : 1, sizeof(*rs));
-	bool tx = nh > 0 && db_begin(&ctx->db) == 0;
 	for (size_t i = 0; i < nh; i++) {
 		struct polled *p = hs[i].user;
 		char st[32];
@@ -865,8 +863,6 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 			record_progress(ctx, p);
 		}
 	}
-	if (tx && db_commit(&ctx->db) != 0)
-		log_warn("status pass: progress of %zu trainings not stored", nh);
 	http_out_many(rs, nr, POLL_CONCURRENCY);
 	for (size_t i = 0; i < nr; i++) {
 		struct polled *p = rs[i].user;
