@@ -47,7 +47,7 @@ class Bench:
         self.next_base += 10 ** 10
         return self.next_base
 
-    def wrk(self, path, script=None, args=(), conns=CONNS, secs=None, threads=2):
+    def wrk_cmd(self, path, script=None, args=(), conns=CONNS, secs=None, threads=2):
         cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % (secs or self.secs),
                "--latency", "--timeout", "10s"]
         if script:
@@ -55,7 +55,11 @@ class Bench:
         cmd.append("http://127.0.0.1:%d%s" % (self.s.port, path))
         if args:
             cmd += ["--"] + [str(a) for a in args]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        return cmd
+
+    def wrk(self, *a, **kw):
+        out = subprocess.run(self.wrk_cmd(*a, **kw), capture_output=True, text=True,
+                             check=True).stdout
         return parse_wrk(out)
 
     def tg_calls(self):
@@ -130,10 +134,8 @@ class Bench:
             # wrk goes round the file until stopped:
             # the time is until the last completion is in the database.
             t0 = time.time()
-            w = subprocess.Popen(["wrk", "-t2", "-c%d" % CONNS, "-d300s", "-s",
-                                  os.path.join(HERE, "wrk", "fal.lua"),
-                                  "http://127.0.0.1:%d/fal/webhook" % self.s.port, "--", path,
-                                  "2"], stdout=subprocess.DEVNULL)
+            w = subprocess.Popen(self.wrk_cmd("/fal/webhook", "fal.lua", [path, 2], secs=300),
+                                 stdout=subprocess.DEVNULL)
             while self.completed(tag) < n and time.time() - t0 < 300:
                 time.sleep(0.05)
             secs = time.time() - t0

@@ -97,7 +97,7 @@ class Failures:
                 continue
             if r.get("chat_id") is not None and r["chat_id"] != chat_id:
                 continue
-            if r["count"] == 0 or r.get("until", time.time() + 1) <= time.time():
+            if r["count"] == 0 or r.get("until", float("inf")) <= time.time():
                 continue
             if r["count"] > 0:
                 r["count"] -= 1

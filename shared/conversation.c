@@ -97,6 +97,28 @@ conv_try_lock(struct db *db, struct conv *c)
 	return conv_read(db_run(db, &st_lock, &p), c);
 }
 
+/* The user has no conversation yet: creates it (idle) and locks it. */
+static int
+conv_create(struct db *db, struct conv *c)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, c->user_id);
+	if (db_exec(db, &st_insert, &p) != 0)
+		return -1;
+	return conv_try_lock(db, c) == 1 ? 0 : -1;
+}
+
+/* What conv_load() returns for a lock that found (1) or missed (0) the row. */
+static int
+conv_found_or_create(struct db *db, struct conv *c, int found)
+{
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	return conv_create(db, c);
+}
+
 void
 conv_lock_call(int64_t telegram_id, struct db_call *c)
 {
@@ -114,27 +136,15 @@ conv_lock_take(struct db *db, struct db_call *call, int64_t user_id, struct conv
 	call->r = NULL;
 	memset(c, 0, sizeof(*c));
 	c->user_id = user_id;
-	int found = conv_read(r, c);
-	if (found != 0)
-		return found < 0 ? -1 : 0;
-	return conv_load(db, user_id, c); /* a new user: create it */
+	return conv_found_or_create(db, c, conv_read(r, c));
 }
 
 int
 conv_load(struct db *db, int64_t user_id, struct conv *c)
 {
-	struct db_params p;
-
 	memset(c, 0, sizeof(*c));
 	c->user_id = user_id;
-	int found = conv_try_lock(db, c);
-	if (found != 0)
-		return found < 0 ? -1 : 0;
-	db_params_init(&p);
-	db_p_i64(&p, user_id);
-	if (db_exec(db, &st_insert, &p) != 0)
-		return -1;
-	return conv_try_lock(db, c) == 1 ? 0 : -1;
+	return conv_found_or_create(db, c, conv_try_lock(db, c));
 }
 
 int

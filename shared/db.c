@@ -70,6 +70,17 @@ db_close(struct db *db)
 	memset(db, 0, sizeof(*db));
 }
 
+/* Closes a connection that is broken (or stuck).  Outside a transaction
+ * the next statement opens a fresh one; inside, statements fail until the
+ * caller rolls back (its transaction went with the connection). */
+static void
+db_drop(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+}
+
 static void
 db_notice(void *arg, const char *msg)
 {
@@ -168,10 +179,8 @@ db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 		if (db_connect(db) == 0)
 			r = db_try(db, st, p);
 	}
-	if (r == NULL && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK) {
-		PQfinish(db->conn);
-		db->conn = NULL;
-	}
+	if (r == NULL && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
+		db_drop(db);
 	return r;
 }
 
@@ -224,42 +233,50 @@ batch_result(struct db *db, const char *what, bool *ok)
 }
 
 /* Leaves pipeline mode; a connection that cannot (results still pending
- * after a failure) is closed, to be opened afresh by the next statement. */
+ * after a failure) is dropped. */
 static int
 leave_pipeline(struct db *db)
 {
 	if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF || PQexitPipelineMode(db->conn) == 1)
 		return 0;
-	PQfinish(db->conn);
-	db->conn = NULL;
-	db->in_tx = false;
+	db_drop(db);
 	return -1;
 }
 
-/* Sends calls[0..n-1] as one pipeline and reads every result; 0 when all
- * succeeded.  "in transaction" follows the first call when it is BEGIN. */
-static int
-pipeline_try(struct db *db, struct db_call *calls, int n)
+static bool
+send_prepared(struct db *db, struct db_stmt *st, const struct db_params *p)
 {
-	bool ok = true;
+	return PQsendQueryPrepared(db->conn, st->name, p ? p->n : 0, p ? p->v : NULL,
+	    NULL, NULL, 0) == 1;
+}
+
+/*
+ * Sends lead (a statement without parameters: BEGIN, a setting) and then
+ * calls[0..n-1] as one pipeline, and reads every result; 0 when all
+ * succeeded.  When lead is BEGIN, "in transaction" follows its result.
+ */
+static int
+pipeline_try(struct db *db, struct db_stmt *lead, struct db_call *calls, int n)
+{
+	bool ok = db_prepare(db, lead) == 0;
 
 	for (int i = 0; ok && i < n; i++)
 		ok = db_prepare(db, calls[i].st) == 0;
 	if (!ok || PQenterPipelineMode(db->conn) != 1)
 		return -1;
+	ok = send_prepared(db, lead, NULL);
 	for (int i = 0; ok && i < n; i++)
-		ok = PQsendQueryPrepared(db->conn, calls[i].st->name, calls[i].p.n, calls[i].p.v,
-		    NULL, NULL, 0) == 1;
+		ok = send_prepared(db, calls[i].st, &calls[i].p);
 	if (!ok || PQpipelineSync(db->conn) != 1) {
 		db_note_failure(db, NULL, "pipeline");
 		(void)leave_pipeline(db);
 		return -1;
 	}
-	for (int i = 0; i < n; i++) {
+	PQclear(batch_result(db, lead->name, &ok));
+	if (lead == &st_begin)
+		db->in_tx = ok;
+	for (int i = 0; i < n; i++)
 		calls[i].r = batch_result(db, calls[i].st->name, &ok);
-		if (i == 0 && calls[0].st == &st_begin)
-			db->in_tx = ok;
-	}
 	PGresult *sync = PQgetResult(db->conn);
 	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
 		ok = false;
@@ -272,34 +289,21 @@ pipeline_try(struct db *db, struct db_call *calls, int n)
 int
 db_begin_batch(struct db *db, struct db_call *calls, int n)
 {
-	struct db_call all[DB_BATCH_MAX + 1];
-
-	if (n > DB_BATCH_MAX)
-		return -1;
 	db->sqlstate[0] = '\0';
-	all[0].st = &st_begin;
-	db_params_init(&all[0].p);
-	for (int i = 0; i < n; i++)
-		all[i + 1] = calls[i];
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (db_connect(db) != 0)
 			return -1;
 		db->writes = 0;
-		int rc = pipeline_try(db, all, n + 1);
-		PQclear(all[0].r);
-		for (int i = 0; i < n; i++)
-			calls[i].r = all[i + 1].r;
-		if (rc == 0)
+		if (pipeline_try(db, &st_begin, calls, n) == 0)
 			return 0;
 		batch_clear(calls, n);
-		if (PQstatus(db->conn) == CONNECTION_OK) {
+		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 			db_rollback(db);
 			return -1;
 		}
 		/* the database restarted while this connection sat idle: once more */
 		log_warn("db: connection lost, reconnecting");
-		PQfinish(db->conn);
-		db->conn = NULL;
+		db_drop(db);
 		db->in_tx = false;
 	}
 	return -1;
@@ -311,18 +315,16 @@ static struct db_stmt st_nowait = DB_STMT("db_commit_nowait",
 int
 db_commit_nowait(struct db *db)
 {
-	struct db_call c[2] = {{&st_nowait, {.n = 0}, NULL}, {&st_commit, {.n = 0}, NULL}};
+	struct db_call commit = {&st_commit, {.n = 0}, NULL};
 
 	if (db->conn == NULL || !db->in_tx)
 		return -1;
-	int rc = pipeline_try(db, c, 2);
-	int ok = rc == 0 && strcmp(PQcmdStatus(c[1].r), "COMMIT") == 0;
-	batch_clear(c, 2);
+	int ok = pipeline_try(db, &st_nowait, &commit, 1) == 0 &&
+	    strcmp(PQcmdStatus(commit.r), "COMMIT") == 0;
+	PQclear(commit.r);
 	db->in_tx = false;
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		PQfinish(db->conn);
-		db->conn = NULL;
-	}
+	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
+		db_drop(db);
 	return ok ? 0 : -1;
 }
 

@@ -77,7 +77,6 @@ struct db_call {
  * (libpq's pipeline mode).  0 with every result set and the transaction
  * open; -1 with no result kept and no transaction open.
  */
-#define DB_BATCH_MAX 8
 int db_begin_batch(struct db *db, struct db_call *calls, int n);
 int db_commit(struct db *db);
 /*

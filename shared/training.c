@@ -546,7 +546,6 @@ training_start_pending(struct app_ctx *ctx)
 	db_params_init(&p);
 	db_p_i64(&p, ctx->cfg.claim_timeout < 120 ? ctx->cfg.claim_timeout : 120);
 	PGresult *r = db_run(&ctx->db, &st_pending, &p);
-
 	if (r == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++)

@@ -73,7 +73,6 @@ int
 users_upsert(struct db *db, const struct tg_user *from, struct user *out)
 {
 	struct db_call c;
-
 	int rc = 1;
 
 	users_upsert_call(from, &c);

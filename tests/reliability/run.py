@@ -13,7 +13,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -87,7 +86,7 @@ class Person(User):
             self.press_raw("v1:type:%s:0" % aid)
         elif state == "create_photos":
             have = int(self.s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s" % aid))
-            if have < 3:
+            if have < int(self.s.extra["PHOTOS_MIN"]):
                 u = self.photo_update()
                 self.send(u)
                 self.acked_photos.add(u["message"]["photo"][-1]["file_unique_id"])
@@ -270,9 +269,9 @@ def kill_9_during_creation_flows(s):
        "every notification delivered")
 
 
-def healthz():
+def healthz(s):
     try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % STACK.port, timeout=5) as r:
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % s.port, timeout=5) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -304,11 +303,11 @@ def database_restart_under_load(s):
     t_down = time.time()
     during = []
     while time.time() - t_down < 3:
-        during.append(healthz())
+        during.append(healthz(s))
         time.sleep(0.2)
     s.pg("start")
     t_up = time.time()
-    while healthz() != 200 and time.time() - t_up < 30:
+    while healthz(s) != 200 and time.time() - t_up < 30:
         time.sleep(0.05)
     back = time.time() - t_up
     time.sleep(3)
@@ -399,11 +398,8 @@ def load_of_concurrent_users(s):
     eq([c for c in codes if c >= 500], [], "5xx answers")
 
 
-STACK = None
-
-
 def main():
-    global SHORT, STACK
+    global SHORT
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--short", action="store_true")
@@ -412,7 +408,6 @@ def main():
     args = ap.parse_args()
     SHORT = args.short
     s = harness.Stack(args.bin, name="reliability", pg_port=54359, procs=4)
-    STACK = s
     # small numbers so flows are short and crashed claims come back soon
     s.extra = {"PHOTOS_MIN": "3", "PHOTOS_MAX": "5", "TRAINING_CLAIM_TIMEOUT": "5"}
     try:
