@@ -3,8 +3,10 @@
  *
  * Authenticates Telegram by the secret header (constant time), parses and
  * validates the Update, and hands it to bot_process(); the reply rides back
- * in the webhook answer.  Anything authentic that was stored or deliberately
- * ignored gets 2xx; only a database failure gets 5xx (Telegram retries).
+ * in the webhook answer.  Anything authentic that was stored, deliberately
+ * ignored, or failed for good (recorded in failed_updates) gets 2xx; only a
+ * transient failure gets 5xx (Telegram delivers it again).  A body that is
+ * not an update at all (not JSON, no update_id) gets 400.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "app.h"
 #include "auth.h"
 #include "bot.h"
+#include "failed_updates.h"
 #include "log.h"
 #include "setup.h"
 #include "tg_update.h"
@@ -25,6 +28,22 @@ static const char usage[] =
     "  --set-commands  publish the command list in Russian and English\n"
     "  --get-me        check the bot token (getMe)\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
+
+/* A permanent failure: kept in failed_updates and answered 200 (with the
+ * apology, when there is one), so Telegram moves on to the next update. */
+static void
+record_failed(struct app_ctx *ctx, int64_t update_id, const char *kind, int64_t telegram_id,
+    const char *why, const struct http_req *req, struct http_resp *resp, cJSON *answer)
+{
+	if (failed_update_record(&ctx->db, update_id, kind, telegram_id, why, req->body,
+	    req->body_len) != 0) {
+		cJSON_Delete(answer);
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+		return;
+	}
+	log_warn("update %lld recorded as failed", (long long)update_id);
+	http_resp_json(resp, HTTP_200, answer ? answer : cJSON_Parse("{\"ok\":true}"));
+}
 
 static void
 serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
@@ -48,19 +67,33 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 		http_resp_error(resp, HTTP_401, "unauthorized", "bad secret token");
 		return;
 	}
-	if (tg_update_parse(&u, req->body, req->body_len, ctx->cfg.tg_bot_username,
-	    why, sizeof(why)) != TG_PARSE_OK) {
+	enum tg_parse_err pe = tg_update_parse(&u, req->body, req->body_len,
+	    ctx->cfg.tg_bot_username, why, sizeof(why));
+	int64_t update_id = pe == TG_PARSE_BAD_FIELD ? failed_update_id(req->body, req->body_len) : -1;
+	if (pe == TG_PARSE_BAD_FIELD && update_id >= 0) {
+		/* An update (it has an update_id) with a field we refuse: it
+		 * would be refused the same way on every delivery.  Recorded,
+		 * answered 200. */
+		log_warn("update %lld refused: %s", (long long)update_id, why);
+		record_failed(ctx, update_id, u.kind_name, 0, why, req, resp, NULL);
+	} else if (pe != TG_PARSE_OK) {
 		log_warn("malformed update: %s", why);
 		http_resp_error(resp, HTTP_400, "bad_update", why);
-		tg_update_free(&u);
-		return;
-	}
-	if (bot_process(ctx, &u, &answer) != 0) {
-		http_resp_error(resp, HTTP_500, "internal", "try again later");
-	} else if (answer != NULL) {
-		http_resp_json(resp, HTTP_200, answer);
 	} else {
-		http_resp_json(resp, HTTP_200, cJSON_Parse("{\"ok\":true}"));
+		switch (bot_process(ctx, &u, &answer, why, sizeof(why))) {
+		case BOT_DONE:
+			http_resp_json(resp, HTTP_200,
+			    answer ? answer : cJSON_Parse("{\"ok\":true}"));
+			break;
+		case BOT_RETRY:
+			cJSON_Delete(answer);
+			http_resp_error(resp, HTTP_500, "internal", "try again later");
+			break;
+		case BOT_FAILED:
+			record_failed(ctx, u.update_id, u.kind_name, u.has_from ? u.from.id : 0, why,
+			    req, resp, answer);
+			break;
+		}
 	}
 	tg_update_free(&u);
 }

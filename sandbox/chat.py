@@ -144,8 +144,10 @@ class Chat:
         cq = {"id": str(uuid.uuid4().int)[:18], "from": self.user, "chat_instance": "-1",
               "data": data, "message": {"message_id": msg["message_id"],
                                         "from": msg.get("from"), "chat": self.chat,
-                                        "date": msg.get("date", int(time.time())),
-                                        "text": msg.get("text", "")}}
+                                        "date": msg.get("date", int(time.time()))}}
+        for k in ("text", "photo", "caption", "document"):   # as Telegram includes it
+            if k in msg:
+                cq["message"][k] = msg[k]
         self.deliver({"callback_query": cq})
 
     # --- showing what the bot did ------------------------------------------------------

@@ -215,6 +215,12 @@ out:
 	return rc;
 }
 
+static void
+warn_line(const char *line)
+{
+	fprintf(stderr, "migrate: warning: %s\n", line);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -241,6 +247,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 78;
 	}
+	config_each_warning(&cfg, warn_line);
 	PGconn *c = PQconnectdb(cfg.database_url);
 	config_free(&cfg);
 	if (PQstatus(c) != CONNECTION_OK) {

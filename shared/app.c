@@ -180,6 +180,12 @@ print_line(const char *line)
 	printf("%s\n", line);
 }
 
+static void
+warn_line(const char *line)
+{
+	log_warn("config: %s", line);
+}
+
 static int
 app_setup(struct app_ctx *ctx, const struct app *a)
 {
@@ -195,6 +201,7 @@ app_setup(struct app_ctx *ctx, const struct app *a)
 	}
 	(void)log_level_parse(ctx->cfg.log_level, &lvl);
 	log_set_level(lvl);
+	config_each_warning(&ctx->cfg, warn_line);
 	for (size_t i = 0; a->required && a->required[i]; i++) {
 		if (config_require(&ctx->cfg, a->required[i], err, sizeof(err)) != 0) {
 			log_error("%s", err);

@@ -42,17 +42,27 @@ bot_send(struct bot_turn *t, const char *html, cJSON *kb)
 void
 bot_show(struct bot_turn *t, const char *html, cJSON *kb)
 {
-	if (t->u->kind == TG_KIND_CALLBACK && !t->u->callback_inaccessible)
+	/* Only a text message can be edited into another text (a photo's
+	 * buttons get a new message: "there is no text in the message"). */
+	if (t->u->kind == TG_KIND_CALLBACK && t->u->callback_text)
 		reply_edit(&t->out, t->u->chat_id, t->u->message_id, html, kb);
 	else
 		bot_send(t, html, kb);
 }
 
+/* A toast is plain text (answerCallbackQuery has no parse mode), at most
+ * 200 characters: our texts are HTML, so they are turned plain here. */
 void
 bot_toast(struct bot_turn *t, const char *text)
 {
-	if (t->u->kind == TG_KIND_CALLBACK)
-		reply_answer_callback(&t->out, t->u->callback_id, text);
+	struct sbuf plain = SBUF_INIT;
+
+	if (t->u->kind != TG_KIND_CALLBACK)
+		return;
+	if (text != NULL)
+		text_plain(&plain, text, 200);
+	reply_answer_callback(&t->out, t->u->callback_id, text ? sbuf_str(&plain) : NULL);
+	sbuf_free(&plain);
 }
 
 void
@@ -348,6 +358,8 @@ after_commit(struct bot_turn *t)
 		trigger_training(t->after_trigger);
 	if (t->after_generate != 0)
 		flow_generate_after(t->ctx, t->after_generate);
+	if (t->after_full != 0)
+		flow_generate_full(t->ctx, t->after_full, t->user.id, t->u->chat_id, t->user.lang);
 }
 
 /*
@@ -368,13 +380,47 @@ commit_turn(struct bot_turn *t)
 	return db_commit(db);
 }
 
-int
-bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
+/* A permanent failure: the person hears that something went wrong and
+ * gets the menu back, in their language — never silence. */
+static cJSON *
+sorry(const struct tg_update *u)
+{
+	enum lang l = lang_from_code(u->from.language_code);
+
+	if (!u->has_chat || u->chat_type == NULL || strcmp(u->chat_type, "private") != 0)
+		return NULL;
+	cJSON *p = reply_message_params(u->chat_id, text_get(l, T_SORRY), kb_main_menu(l));
+	cJSON_AddStringToObject(p, "method", "sendMessage");
+	return p;
+}
+
+/* Why a turn failed, and whether to ask Telegram for the update again. */
+static enum bot_result
+turn_failed(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char *why,
+    size_t whylen)
+{
+	if (ctx->db.in_tx)
+		db_rollback(&ctx->db);
+	if (db_failure_transient(&ctx->db))
+		return BOT_RETRY;
+	snprintf(why, whylen, "%s%s%s", ctx->db.failed[0] ? ctx->db.failed : "handler failed",
+	    ctx->db.failed[0] ? ": " : "", ctx->db.failed_msg);
+	log_error("%s update %lld failed for good: %s", u->kind_name, (long long)u->update_id,
+	    why);
+	*answer = sorry(u);
+	return BOT_FAILED;
+}
+
+enum bot_result
+bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char *why,
+    size_t whylen)
 {
 	struct bot_turn t;
-	int rc = -1;
+	enum bot_result rc = BOT_RETRY;
 
 	*answer = NULL;
+	why[0] = '\0';
+	db_clear_failure(&ctx->db);
 	memset(&t, 0, sizeof(t));
 	t.ctx = ctx;
 	t.u = u;
@@ -383,27 +429,25 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer)
 	    (long long)u->from.id);
 	int first = open_turn(&t);
 	if (first < 0)
-		goto out;
+		goto fail;
 	if (first == 0) {
 		log_info("duplicate delivery of %s ignored", u->kind_name);
-		rc = db_commit_nowait(&ctx->db) == 0 ? 0 : -1;
+		rc = db_commit_nowait(&ctx->db) == 0 ? BOT_DONE : BOT_RETRY;
 		goto out;
 	}
-	if (dispatch(&t) != 0)
+	if (dispatch(&t) != 0 || commit_turn(&t) != 0)
 		goto fail;
-	if (commit_turn(&t) != 0)
-		goto out;
 	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));
 	/* "Generating…" must reach the chat before the job (which may finish at
 	 * once) delivers its pictures: then every reply goes out first. */
-	if (t.after_generate != 0)
+	if (t.after_generate != 0 || t.after_full != 0)
 		reply_send_all(&t.out, ctx->tg);
 	after_commit(&t);
 	*answer = reply_flush(&t.out, ctx->tg);
-	rc = 0;
+	rc = BOT_DONE;
 	goto out;
 fail:
-	db_rollback(&ctx->db);
+	rc = turn_failed(ctx, u, answer, why, whylen);
 out:
 	reply_free(&t.out);
 	return rc;

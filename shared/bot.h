@@ -32,6 +32,7 @@ struct bot_turn {
 	int64_t after_progress; /* avatar whose photo progress to show */
 	int64_t after_trigger;  /* avatar to start training */
 	int64_t after_generate; /* generation job to submit */
+	int64_t after_full;     /* image to upload as a full-quality document */
 };
 
 /* The text id in the user's language. */
@@ -45,8 +46,17 @@ void bot_toast(struct bot_turn *t, const char *text);
 /* The "out of date" notice for a button that no longer fits the state. */
 void bot_stale(struct bot_turn *t);
 
-/* 0 with *answer set (or NULL when nothing to say), -1 on a database error. */
-int bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer);
+/*
+ * What became of an update: BOT_DONE (handled or a repeat; *answer is the
+ * webhook answer or NULL), BOT_RETRY (a transient failure — the database
+ * is down, a serialization failure, a lock timeout: answer 5xx so Telegram
+ * delivers it again), or BOT_FAILED (a permanent failure that would fail
+ * the same way every time: nothing was changed, *answer is an apology to
+ * the person, why says what broke; record it and answer 200).
+ */
+enum bot_result { BOT_DONE, BOT_RETRY, BOT_FAILED };
+enum bot_result bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer,
+    char *why, size_t whylen);
 
 /* The main menu as a new message. */
 void bot_send_menu(struct bot_turn *t, bool with_welcome);

@@ -44,15 +44,16 @@ static const struct cfg_def cfg_defs[] = {
 	{"FAL_TRAINING_TIMEOUT", CFG_INT, F(fal_training_timeout), "21600", 60, 7 * 86400, false},
 	{"TRAINING_CLAIM_TIMEOUT", CFG_INT, F(claim_timeout), "600", 1, 86400, false},
 	{"FAL_PORTRAIT_STEPS", CFG_INT, F(fal_portrait_steps), "1000", 1, 10000, false},
-	{"FAL_STYLE_STEPS", CFG_INT, F(fal_style_steps), "300", 1, 10000, false},
+	{"FAL_STYLE_STEPS", CFG_INT, F(fal_style_steps), "0", 0, 10000, false},
 	{"GEN_MAX_ACTIVE", CFG_INT, F(gen_max_active), "2", 1, 20, false},
+	{"GEN_TIMEOUT", CFG_INT, F(gen_timeout), "900", 60, 86400, false},
 	{"GEN_NUM_IMAGES", CFG_INT, F(gen_num_images), "1", 1, 4, false},
 	{"GEN_STEPS", CFG_INT, F(gen_steps), "28", 1, 50, false},
 	{"GEN_GUIDANCE", CFG_DOUBLE, F(gen_guidance), "3.5", 0, 20, false},
 	{"GEN_LORA_SCALE", CFG_DOUBLE, F(gen_lora_scale), "1.0", 0, 4, false},
 	{"GEN_FINETUNE_STRENGTH", CFG_DOUBLE, F(gen_finetune_strength), "1.1", 0, 2, false},
 	{"FAL_PORTRAIT_TRAINER", CFG_STR, F(fal_portrait_trainer), "fal-ai/flux-lora-portrait-trainer", 1, 200, false},
-	{"FAL_STYLE_TRAINER", CFG_STR, F(fal_style_trainer), "fal-ai/flux-pro-trainer", 1, 200, false},
+	{"FAL_STYLE_TRAINER", CFG_STR, F(fal_style_trainer), "fal-ai/flux-lora-fast-training", 1, 200, false},
 	{"PUBLIC_BASE_URL", CFG_URL, F(public_base_url), "", 0, 0, false},
 	{"ADMIN_TOKEN", CFG_STR, F(admin_token), "", 0, 400, true},
 	{"MEDIA_DIR", CFG_STR, F(media_dir), "var/media", 1, 1000, false},
@@ -169,6 +170,93 @@ kv_lookup(char *const *kv, size_t n, const char *name)
 		if (strncmp(kv[i], name, nl) == 0 && kv[i][nl] == '=')
 			return kv[i] + nl + 1;
 	return NULL;
+}
+
+static const struct cfg_def *
+cfg_find(const char *key, size_t len)
+{
+	for (size_t i = 0; i < NDEFS; i++)
+		if (strlen(cfg_defs[i].name) == len && strncmp(cfg_defs[i].name, key, len) == 0)
+			return &cfg_defs[i];
+	return NULL;
+}
+
+/* Levenshtein distance of two short strings (64 when either is longer). */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The setting a key most likely meant, or NULL: the same name in another
+ * case, or one or two edits away (one for short names, so HOST is not
+ * taken for PORT).
+ */
+static const char *
+cfg_near(const char *key, size_t len)
+{
+	char up[64];
+	const char *best = NULL;
+	size_t bestd = 3;
+
+	if (len >= sizeof(up))
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		up[i] = (char)toupper((unsigned char)key[i]);
+	up[len] = '\0';
+	for (size_t i = 0; i < NDEFS; i++) {
+		size_t d = edit_distance(up, cfg_defs[i].name);
+		size_t limit = strlen(cfg_defs[i].name) < 6 ? 1 : 2;
+		if (d <= limit && d < bestd) {
+			best = cfg_defs[i].name;
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+/*
+ * Notes keys that are not settings: in the environment only those close to
+ * one (it holds PATH, HOME and the like), in the env file every one (it is
+ * meant for settings only).  AISHA_* and SANDBOX_* steer the scripts.
+ */
+static void
+cfg_scan(struct sbuf *w, char *const *kv, size_t n, const char *where, bool every)
+{
+	for (size_t i = 0; kv != NULL && (n == (size_t)-1 ? kv[i] != NULL : i < n); i++) {
+		const char *eq = strchr(kv[i], '=');
+		size_t len = eq ? (size_t)(eq - kv[i]) : strlen(kv[i]);
+		if (len == 0 || cfg_find(kv[i], len) != NULL ||
+		    strncmp(kv[i], "AISHA_", 6) == 0 || strncmp(kv[i], "SANDBOX_", 8) == 0)
+			continue;
+		const char *near = cfg_near(kv[i], len);
+		if (near != NULL)
+			sbuf_addf(w, "%s: %.*s is not a setting; did you mean %s?\n", where,
+			    (int)(len > 64 ? 64 : len), kv[i], near);
+		else if (every)
+			sbuf_addf(w, "%s: %.*s is not a setting (ignored)\n", where,
+			    (int)(len > 64 ? 64 : len), kv[i]);
+	}
 }
 
 static bool
@@ -333,6 +421,11 @@ config_load(struct config *c, char *const *envp, char *err, size_t errlen)
 			goto out;
 	}
 	rc = config_check(c, test_mode_given, err, errlen);
+	struct sbuf w = SBUF_INIT;
+	cfg_scan(&w, envp, (size_t)-1, "environment", false);
+	if (c->env_file != NULL)
+		cfg_scan(&w, file.kv, file.n, c->env_file, true);
+	c->warnings = sbuf_take(&w);
 out:
 	env_file_free(&file);
 	return rc;
@@ -391,4 +484,20 @@ config_free(struct config *c)
 		}
 	free(c->env_file);
 	c->env_file = NULL;
+	free(c->warnings);
+	c->warnings = NULL;
+}
+
+void
+config_each_warning(const struct config *c, void (*out)(const char *line))
+{
+	char line[300];
+
+	for (const char *s = c->warnings; s != NULL && *s != '\0';) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		snprintf(line, sizeof(line), "%.*s", (int)len, s);
+		out(line);
+		s += len + (nl != NULL);
+	}
 }

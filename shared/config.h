@@ -28,8 +28,10 @@ struct config {
 	int fal_training_timeout; /* seconds */
 	int claim_timeout;        /* seconds before a claim counts as crashed */
 	int fal_portrait_steps;
-	int fal_style_steps;      /* steps, or iterations for flux-pro-trainer */
+	int fal_style_steps;      /* steps (iterations for flux-pro-trainer); 0: the
+	                           * trainer's default (1000, or 300 iterations) */
 	int gen_max_active;       /* generations in flight per user */
+	int gen_timeout;          /* seconds before a generation in flight is failed */
 	int gen_num_images;       /* images per generation */
 	int gen_steps;            /* num_inference_steps (flux-lora) */
 	double gen_guidance;      /* guidance_scale (flux-lora) */
@@ -46,6 +48,10 @@ struct config {
 	int port;
 	char *log_level;
 	char *env_file; /* the file that was read, or NULL */
+	/* Keys that look like a mistyped setting (PHOTO_MAX, LOGLEVEL) in the
+	 * environment, and any unknown key in the env file: one line each,
+	 * '\n'-separated, "" when none.  Reported at start, never fatal. */
+	char *warnings;
 };
 
 /*
@@ -55,6 +61,9 @@ struct config {
  */
 int config_load(struct config *c, char *const *envp, char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* Calls out once per line of c->warnings. */
+void config_each_warning(const struct config *c, void (*out)(const char *line));
 
 /* Returns 0 when name is non-empty in c, else -1 with a reason in err. */
 int config_require(const struct config *c, const char *name, char *err,

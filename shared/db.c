@@ -104,6 +104,8 @@ db_connect(struct db *db)
 		char msg[256];
 		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
 		log_error("db: cannot connect: %s", msg);
+		snprintf(db->failed, sizeof(db->failed), "08001");
+		snprintf(db->failed_msg, sizeof(db->failed_msg), "cannot connect");
 		PQfinish(db->conn);
 		db->conn = NULL;
 		return -1;
@@ -121,6 +123,9 @@ db_note_failure(struct db *db, const PGresult *r, const char *what)
 
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
 	snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+	/* no SQLSTATE: the connection broke under the statement */
+	snprintf(db->failed, sizeof(db->failed), "%s", state ? state : "08006");
+	snprintf(db->failed_msg, sizeof(db->failed_msg), "%.199s", msg);
 	if (strcmp(db->sqlstate, "23505") == 0)
 		log_debug("db: %s: unique violation", what);
 	else
@@ -167,8 +172,10 @@ PGresult *
 db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 {
 	db->sqlstate[0] = '\0';
-	if (db->conn == NULL && db->in_tx)
+	if (db->conn == NULL && db->in_tx) {
+		snprintf(db->failed, sizeof(db->failed), "08003");
 		return NULL;
+	}
 	if (db_connect(db) != 0)
 		return NULL;
 	PGresult *r = db_try(db, st, p);
@@ -377,4 +384,26 @@ bool
 db_null(const PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col) != 0;
+}
+
+void
+db_clear_failure(struct db *db)
+{
+	db->failed[0] = '\0';
+	db->failed_msg[0] = '\0';
+}
+
+bool
+db_failure_transient(const struct db *db)
+{
+	static const char *const classes[] = {"08", "40", "53", "57", "58"};
+	const char *s = db->failed;
+
+	if (s[0] == '\0')
+		return false;
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strncmp(s, classes[i], 2) == 0)
+			return true;
+	/* lock_not_available (lock_timeout) */
+	return strcmp(s, "55P03") == 0;
 }

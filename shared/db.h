@@ -32,6 +32,10 @@ struct db {
 	bool in_tx;
 	int writes;     /* statements other than SELECT run by db_run since BEGIN */
 	char sqlstate[6]; /* of the last failure, "" otherwise */
+	/* The last failure, kept until db_clear_failure(): its SQLSTATE (class
+	 * 08 for a lost or refused connection) and message. */
+	char failed[6];
+	char failed_msg[200];
 };
 
 /* Parameters for one statement: values are copied, NULL means SQL NULL. */
@@ -86,6 +90,15 @@ int db_commit(struct db *db);
  */
 int db_commit_nowait(struct db *db);
 void db_rollback(struct db *db);
+void db_clear_failure(struct db *db);
+/*
+ * Whether the failure kept since db_clear_failure() may pass by itself (the
+ * connection, a serialization failure or deadlock, a lock or statement
+ * timeout, the server shutting down or out of resources): then the sender
+ * should try again.  false for a permanent one (a constraint, bad data, a
+ * bug) and when no database failure happened.
+ */
+bool db_failure_transient(const struct db *db);
 /* "SELECT 1" on a fresh or existing connection: 0 when the database answers. */
 int db_ping(struct db *db);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 enum fal_trainer
 fal_trainer_kind(const char *endpoint)
 {
@@ -40,10 +42,22 @@ fal_train_params_init(struct fal_train_params *p, const struct config *c, bool s
 		    (long long)user_id, (long long)avatar_id);
 		break;
 	case FAL_LORA_FAST_TRAINER:
-		p->steps = c->fal_style_steps < 100 ? 1000 : c->fal_style_steps;
-		p->create_masks = false;
+		/*
+		 * A Style avatar still holds photos of one person, trained so the
+		 * person can be drawn in artistic looks.  FAL describes is_style as
+		 * training a *style* (no segmentation, no captions: the trigger word
+		 * stands for a look, not a subject) and create_masks as weighting
+		 * the loss by a segmentation of the subject, "a good default for
+		 * people".  So: is_style false, create_masks true — the LoRA learns
+		 * the person; the artistic look comes from the prompt templates.
+		 */
+		p->steps = c->fal_style_steps;
+		p->create_masks = true;
+		p->is_style = false;
 		break;
 	}
+	if (p->steps == 0) /* FAL_STYLE_STEPS unset: the trainer's own default */
+		p->steps = p->kind == FAL_PRO_TRAINER ? 300 : 1000;
 }
 
 cJSON *
@@ -76,7 +90,7 @@ fal_train_input(const struct fal_train_params *p)
 		cJSON_AddStringToObject(in, "trigger_word", p->trigger);
 		cJSON_AddNumberToObject(in, "steps", p->steps);
 		cJSON_AddBoolToObject(in, "create_masks", p->create_masks);
-		cJSON_AddTrueToObject(in, "is_style");
+		cJSON_AddBoolToObject(in, "is_style", p->is_style);
 		break;
 	}
 	return in;
@@ -192,9 +206,11 @@ fal_classify_result(long http_status, const cJSON *body, struct fal_result *r)
 		error_text(body, r->error, sizeof(r->error));
 		if (r->error[0] == '\0')
 			snprintf(r->error, sizeof(r->error), "FAL answered HTTP %ld", http_status);
+		utf8_clean(r->error);
 		return;
 	}
 	read_output(body, r);
+	utf8_clean(r->error);
 }
 
 void
@@ -206,14 +222,17 @@ fal_classify_webhook(const char *status, const cJSON *payload, const char *error
 		error_text(payload, r->error, sizeof(r->error));
 		if (r->error[0] == '\0')
 			snprintf(r->error, sizeof(r->error), "%s", error ? error : "FAL reported an error");
+		utf8_clean(r->error);
 		return;
 	}
 	if (payload == NULL || !cJSON_IsObject(payload)) {
 		snprintf(r->error, sizeof(r->error), "%s",
 		    payload_error ? payload_error : "FAL sent no result");
+		utf8_clean(r->error);
 		return;
 	}
 	read_output(payload, r);
+	utf8_clean(r->error);
 }
 
 /* "step 500/1000", "500/1000", "Step 50 of 100" → percent, or -1. */
@@ -269,5 +288,7 @@ fal_parse_status(const char *body, char *status, size_t slen, int *progress,
 		if (pr >= 0)
 			*progress = pr;
 	}
+	if (logs->p != NULL)
+		logs->len = strlen(utf8_clean(logs->p));
 	cJSON_Delete(j);
 }

@@ -32,7 +32,7 @@ struct fal_train_params {
 	const char *trigger;
 	double learning_rate;
 	int steps;
-	bool multiresolution, subject_crop, create_masks, captioning;
+	bool multiresolution, subject_crop, create_masks, captioning, is_style;
 	const char *finetune_type; /* "full" / "lora" (pro trainer) */
 	const char *priority;      /* "speed" / "quality" / "high_res_only" */
 	char finetune_comment[64];

@@ -160,7 +160,7 @@ on_retry(struct bot_turn *t, struct avatar *a)
 		bot_stale(t);
 		return 0;
 	}
-	if (!t->u->callback_inaccessible &&
+	if (t->u->callback_text &&
 	    avatar_set_progress_message(&t->ctx->db, a->id, t->u->chat_id, t->u->message_id) != 0)
 		return -1;
 	log_info("avatar %" PRId64 " re-queued by its owner", a->id);

@@ -340,7 +340,7 @@ on_type(struct bot_turn *t, const struct cb *cb)
 		return 0;
 	}
 	/* The pressed message becomes the progress message (edited in place). */
-	int64_t mid = u->callback_inaccessible ? 0 : u->message_id;
+	int64_t mid = u->callback_text ? u->message_id : 0;
 	if (avatar_open_photos(&t->ctx->db, cb->n[0], cb->n[1] ? TRAIN_STYLE : TRAIN_PORTRAIT,
 	    u->chat_id, mid) != 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
@@ -444,7 +444,7 @@ on_start_training(struct bot_turn *t, const struct cb *cb)
 	if (t->conv.avatar_id == a.id && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
 		return -1;
 	/* The summary, now saying "queued", becomes the progress message. */
-	if (!t->u->callback_inaccessible &&
+	if (t->u->callback_text &&
 	    avatar_set_progress_message(&t->ctx->db, a.id, t->u->chat_id, t->u->message_id) != 0)
 		return -1;
 	log_info("avatar %" PRId64 " queued for training (%d photos)", a.id, a.photos);

@@ -6,6 +6,7 @@
 
 #include "avatars.h"
 #include "generations.h"
+#include "http_out.h"
 #include "keyboard.h"
 #include "log.h"
 #include "sbuf.h"
@@ -17,11 +18,17 @@
 cJSON *kb_image(enum lang l, int64_t image_id); /* generations.c */
 
 static const char *
-style_of(const struct bot_turn *t, const char *key)
+style_in(enum lang l, const char *key)
 {
 	const struct gen_template *tp = template_by_key(key);
 
-	return tp ? tp->name[t->user.lang] : bot_text(t, T_GEN_OWN);
+	return tp ? tp->name[l] : text_get(l, T_GEN_OWN);
+}
+
+static const char *
+style_of(const struct bot_turn *t, const char *key)
+{
+	return style_in(t->user.lang, key);
 }
 
 /* --- choosing ------------------------------------------------------------------ */
@@ -175,8 +182,12 @@ flow_generate_prompt(struct bot_turn *t)
 		bot_send(t, s.p, NULL);
 		break;
 	case PROMPT_OK:
-		if (conv_set_prompt(&t->ctx->db, &t->conv, t->u->text) != 0) {
+		/* the cleaned text, never the raw one (a 2,400-character message
+		 * of spaces may clean to 600 but would not fit the row) */
+		(void)prompt_clean(t->u->text, &s);
+		if (conv_set_prompt(&t->ctx->db, &t->conv, s.p) != 0) {
 			sbuf_free(&wrapped);
+			sbuf_free(&s);
 			return -1;
 		}
 		show_aspects(t, a.id, 0, bot_text(t, T_GEN_OWN));
@@ -324,18 +335,85 @@ share_link(const struct bot_turn *t, const struct gen_image *m, struct sbuf *out
 		sbuf_addf(out, "/start img_%s", m->code);
 }
 
-static void
-send_full(struct bot_turn *t, const struct gen_image *m)
+static cJSON *
+full_params(enum lang l, int64_t chat_id, const struct gen_image *m)
 {
 	cJSON *p = cJSON_CreateObject();
 	struct sbuf cap = SBUF_INIT;
 
-	sbuf_addf(&cap, bot_text(t, T_GEN_CAPTION), style_of(t, m->template_key), m->aspect);
-	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
-	cJSON_AddStringToObject(p, "document", m->url);
+	sbuf_addf(&cap, text_get(l, T_GEN_CAPTION), style_in(l, m->template_key), m->aspect);
+	cJSON_AddNumberToObject(p, "chat_id", (double)chat_id);
 	cJSON_AddStringToObject(p, "caption", cap.p);
-	reply_add(&t->out, "sendDocument", p);
 	sbuf_free(&cap);
+	return p;
+}
+
+/* Telegram sends a JPEG as a document only from an upload or a file_id it
+ * gave ("sending by URL will currently only work for GIF, PDF and ZIP"):
+ * the first time, the bytes are uploaded after commit (flow_generate_full). */
+static void
+send_full(struct bot_turn *t, const struct gen_image *m)
+{
+	if (m->doc_file_id[0] == '\0') {
+		t->after_full = m->id;
+		return;
+	}
+	cJSON *p = full_params(t->user.lang, t->u->chat_id, m);
+	cJSON_AddStringToObject(p, "document", m->doc_file_id);
+	reply_add(&t->out, "sendDocument", p);
+}
+
+static void
+full_failed(struct app_ctx *ctx, int64_t chat_id, enum lang l, int64_t image_id)
+{
+	struct tg_reply tr;
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_FULL_QUALITY, CB_IMG_FULL, image_id, 0);
+	kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
+	cJSON *p = reply_message_params(chat_id, text_get(l, T_FULL_FAILED), kb);
+	tg_call(ctx->tg, "sendMessage", p, &tr);
+	tg_reply_free(&tr);
+	cJSON_Delete(p);
+}
+
+void
+flow_generate_full(struct app_ctx *ctx, int64_t image_id, int64_t user_id, int64_t chat_id,
+    enum lang l)
+{
+	struct gen_image m;
+	struct http_out r;
+	struct tg_reply tr;
+	char name[64];
+
+	if (image_get(&ctx->db, image_id, user_id, &m) != 1)
+		return;
+	http_out_init(&r, "GET", m.url);
+	r.max_bytes = 20u << 20;
+	r.timeout_ms = 30000;
+	if (http_out_one(&r) != 0 || r.status != 200 || r.resp.len == 0) {
+		log_warn("full quality of image %" PRId64 ": download answered %ld (%s)", image_id,
+		    r.status, r.error);
+		full_failed(ctx, chat_id, l, image_id);
+		http_out_free(&r);
+		return;
+	}
+	bool png = strstr(m.url, ".png") != NULL;
+	snprintf(name, sizeof(name), "aisha-%" PRId64 ".%s", image_id, png ? "png" : "jpg");
+	cJSON *p = full_params(l, chat_id, &m);
+	if (tg_upload(ctx->tg, "sendDocument", p, "document", name, png ? "image/png" : "image/jpeg",
+	    r.resp.p, r.resp.len, &tr) == TG_OK) {
+		const cJSON *doc = cJSON_GetObjectItemCaseSensitive(tr.result, "document");
+		const cJSON *fid = cJSON_GetObjectItemCaseSensitive(doc, "file_id");
+		if (cJSON_IsString(fid) && strlen(fid->valuestring) < sizeof(m.doc_file_id) &&
+		    image_set_doc_file_id(&ctx->db, image_id, fid->valuestring) != 0)
+			log_warn("full quality of image %" PRId64 ": file_id not kept", image_id);
+	} else if (tr.res != TG_BLOCKED) {
+		full_failed(ctx, chat_id, l, image_id);
+	}
+	tg_reply_free(&tr);
+	cJSON_Delete(p);
+	http_out_free(&r);
 }
 
 static void
@@ -398,7 +476,7 @@ show_gallery(struct bot_turn *t, int64_t page, bool edit_media)
 	    style_of(t, m.template_key), m.created);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
-	if (edit_media && t->u->kind == TG_KIND_CALLBACK && !t->u->callback_inaccessible) {
+	if (edit_media && t->u->kind == TG_KIND_CALLBACK && t->u->callback_photo) {
 		cJSON *media = cJSON_CreateObject();
 		cJSON_AddStringToObject(media, "type", "photo");
 		cJSON_AddStringToObject(media, "media", photo_ref(&m));

@@ -30,5 +30,10 @@ int flow_generate_shared(struct bot_turn *t, const char *arg);
 int flow_generate_inline(struct bot_turn *t);
 /* After commit: submits the job created by this update. */
 void flow_generate_after(struct app_ctx *ctx, int64_t gen_id);
+/* After commit: uploads the picture's bytes as a document (Telegram takes a
+ * JPEG document only as an upload) and keeps the file_id it gives, so the
+ * next time costs one call with no upload. */
+void flow_generate_full(struct app_ctx *ctx, int64_t image_id, int64_t user_id,
+    int64_t chat_id, enum lang l);
 
 #endif

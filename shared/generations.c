@@ -444,8 +444,10 @@ fal_input(const struct config *c, const PGresult *r)
 	cJSON_AddNumberToObject(in, "num_images", (double)db_i64(r, 0, 3));
 	cJSON_AddNumberToObject(in, "seed", (double)db_i64(r, 0, 4));
 	cJSON_AddStringToObject(in, "output_format", "jpeg");
-	cJSON_AddTrueToObject(in, "enable_safety_checker");
+	/* Each endpoint gets only the fields its schema documents: flux-lora
+	 * has enable_safety_checker, the ultra-finetuned one safety_tolerance. */
 	if (lora[0] != '\0') {
+		cJSON_AddTrueToObject(in, "enable_safety_checker");
 		cJSON *loras = cJSON_AddArrayToObject(in, "loras"), *l = cJSON_CreateObject();
 		cJSON_AddStringToObject(l, "path", lora);
 		cJSON_AddNumberToObject(l, "scale", c->gen_lora_scale);
@@ -565,7 +567,8 @@ post_job(struct app_ctx *ctx, int64_t gid, const char *endpoint, const cJSON *in
 			break;
 		} else {
 			snprintf(why, whylen, "the image service is unavailable");
-			struct timespec ts = {0, 300000000L << i};
+			long ms = 300L << i;
+			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 		http_out_free(&r);
@@ -662,7 +665,9 @@ generation_poll_all(struct app_ctx *ctx, cJSON *summary)
 			struct http_out res;
 			http_out_init(&res, "GET", db_str(r, i, 3));
 			res.auth = auth.p;
-			if (http_out_one(&res) == 0 && res.status < 500 && res.status != 429) {
+			/* after COMPLETED, any answer but 429 is final (FAL has
+			 * retried already); no answer at all: the next pass */
+			if (http_out_one(&res) == 0 && res.status != 429) {
 				cJSON *doc = cJSON_Parse(sbuf_str(&res.resp));
 				bool ok = res.status >= 200 && res.status < 300 &&
 				    cJSON_GetObjectItemCaseSensitive(doc, "images") != NULL;
@@ -686,12 +691,95 @@ generation_poll_all(struct app_ctx *ctx, cJSON *summary)
 	return 0;
 }
 
+/* --- timeouts ----------------------------------------------------------------------------- */
+
+static struct db_stmt st_expired_running = DB_STMT("gen_expired_running",
+    "SELECT fal_request_id FROM generations WHERE status = 'running'"
+    " AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 500");
+/* Never submitted (the worker died before or while submitting): failed
+ * here, the person told in the same transaction. */
+static struct db_stmt st_expired_unsent = DB_STMT("gen_expired_unsent",
+    "UPDATE generations g SET status = 'error', error = $2, completed_at = now()"
+    " FROM users u WHERE u.id = g.user_id AND g.id IN (SELECT id FROM generations"
+    "  WHERE status IN ('queued', 'submitting')"
+    "  AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 500"
+    "  FOR UPDATE SKIP LOCKED)"
+    " RETURNING g.id, g.user_id, g.chat_id, u.lang");
+
+static int
+expire_unsent(struct app_ctx *ctx, const char *why)
+{
+	struct db_params p;
+	int64_t nids[500];
+	int nn = 0;
+
+	if (db_begin(&ctx->db) != 0)
+		return -1;
+	db_params_init(&p);
+	db_p_i64(&p, ctx->cfg.gen_timeout);
+	db_p_str(&p, why);
+	PGresult *r = db_run(&ctx->db, &st_expired_unsent, &p);
+	if (r == NULL) {
+		db_rollback(&ctx->db);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r) && nn < 500; i++) {
+		struct ginfo g;
+		memset(&g, 0, sizeof(g));
+		g.id = db_i64(r, i, 0);
+		g.user_id = db_i64(r, i, 1);
+		g.chat_id = db_i64(r, i, 2);
+		(void)lang_parse(db_str(r, i, 3), &g.lang);
+		log_warn("generation %" PRId64 ": never submitted; timed out", g.id);
+		if (queue_failure(&ctx->db, &g, why, &nids[nn++]) != 0) {
+			PQclear(r);
+			db_rollback(&ctx->db);
+			return -1;
+		}
+	}
+	PQclear(r);
+	if (db_commit(&ctx->db) != 0)
+		return -1;
+	for (int i = 0; i < nn; i++)
+		outbox_deliver(ctx, nids[i], 1);
+	return nn;
+}
+
+int
+generation_expire(struct app_ctx *ctx, cJSON *summary)
+{
+	struct db_params p;
+	char why[80];
+	int n = 0;
+
+	snprintf(why, sizeof(why), "timed out after %d s", ctx->cfg.gen_timeout);
+	db_params_init(&p);
+	db_p_i64(&p, ctx->cfg.gen_timeout);
+	PGresult *r = db_run(&ctx->db, &st_expired_running, &p);
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		log_warn("generation request %s: no result in %d s; failed", db_str(r, i, 0),
+		    ctx->cfg.gen_timeout);
+		if (generation_finish(ctx, db_str(r, i, 0), 0, false, NULL, why) == 1)
+			n++;
+	}
+	PQclear(r);
+	int unsent = expire_unsent(ctx, why);
+	if (unsent < 0)
+		return -1;
+	n += unsent;
+	cJSON_AddNumberToObject(summary, "generations_timed_out", n);
+	return n;
+}
+
 /* --- images -------------------------------------------------------------------------------- */
 
 #define IMAGE_COLS \
     "i.id, i.generation_id, coalesce(i.avatar_id, 0), i.url, coalesce(i.tg_file_id, ''),"  \
     " coalesce(i.share_code, ''), coalesce(g.template_key, ''), g.aspect_ratio,"         \
-    " to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+    " to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"                  \
+    " coalesce(i.tg_doc_file_id, '')"
 
 static struct db_stmt st_img_get = DB_STMT("image_get",
     "SELECT " IMAGE_COLS " FROM generated_images i JOIN generations g ON g.id = i.generation_id"
@@ -711,6 +799,9 @@ static struct db_stmt st_img_delete = DB_STMT("image_delete",
     "UPDATE generated_images SET deleted_at = now(), share_code = NULL"
     " WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL RETURNING id");
 
+static struct db_stmt st_img_doc = DB_STMT("image_doc_file_id",
+    "UPDATE generated_images SET tg_doc_file_id = $2 WHERE id = $1");
+
 static void
 read_image(const PGresult *r, int i, struct gen_image *m)
 {
@@ -724,6 +815,7 @@ read_image(const PGresult *r, int i, struct gen_image *m)
 	snprintf(m->template_key, sizeof(m->template_key), "%s", db_str(r, i, 6));
 	snprintf(m->aspect, sizeof(m->aspect), "%s", db_str(r, i, 7));
 	snprintf(m->created, sizeof(m->created), "%s", db_str(r, i, 8));
+	snprintf(m->doc_file_id, sizeof(m->doc_file_id), "%s", db_str(r, i, 9));
 }
 
 static int
@@ -763,7 +855,7 @@ image_page(struct db *db, int64_t user_id, int page, struct gen_image *out, int 
 		return -1;
 	if (PQntuples(r) == 1) {
 		read_image(r, 0, out);
-		*total = (int)db_i64(r, 0, 9);
+		*total = (int)db_i64(r, 0, 10);
 		PQclear(r);
 		return 1;
 	}
@@ -786,6 +878,19 @@ image_by_code(struct db *db, const char *code, struct gen_image *out)
 	db_params_init(&p);
 	db_p_str(&p, code);
 	return one_image(db_run(db, &st_img_code, &p), out);
+}
+
+int
+image_set_doc_file_id(struct db *db, int64_t id, const char *file_id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, file_id);
+	PGresult *r = db_run(db, &st_img_doc, &p);
+	PQclear(r);
+	return r == NULL ? -1 : 0;
 }
 
 int

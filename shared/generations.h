@@ -55,6 +55,7 @@ struct gen_image {
 	int64_t id, generation_id, avatar_id;
 	char url[2001];
 	char file_id[257];   /* "" until Telegram gave one */
+	char doc_file_id[257]; /* the full-quality document's, "" until uploaded */
 	char code[65];       /* the share code */
 	char template_key[41];
 	char aspect[8];
@@ -68,10 +69,18 @@ int image_get(struct db *db, int64_t id, int64_t user_id, struct gen_image *out)
 int image_page(struct db *db, int64_t user_id, int page, struct gen_image *out, int *total);
 /* An image by its share code (deleted ones are gone): 1, 0, -1. */
 int image_by_code(struct db *db, const char *code, struct gen_image *out);
+/* Keeps the file_id Telegram gave the uploaded full-quality file. */
+int image_set_doc_file_id(struct db *db, int64_t id, const char *file_id);
 /* Hides the image from the gallery and kills its share code: 1, 0, -1. */
 int image_delete(struct db *db, int64_t id, int64_t user_id);
 
 /* The poller's part: running generations whose webhook never came. */
 int generation_poll_all(struct app_ctx *ctx, cJSON *summary);
+/*
+ * Fails every generation still in flight GEN_TIMEOUT seconds after it was
+ * asked for (a lost result, a submitter that died), telling the person once
+ * and freeing the GEN_MAX_ACTIVE slot.  Returns how many, or -1.
+ */
+int generation_expire(struct app_ctx *ctx, cJSON *summary);
 
 #endif

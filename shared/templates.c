@@ -83,26 +83,34 @@ template_render(const struct gen_template *t, const char *trigger, int gender, s
 }
 
 enum prompt_check
-prompt_wrap(const char *user, const char *trigger, int gender, struct sbuf *out)
+prompt_clean(const char *user, struct sbuf *clean)
 {
-	struct sbuf clean = SBUF_INIT;
 	bool space = false;
 
+	sbuf_reset(clean);
 	for (const unsigned char *s = (const unsigned char *)(user ? user : ""); *s; s++) {
 		if (*s < 0x20 || *s == 0x7f || *s == ' ') {
-			space = clean.len > 0;
+			space = clean->len > 0;
 			continue;
 		}
 		if (space)
-			sbuf_addc(&clean, ' ');
+			sbuf_addc(clean, ' ');
 		space = false;
-		sbuf_addc(&clean, (char)*s);
+		sbuf_addc(clean, (char)*s);
 	}
-	enum prompt_check rc = PROMPT_OK;
-	if (clean.len == 0)
-		rc = PROMPT_EMPTY;
-	else if (!utf8_valid(clean.p, clean.len) || utf8_count(clean.p) > PROMPT_MAX)
-		rc = PROMPT_TOO_LONG;
+	if (clean->len == 0)
+		return PROMPT_EMPTY;
+	if (!utf8_valid(clean->p, clean->len) || utf8_count(clean->p) > PROMPT_MAX)
+		return PROMPT_TOO_LONG;
+	return PROMPT_OK;
+}
+
+enum prompt_check
+prompt_wrap(const char *user, const char *trigger, int gender, struct sbuf *out)
+{
+	struct sbuf clean = SBUF_INIT;
+	enum prompt_check rc = prompt_clean(user, &clean);
+
 	if (rc == PROMPT_OK) {
 		if (strstr(clean.p, trigger) == NULL) {
 			subject(trigger, gender, out);

@@ -35,6 +35,10 @@ void template_render(const struct gen_template *t, const char *trigger, int gend
     struct sbuf *out);
 
 enum prompt_check { PROMPT_OK, PROMPT_EMPTY, PROMPT_TOO_LONG };
+/* A person's own prompt cleaned (control characters dropped, spaces
+ * collapsed) into clean, and checked: at most PROMPT_MAX characters of
+ * valid UTF-8.  Only a PROMPT_OK text is ever stored. */
+enum prompt_check prompt_clean(const char *user, struct sbuf *clean);
 /* An own prompt, cleaned (control characters dropped, spaces collapsed),
  * limited, with the trigger word and subject put in front when missing and
  * quality cues after. */

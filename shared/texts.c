@@ -44,6 +44,35 @@ text_addf(struct sbuf *out, enum lang l, enum text_id id, ...)
 	va_end(ap);
 }
 
+void
+text_plain(struct sbuf *out, const char *html, size_t max)
+{
+	static const struct { const char *ent, *ch; } ents[] = {
+		{"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}, {"&quot;", "\""},
+	};
+	size_t chars = 0;
+
+	for (const char *s = html; *s && chars < max;) {
+		if (*s == '<') {
+			const char *e = strchr(s, '>');
+			s = e ? e + 1 : s + strlen(s);
+			continue;
+		}
+		size_t k = 0;
+		while (k < 4 && strncmp(s, ents[k].ent, strlen(ents[k].ent)) != 0)
+			k++;
+		if (k < 4) {
+			sbuf_add(out, ents[k].ch);
+			s += strlen(ents[k].ent);
+		} else {
+			do
+				sbuf_addc(out, *s++);
+			while ((*s & 0xC0) == 0x80);
+		}
+		chars++;
+	}
+}
+
 enum lang
 lang_from_code(const char *c)
 {

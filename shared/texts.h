@@ -133,6 +133,8 @@ enum text_id {
 	T_IMG_DELETED,
 	T_IMG_GONE,
 	T_SHARED_IMAGE,        /* %s style */
+	T_FULL_FAILED,
+	T_SORRY,
 	T__COUNT
 };
 
@@ -144,6 +146,10 @@ const char *text_get(enum lang l, enum text_id id);
  * HTML-escaped (the messages go out in parse mode HTML, and any string may
  * hold a user's words).  Texts use only %s, %d and %%. */
 void text_addf(struct sbuf *out, enum lang l, enum text_id id, ...);
+/* html (a text as text_addf makes it) as plain text: tags dropped, the
+ * entities &lt; &gt; &amp; &quot; decoded, at most max characters — for
+ * what Telegram shows without a parse mode (answerCallbackQuery). */
+void text_plain(struct sbuf *out, const char *html, size_t max);
 /* ru for ru/uk/be/kk (and their regional forms), en otherwise. */
 enum lang lang_from_code(const char *language_code);
 const char *lang_code(enum lang l); /* "ru" / "en" */

@@ -134,5 +134,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_IMG_DELETED] = "The picture was deleted.",
 	[T_IMG_GONE] = "The picture was not found or was deleted.",
 	[T_SHARED_IMAGE] = "A picture made with Aisha (%s). Want your own? Tap /start",
+	[T_SORRY] = "⚠️ Something went wrong with that message. Please try again or pick an action from the menu 👇",
+	[T_FULL_FAILED] = "Couldn't prepare the full-quality file. Please try again in a moment.",
 	[T_GEN_STARTED_DONE] = "Done! What shall we do with the pictures?",
 };

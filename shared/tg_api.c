@@ -120,27 +120,27 @@ tg_classify(long http, const char *body, struct tg_reply *out)
 	cJSON_Delete(j);
 }
 
-enum tg_result
-tg_call(struct tg_api *api, const char *method, const cJSON *params,
-    struct tg_reply *out)
+static bool
+tg_no_token(struct tg_api *api, const char *method, struct tg_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (api->base != NULL)
+		return false;
+	out->res = TG_NO_TOKEN;
+	log_warn("tg: %s skipped: TELEGRAM_BOT_TOKEN is not set", method);
+	return true;
+}
+
+/* Performs the prepared handle c as method and classifies the answer. */
+static enum tg_result
+tg_perform(struct tg_api *api, CURL *c, const char *method, struct tg_reply *out)
 {
 	struct sbuf url = SBUF_INIT, body = SBUF_INIT;
 	struct sink sink = {&body, 1 << 20};
-	char *json;
 	long http = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (api->base == NULL) {
-		out->res = TG_NO_TOKEN;
-		log_warn("tg: %s skipped: TELEGRAM_BOT_TOKEN is not set", method);
-		return out->res;
-	}
-	json = params ? cJSON_PrintUnformatted(params) : NULL;
 	sbuf_addf(&url, "%s%s", api->base, method);
-	CURL *c = tg_handle(api);
 	curl_easy_setopt(c, CURLOPT_URL, url.p);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, api->json_hdr);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json ? json : "{}");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	CURLcode rc = curl_easy_perform(c);
@@ -151,9 +151,58 @@ tg_call(struct tg_api *api, const char *method, const cJSON *params,
 		snprintf(out->description, sizeof(out->description), "%s", curl_easy_strerror(rc));
 	if (out->res != TG_OK)
 		log_warn("tg: %s -> %ld %s", method, out->http, out->description);
-	cJSON_free(json);
 	sbuf_free(&url);
 	sbuf_free(&body);
+	return out->res;
+}
+
+enum tg_result
+tg_call(struct tg_api *api, const char *method, const cJSON *params,
+    struct tg_reply *out)
+{
+	if (tg_no_token(api, method, out))
+		return out->res;
+	char *json = params ? cJSON_PrintUnformatted(params) : NULL;
+	CURL *c = tg_handle(api);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, api->json_hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json ? json : "{}");
+	tg_perform(api, c, method, out);
+	cJSON_free(json);
+	return out->res;
+}
+
+enum tg_result
+tg_upload(struct tg_api *api, const char *method, const cJSON *fields,
+    const char *file_field, const char *file_name, const char *content_type,
+    const char *data, size_t len, struct tg_reply *out)
+{
+	const cJSON *f;
+
+	if (tg_no_token(api, method, out))
+		return out->res;
+	CURL *c = tg_handle(api);
+	curl_mime *mime = curl_mime_init(c);
+	cJSON_ArrayForEach(f, fields) {
+		curl_mimepart *part = curl_mime_addpart(mime);
+		curl_mime_name(part, f->string);
+		if (cJSON_IsString(f)) {
+			curl_mime_data(part, f->valuestring, CURL_ZERO_TERMINATED);
+		} else {
+			char *s = cJSON_PrintUnformatted(f);
+			curl_mime_data(part, s, CURL_ZERO_TERMINATED);
+			cJSON_free(s);
+		}
+	}
+	curl_mimepart *file = curl_mime_addpart(mime);
+	curl_mime_name(file, file_field);
+	curl_mime_filename(file, file_name);
+	curl_mime_type(file, content_type);
+	curl_mime_data(file, data, len);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	tg_perform(api, c, method, out);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
+	curl_mime_free(mime);
 	return out->res;
 }
 

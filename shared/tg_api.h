@@ -35,6 +35,16 @@ enum tg_result tg_call(struct tg_api *api, const char *method,
     const cJSON *params, struct tg_reply *out);
 void tg_reply_free(struct tg_reply *r);
 
+/*
+ * Calls method as multipart/form-data with the file's bytes in file_field
+ * (what sendDocument needs for anything but a GIF, PDF or ZIP URL): each
+ * member of fields becomes a form field (strings as they are, anything else
+ * as JSON).  Fills out; returns out->res.
+ */
+enum tg_result tg_upload(struct tg_api *api, const char *method, const cJSON *fields,
+    const char *file_field, const char *file_name, const char *content_type,
+    const char *data, size_t len, struct tg_reply *out);
+
 /* GET {base}/file/bot{TOKEN}/{file_path} into out, at most max bytes. */
 enum tg_result tg_download(struct tg_api *api, const char *file_path,
     size_t max, struct sbuf *out);

@@ -246,6 +246,10 @@ parse_callback(struct pctx *p, const cJSON *cq, struct tg_update *u)
 			u->chat_type = str(p, chat, "type", 32, false);
 		}
 		u->callback_inaccessible = cJSON_IsNumber(date) && date->valuedouble == 0;
+		u->callback_text = !u->callback_inaccessible &&
+		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "text"));
+		u->callback_photo = !u->callback_inaccessible &&
+		    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(m, "photo"));
 	} else {
 		u->callback_inaccessible = true;
 	}

@@ -64,6 +64,8 @@ struct tg_update {
 
 	const char *callback_id, *callback_data;
 	bool callback_inaccessible; /* message too old: do not edit it */
+	bool callback_text;  /* on an accessible text message: editMessageText works */
+	bool callback_photo; /* on an accessible photo: editMessageMedia works */
 
 	const char *member_status; /* my_chat_member.new_chat_member.status */
 	const char *inline_id, *inline_query, *inline_offset;

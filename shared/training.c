@@ -866,7 +866,10 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 	for (size_t i = 0; i < nr; i++) {
 		struct polled *p = rs[i].user;
 		struct fal_result fr;
-		if (rs[i].failed || rs[i].status >= 500 || rs[i].status == 429) {
+		/* after COMPLETED, any answer but 429 is final (FAL has retried
+		 * already: "if the model returned an error, this operation
+		 * returns the same error"); no answer at all: the next pass */
+		if (rs[i].failed || rs[i].status == 0 || rs[i].status == 429) {
 			log_warn("avatar %" PRId64 ": result fetch failed; next pass", p->a.id);
 			continue;
 		}
@@ -911,6 +914,7 @@ training_poll_all(struct app_ctx *ctx, cJSON *summary)
 	while ((n = poll_batch(ctx, 0, &completed, &failed)) > 0)
 		checked += n;
 	(void)generation_poll_all(ctx, summary);
+	(void)generation_expire(ctx, summary);
 	int sent = outbox_deliver(ctx, 0, 1000);
 	cJSON_AddNumberToObject(summary, "checked", checked);
 	cJSON_AddNumberToObject(summary, "completed", completed);

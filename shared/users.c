@@ -6,7 +6,7 @@
  * known user with the same profile, and then the existing row is read. */
 static struct db_stmt st_upsert = DB_STMT("users_upsert",
     "WITH up AS (INSERT INTO users (telegram_id, username, first_name, last_name,"
-    "  language_code, lang) VALUES ($1, $2, coalesce($3, ''), $4, $5, $6)"
+    "  language_code, lang) VALUES ($1, $2, coalesce(left($3, 256), ''), left($4, 256), $5, $6)"
     " ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username,"
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,"
     "  language_code = EXCLUDED.language_code,"

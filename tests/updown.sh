@@ -26,5 +26,48 @@ left=$(pgrep -af "lighttpd|standin.py|ticker.sh|bin/tg-update|bin/check-status|b
 pg_left=$(pgrep -af "postgres.*updown-test" | grep -v pgrep || true)
 [ -z "$pg_left" ] && ok "make down stops PostgreSQL" || bad "postgres left: $pg_left"
 rm -rf "$AISHA_VAR_DIR"
+
+# Explicit settings win over generated ones: the three secrets from the
+# environment, PHOTOS_MIN and LOG_LEVEL from the operator's AISHA_ENV_FILE
+# (which also holds a mistyped key that make up must name).
+mkdir -p "$AISHA_VAR_DIR"
+envf="$AISHA_VAR_DIR/operator.env"
+printf '# the operator'"'"'s file\nPHOTOS_MIN=3\nexport LOG_LEVEL="debug"\nPHOTO_MAX=5\nADMIN_TOKEN=from-the-file-must-lose-0000\n' >"$envf"
+tg_secret=operator-telegram-secret_01
+admin=operator-admin-token-0123456789
+fal_secret=operator-fal-webhook-secret
+up=$(ADMIN_TOKEN=$admin TELEGRAM_WEBHOOK_SECRET=$tg_secret FAL_WEBHOOK_SECRET=$fal_secret \
+    AISHA_ENV_FILE=$envf sh tools/up.sh 2>&1) && ok "make up with explicit settings" ||
+    { bad "make up with explicit settings"; echo "$up"; }
+echo "$up" | grep -q "PHOTO_MAX is not a setting; did you mean PHOTOS_MAX" &&
+    ok "make up names the mistyped PHOTO_MAX" || { bad "no warning for PHOTO_MAX"; echo "$up"; }
+upd='{"update_id":1,"message":{"message_id":1,"date":1,"chat":{"id":31338,"type":"private"},"from":{"id":31338,"is_bot":false,"first_name":"Op"},"text":"/help"}}'
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "X-Telegram-Bot-Api-Secret-Token: $tg_secret" -d "$upd" http://127.0.0.1:18080/telegram/webhook)
+[ "$code" = 200 ] && ok "webhook answered with the operator's TELEGRAM_WEBHOOK_SECRET" ||
+    bad "webhook with the operator's secret answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $admin" \
+    http://127.0.0.1:18080/api/avatars/999/status)
+[ "$code" = 404 ] && ok "Bearer accepted with the operator's ADMIN_TOKEN" ||
+    bad "the operator's ADMIN_TOKEN answered $code (want 404: no such avatar)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer from-the-file-must-lose-0000" \
+    http://127.0.0.1:18080/api/avatars/999/status)
+[ "$code" = 401 ] && ok "the environment beats the env file (ADMIN_TOKEN)" ||
+    bad "the env file's ADMIN_TOKEN answered $code (want 401)"
+tok=$(/usr/bin/python3 -c 'import hashlib,hmac,sys
+k=hashlib.blake2b(sys.argv[1].encode(),digest_size=32).digest()
+print(hmac.new(k,b"avatar:7",hashlib.sha256).hexdigest())' "$fal_secret")
+body='{"request_id":"r-unknown","gateway_request_id":"r-unknown","status":"OK","payload":{}}'
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" \
+    "http://127.0.0.1:18080/fal/webhook?avatar=7&token=$tok")
+[ "$code" = 200 ] && ok "FAL webhook token made from the operator's FAL_WEBHOOK_SECRET" ||
+    bad "FAL webhook with the operator's token answered $code"
+cfg=$(AISHA_ENV_FILE="$AISHA_VAR_DIR/aisha.env" bin/tg-update --check-config 2>/dev/null)
+echo "$cfg" | grep -qx "PHOTOS_MIN=3" && ok "PHOTOS_MIN from AISHA_ENV_FILE is in force" ||
+    { bad "PHOTOS_MIN from the env file not in force"; echo "$cfg" | grep PHOTOS; }
+grep -q " DEBUG tg-update " "$AISHA_VAR_DIR/log/functions.log" &&
+    ok "LOG_LEVEL=debug from AISHA_ENV_FILE reaches the workers" || bad "no DEBUG line from tg-update"
+sh tools/down.sh >/dev/null 2>&1
+rm -rf "$AISHA_VAR_DIR"
 echo "updown: $passed passed, $fail failed"
 [ "$fail" -eq 0 ]

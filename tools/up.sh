@@ -28,18 +28,43 @@ if [ -f "$VAR/run/lighttpd.pid" ] && kill -0 "$(cat "$VAR/run/lighttpd.pid")" 2>
 	echo "up: already running (make down first)"; exit 0
 fi
 
-# Secrets, generated once.
-if [ ! -f "$VAR/secrets.env" ]; then
-	umask 077
-	rnd() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-	{
-		echo "TELEGRAM_WEBHOOK_SECRET=$(rnd)"
-		echo "ADMIN_TOKEN=$(rnd)"
-		echo "FAL_WEBHOOK_SECRET=$(rnd)"
-	} >"$VAR/secrets.env"
-	umask 022
+# Settings are layered: the environment wins, then the operator's
+# AISHA_ENV_FILE, then what make up generates (secrets, kept in
+# var/secrets.env so a restart keeps them).  A key is taken from a file only
+# when the environment does not set it (empty counts as unset).
+load_below() { # file
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/^export[[:space:]]\{1,\}//')
+		case "$line" in '' | '#'*) continue ;; esac
+		key=$(printf '%s' "${line%%=*}" | sed 's/[[:space:]]*$//')
+		val=$(printf '%s' "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		case "$line" in *=*) ;; *) echo "up: $1: not KEY=VALUE, ignored: $key" >&2; continue ;; esac
+		case "$key" in '' | [0-9]* | *[!A-Za-z0-9_]*)
+			echo "up: $1: not KEY=VALUE, ignored: $key" >&2; continue ;; esac
+		eval "given=\${$key:-}"
+		[ -n "$given" ] && continue
+		case "$val" in
+		\"*\") val=${val#\"}; val=${val%\"} ;;
+		\'*\') val=${val#\'}; val=${val%\'} ;;
+		esac
+		export "$key=$val"
+	done <"$1"
+}
+if [ -n "${AISHA_ENV_FILE:-}" ]; then
+	[ -r "$AISHA_ENV_FILE" ] || { echo "up: cannot read AISHA_ENV_FILE=$AISHA_ENV_FILE" >&2; exit 1; }
+	load_below "$AISHA_ENV_FILE"
 fi
-. "$VAR/secrets.env"
+umask 077
+touch "$VAR/secrets.env"
+load_below "$VAR/secrets.env"
+for k in TELEGRAM_WEBHOOK_SECRET ADMIN_TOKEN FAL_WEBHOOK_SECRET; do
+	eval "given=\${$k:-}"
+	[ -n "$given" ] && continue
+	val=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	echo "$k=$val" >>"$VAR/secrets.env"
+	export "$k=$val"
+done
+umask 022
 
 PORT=${PORT:-8080}
 SANDBOX=0
@@ -58,28 +83,27 @@ if [ -z "${DATABASE_URL:-}" ]; then
 	STARTED_PG=1
 fi
 
-# The effective configuration: what was given, else the sandbox's, else secrets.
+# Mistyped settings (PHOTO_MAX for PHOTOS_MAX) in the environment or the
+# operator's env file: said now, not discovered in production.
+DATABASE_URL="$DATABASE_URL" TELEGRAM_WEBHOOK_SECRET="$TELEGRAM_WEBHOOK_SECRET" \
+    bin/tg-update --check-config 2>&1 >/dev/null | sed -n 's/.* WARN tg-update config: /up: warning: /p'
+
+# The effective configuration, for the programs, cron and operators running
+# bin/*: every setting the programs know that has a value here.
+export TELEGRAM_BOT_TOKEN DATABASE_URL TELEGRAM_API_BASE TELEGRAM_BOT_USERNAME PORT
+export MEDIA_DIR="${MEDIA_DIR:-$VAR/media}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
+names=$(env -i DATABASE_URL=x TELEGRAM_WEBHOOK_SECRET=x bin/tg-update --check-config 2>/dev/null |
+    sed -n 's/^\([A-Z][A-Z0-9_]*\)=.*/\1/p')
 umask 077
 {
-	echo "# written by make up on $(date -u +%FT%TZ); edit the environment, not this file"
-	echo "DATABASE_URL='$DATABASE_URL'"
-	echo "TELEGRAM_BOT_TOKEN='$TELEGRAM_BOT_TOKEN'"
-	echo "TELEGRAM_WEBHOOK_SECRET=${TELEGRAM_WEBHOOK_SECRET}"
-	echo "ADMIN_TOKEN=${ADMIN_TOKEN}"
-	echo "FAL_WEBHOOK_SECRET=${FAL_WEBHOOK_SECRET}"
-	echo "MEDIA_DIR=${MEDIA_DIR:-$VAR/media}"
-	echo "PORT=$PORT"
-	echo "PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
-	for v in TELEGRAM_API_BASE TELEGRAM_BOT_USERNAME FAL_API_KEY FAL_QUEUE_BASE \
-	    FAL_JWKS_URL FAL_WEBHOOK_VERIFY FAL_TRAINING_TEST_MODE FAL_TEST_DURATION \
-	    FAL_TRAINING_TIMEOUT FAL_PORTRAIT_TRAINER FAL_STYLE_TRAINER PHOTOS_MIN \
-	    PHOTOS_MAX PHOTO_MIN_SIDE LOG_LEVEL FAL_PORTRAIT_STEPS FAL_STYLE_STEPS \
-	    TRAINING_CLAIM_TIMEOUT GEN_MAX_ACTIVE GEN_NUM_IMAGES GEN_STEPS GEN_GUIDANCE \
-	    GEN_LORA_SCALE GEN_FINETUNE_STRENGTH; do
+	echo "# written by make up on $(date -u +%FT%TZ); edit the environment or AISHA_ENV_FILE, not this file"
+	for v in $names; do
 		eval "val=\${$v:-}"
-		[ -n "$val" ] && echo "$v='$val'"
+		[ -n "$val" ] && printf '%s="%s"\n' "$v" "$val"
 	done
-} >"$VAR/aisha.env"
+} >"$VAR/aisha.env.new"
+mv "$VAR/aisha.env.new" "$VAR/aisha.env"
 umask 022
 export AISHA_ENV_FILE="$VAR/aisha.env"
 echo "$STARTED_PG" >"$VAR/run/pg.started"
@@ -129,7 +153,7 @@ if [ "$SANDBOX" = 1 ]; then
 else
 	echo "  Telegram      ${TELEGRAM_API_BASE:-https://api.telegram.org}"
 fi
-if grep -q "^FAL_API_KEY=" "$VAR/aisha.env" && ! grep -q "^FAL_TRAINING_TEST_MODE='true'" "$VAR/aisha.env"; then
+if grep -q "^FAL_API_KEY=" "$VAR/aisha.env" && ! grep -qi '^FAL_TRAINING_TEST_MODE="\(true\|1\|yes\|on\)"' "$VAR/aisha.env"; then
 	echo "  FAL mode      live (${FAL_QUEUE_BASE:-https://queue.fal.run})"
 else
 	echo "  FAL mode      test (no FAL calls, no cost)"

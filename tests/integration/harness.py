@@ -87,6 +87,7 @@ class Stack:
         self.pg_dir = os.path.join(self.var, "pg")
         self.pg_env = dict(os.environ, AISHA_PG_DIR=self.pg_dir, AISHA_PG_PORT=str(pg_port))
         self.children = []
+        self.viol_mark = 0
         self.extra = {}         # settings for every program (lighttpd's and the CLI)
 
     # --- lifecycle ------------------------------------------------------------
@@ -271,6 +272,15 @@ class Stack:
         return [c for c in cs if c["service"] == service and
                 (method is None or c["method"] == method)]
 
+    def violations(self):
+        """What the Telegram stand-in refused (or dropped from a webhook
+        answer) since the last call: calls real Telegram would refuse for a
+        mistake of ours.  A test that provokes one on purpose takes it here;
+        run_all fails a test that leaves any behind."""
+        v = self.ctl("/_ctl/violations?since=%d" % self.viol_mark)
+        self.viol_mark = v["n"]
+        return v["violations"]
+
     def seq(self):
         return self.ctl("/_ctl/state")["seq"]
 
@@ -333,7 +343,14 @@ def run_all(stack, only=None):
             continue
         t0 = time.time()
         try:
+            stack.violations()
             t(stack)
+            left = stack.violations()
+            if left:
+                raise Fail("Telegram would refuse (or silently drop) %d call(s): %s" % (
+                    len(left), "; ".join("%s via %s: %s" % (c["method"], c["via"],
+                                                            c.get("description", c["status"]))
+                                         for c in left[:5])))
             passed += 1
             print("ok    %-60s %.2fs" % (t.__name__, time.time() - t0), flush=True)
         except Exception as e:

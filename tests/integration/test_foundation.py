@@ -6,6 +6,7 @@ import os
 import subprocess
 
 from harness import ROOT, check, eq, fixture, test, wait_for
+from tg_user import User
 
 
 def counts(s):
@@ -34,7 +35,7 @@ def webhook_with_wrong_secret_is_401_and_stores_nothing(s):
 @test
 def malformed_json_is_400_and_next_request_is_fine(s):
     for raw in (b"{not json", b"[]", b'{"update_id":"x"}', b'{"update_id":1.5}',
-                b"\xff\xfe{}", b'{"update_id":5,"message":{"chat":"x"}}'):
+                b"\xff\xfe{}", b'{"message":{"chat":"x"}}'):
         r = s.http("POST", "/telegram/webhook", raw=raw,
                    headers={"X-Telegram-Bot-Api-Secret-Token": s.secret})
         eq(r.status, 400, "status for %r" % raw)
@@ -384,3 +385,219 @@ def logs_are_one_line_per_event_without_secrets(s):
     check("INFO tg-update" in log, "tg-update logged")
     for secret in (s.secret, s.admin, s.token):
         check(secret not in log, "a secret reached the log")
+
+
+# --- updates that cannot be handled never loop (Telegram would re-send them
+# and back off the whole webhook) ---------------------------------------------
+
+POISON_TRIGGERS = """
+CREATE OR REPLACE FUNCTION test_poison_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.first_name = 'Poison' THEN
+    RAISE EXCEPTION 'poisoned profile' USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION test_poison_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.update_id = 760000003 THEN
+    RAISE EXCEPTION 'poisoned number' USING ERRCODE = 'numeric_value_out_of_range';
+  END IF;
+  IF NEW.update_id = 760000004 THEN
+    RAISE EXCEPTION 'try again' USING ERRCODE = 'serialization_failure';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER test_poison_user BEFORE INSERT OR UPDATE ON users
+  FOR EACH ROW EXECUTE FUNCTION test_poison_user();
+CREATE TRIGGER test_poison_update BEFORE INSERT ON tg_updates
+  FOR EACH ROW EXECUTE FUNCTION test_poison_update();
+"""
+
+
+def failed_rows(s, update_id):
+    return s.sql("SELECT kind, error, length(body) FROM failed_updates WHERE update_id = %d"
+                 % update_id)
+
+
+def next_message_is_answered(s, u, what):
+    seq = s.seq()
+    u.text("/help")
+    check(any("Как это работает" in t or "How it works" in t for t in u.texts(since=seq)),
+          "the person's next message is answered after %s: %r" % (what, u.texts(since=seq)))
+
+
+@test
+def update_with_a_refused_field_is_recorded_answered_200_and_not_retried(s):
+    u = User(s, 650000001, "ru", "Марат")
+    u.text("/start")
+    upd = {"update_id": 760000001, "message": {
+        "message_id": 5, "from": u.user, "chat": {"id": "not-a-number", "type": "private"},
+        "date": 1, "text": "привет"}}
+    r = s.webhook(upd)
+    eq(r.status, 200, "a refused update is answered 200 (Telegram would re-send a 4xx)")
+    rows = failed_rows(s, 760000001)
+    eq(len(rows), 1, "recorded in failed_updates")
+    eq(rows[0][0], "message", "its kind")
+    check("id" in rows[0][1], "the parser's reason: %r" % rows[0][1])
+    check(int(rows[0][2]) > 50, "the body is kept")
+    eq(s.webhook(upd).status, 200, "a repeated delivery")
+    eq(len(failed_rows(s, 760000001)), 1, "recorded once")
+    next_message_is_answered(s, u, "a refused field")
+
+
+@test
+def turn_that_breaks_a_constraint_or_bad_data_is_recorded_the_person_told(s):
+    u = User(s, 650000002, "en", "Lena")
+    u.text("/start")
+    s.sql(POISON_TRIGGERS)
+    try:
+        seq = s.seq()
+        poisoned = dict(u.user, first_name="Poison")
+        upd = {"update_id": 760000002, "message": {
+            "message_id": 6, "from": poisoned, "chat": u.chat, "date": 1, "text": "hi",
+            "entities": []}}
+        r = s.webhook(upd)
+        eq(r.status, 200, "a constraint violation is answered 200")
+        rows = failed_rows(s, 760000002)
+        eq(len(rows), 1, "recorded")
+        check("23514" in rows[0][1], "the SQLSTATE is kept: %r" % rows[0][1])
+        ans = r.json()
+        eq(ans.get("method"), "sendMessage", "the person hears about it")
+        check("Something went wrong" in ans.get("text", ""), "in English: %r" % ans.get("text"))
+        check(ans.get("reply_markup"), "with the menu")
+        eq(s.one("SELECT first_name FROM users WHERE telegram_id = %d" % u.uid), "Lena",
+           "nothing of the failed turn was kept")
+        r = s.webhook({"update_id": 760000003, "message": {
+            "message_id": 7, "from": u.user, "chat": u.chat, "date": 1, "text": "x"}})
+        eq(r.status, 200, "a data exception is answered 200")
+        eq(len(failed_rows(s, 760000003)), 1, "recorded")
+        # a transient failure is answered 5xx, so Telegram delivers it again
+        upd4 = {"update_id": 760000004, "message": {
+            "message_id": 8, "from": u.user, "chat": u.chat, "date": 1, "text": "/help",
+            "entities": [{"offset": 0, "length": 5, "type": "bot_command"}]}}
+        r = s.webhook(upd4)
+        eq(r.status, 500, "a serialization failure is transient")
+        eq(failed_rows(s, 760000004), [], "a transient failure is not recorded")
+    finally:
+        s.sql("DROP TRIGGER test_poison_user ON users; DROP TRIGGER test_poison_update ON tg_updates")
+    r = s.webhook(upd4)
+    eq(r.status, 200, "the re-delivery is handled")
+    eq(r.json().get("method"), "sendMessage", "and answered")
+    check(seq, "seq")
+    next_message_is_answered(s, u, "a constraint violation")
+
+
+# --- the stand-ins refuse what the real services refuse ------------------------------
+
+def tg_call(s, method, params):
+    import json as _json
+    import urllib.error
+    import urllib.request
+    rq = urllib.request.Request("http://127.0.0.1:%d/bot%s/%s" % (s.tg_port, s.token, method),
+                                data=_json.dumps(params).encode(),
+                                headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(rq, timeout=30) as r:
+            return r.status, _json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, _json.loads(e.read())
+
+
+@test
+def telegram_stand_in_refuses_what_telegram_refuses(s):
+    chat = 650000099
+    ok, m = tg_call(s, "sendMessage", {"chat_id": chat, "text": "<b>hi</b> &amp; bye",
+                                       "parse_mode": "HTML"})
+    eq(ok, 200, "good HTML")
+    mid = m["result"]["message_id"]
+    jpeg = "http://127.0.0.1:%d/_media/x.jpg" % s.fal_port
+    cases = [
+        ("sendMessage", {"chat_id": chat, "text": "<x>hi</x>", "parse_mode": "HTML"},
+         "can't parse entities"),
+        ("sendMessage", {"chat_id": chat, "text": "<b>hi", "parse_mode": "HTML"},
+         "can't parse entities"),
+        ("sendMessage", {"chat_id": chat, "text": "Tom & Jerry", "parse_mode": "HTML"},
+         "can't parse entities"),
+        ("sendMessage", {"chat_id": chat, "text": "a < b", "parse_mode": "HTML"},
+         "can't parse entities"),
+        ("sendMessage", {"chat_id": chat, "text": "я" * 4097}, "message is too long"),
+        ("sendMessage", {"chat_id": chat, "text": ""}, "message text is empty"),
+        ("sendMessage", {"chat_id": chat, "text": "x", "reply_markup": {"inline_keyboard": [[
+            {"text": "b", "callback_data": "d" * 65}]]}}, "BUTTON_DATA_INVALID"),
+        ("sendPhoto", {"chat_id": chat, "photo": jpeg, "caption": "c" * 1025},
+         "caption is too long"),
+        ("sendDocument", {"chat_id": chat, "document": jpeg}, "wrong type of the web page"),
+        ("sendMediaGroup", {"chat_id": chat, "media": [{"type": "photo", "media": jpeg}]},
+         "must be 2-10"),
+        ("sendPhoto", {"chat_id": chat, "photo": "http://127.0.0.1:1/nothing.jpg"},
+         "failed to get HTTP URL content"),
+        ("editMessageText", {"chat_id": chat, "message_id": mid, "text": "<b>hi</b> &amp; bye",
+                             "parse_mode": "HTML"}, "message is not modified"),
+        ("answerCallbackQuery", {"callback_query_id": "1", "text": "t" * 201}, "MESSAGE_TOO_LONG"),
+    ]
+    for method, params, want in cases:
+        code, ans = tg_call(s, method, params)
+        eq(code, 400, "%s %s" % (method, want))
+        check(want in ans.get("description", ""), "%s: %r" % (want, ans))
+    s.violations()   # provoked on purpose
+    ok, _ = tg_call(s, "sendPhoto", {"chat_id": chat, "photo": jpeg, "caption": "ok"})
+    eq(ok, 200, "a photo Telegram can fetch")
+
+
+@test
+def a_callback_query_answered_late_or_twice_is_too_old(s):
+    u = User(s, 650000098, "ru", "Ира")
+    u.text("/start")
+    cq = u.callback_update("v1:help")
+    u.send(cq)
+    code, ans = tg_call(s, "answerCallbackQuery", {"callback_query_id": cq["callback_query"]["id"]})
+    eq(code, 400, "a query is answered once")
+    check("query is too old" in ans["description"], ans["description"])
+    s.violations()
+    s.ctl("/_ctl/config", {"query_max_age": 0})
+    try:
+        seq = s.seq()
+        u.send(u.callback_update("v1:help"))
+        late = [c for c in s.calls(seq, "answerCallbackQuery")]
+        check(late and all(c["status"] == 400 and "too old" in c["description"] for c in late),
+              "an answer after the age limit is refused: %r" % late)
+        s.violations()
+    finally:
+        s.ctl("/_ctl/config", {"query_max_age": 15})
+
+
+@test
+def fal_stand_in_checks_each_models_input(s):
+    import json as _json
+    import urllib.error
+    import urllib.request
+
+    def submit(endpoint, body):
+        rq = urllib.request.Request("http://127.0.0.1:%d/%s" % (s.fal_port, endpoint),
+                                    data=_json.dumps(body).encode(),
+                                    headers={"Content-Type": "application/json",
+                                             "Authorization": "Key test-fal-key"})
+        try:
+            with urllib.request.urlopen(rq, timeout=10) as r:
+                return r.status, _json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, _json.loads(e.read())
+    ultra = "fal-ai/flux-pro/v1.1-ultra-finetuned"
+    good = {"prompt": "p", "finetune_id": "ft", "finetune_strength": 1.1, "num_images": 1}
+    eq(submit(ultra, good)[0], 200, "a documented input")
+    for bad, field in ((dict(good, enable_safety_checker=True), "enable_safety_checker"),
+                       (dict(good, finetune_strength=3), "finetune_strength"),
+                       (dict(good, num_images="1"), "num_images"),
+                       (dict(good, safety_tolerance=2), "safety_tolerance"),
+                       ({"prompt": "p", "finetune_strength": 1.0}, "finetune_id")):
+        code, ans = submit(ultra, bad)
+        eq(code, 422, "refused: %s" % field)
+        check(any(d["loc"][-1] == field for d in ans["detail"]), "names %s: %r" % (field, ans))
+    code, ans = submit("fal-ai/flux-lora-fast-training", {"images_data_url": "https://x/z.zip",
+                                                          "steps": 0})
+    eq(code, 422, "steps below 1")
+    code, _ = submit("fal-ai/flux-lora", {"prompt": "p", "image_size": "huge"})
+    eq(code, 422, "an unknown image size")
+    code, _ = submit("fal-ai/no-such-model", {"prompt": "p"})
+    eq(code, 404, "an unknown model")

@@ -1,6 +1,8 @@
 """Generation with a trained avatar: templates and own prompts, the right
 FAL endpoint and inputs, webhook and polling delivery, regenerate, full
 quality, the gallery, sharing, limits, NSFW, and test mode."""
+import hashlib
+import urllib.request
 import json
 import time
 import urllib.parse
@@ -148,8 +150,19 @@ def regenerate_full_quality_share_and_gallery(s):
     u.press_raw("v1:ifull:%s" % img)
     docs = u.calls("sendDocument", since=seq3)
     eq(len(docs), 1, "full quality as a document")
+    eq(docs[0]["status"], 200, "Telegram took the document")
     url = s.one("SELECT url FROM generated_images WHERE id = %s" % img)
-    eq(docs[0]["params"]["document"], url, "the original")
+    with urllib.request.urlopen(url, timeout=10) as r:
+        original = hashlib.sha256(r.read()).hexdigest()
+    up = docs[0]["params"]["document"]
+    check(isinstance(up, dict) and up.get("sha256") == original,
+          "the original's bytes uploaded (a JPEG URL is refused by Telegram): %r" % (up,))
+    doc_fid = s.one("SELECT tg_doc_file_id FROM generated_images WHERE id = %s" % img)
+    check(doc_fid, "the document's file_id is kept")
+    seq3b = s.seq()
+    u.press_raw("v1:ifull:%s" % img)
+    again = u.calls("sendDocument", since=seq3b)
+    eq([c["params"]["document"] for c in again], [doc_fid], "the second time by file_id")
     u.press_raw("v1:ishare:%s" % img)
     share = u.last_text()
     code = s.one("SELECT share_code FROM generated_images WHERE id = %s" % img)
@@ -180,6 +193,10 @@ def regenerate_full_quality_share_and_gallery(s):
                str(other.uid)], "the share code died with the picture")
 
 
+def media(s, i):
+    return "http://127.0.0.1:%d/_media/gallery-%d.jpg" % (s.fal_port, i)
+
+
 @test
 def gallery_pages_over_25_images(s):
     u, aid = trained_user(s)
@@ -191,18 +208,19 @@ def gallery_pages_over_25_images(s):
         g2 = s.one("INSERT INTO generations (user_id, avatar_id, chat_id, prompt, status, "
                    "fal_request_id) VALUES (%s, %s, %d, 'p', 'completed', 'r-%s') RETURNING id"
                    % (uid, aid, u.uid, uuid.uuid4().hex))
+        # pictures Telegram can fetch (it downloads a photo sent by URL)
         s.sql("INSERT INTO generated_images (generation_id, user_id, avatar_id, idx, url) "
-              "VALUES (%s, %s, %s, 0, 'https://x/%d.jpg')" % (g2, uid, aid, i))
+              "VALUES (%s, %s, %s, 0, '%s')" % (g2, uid, aid, media(s, i)))
     seq = s.seq()
     u.press_raw("v1:gal")
     first = photos_to(s, u, seq)[-1]
     check("1/25" in first["params"]["caption"], first["params"]["caption"])
-    eq(first["params"]["photo"], "https://x/24.jpg", "newest first")
+    eq(first["params"]["photo"], media(s, 24), "newest first")
     m, _ = u.button("v1:galp:")
     u.press_raw("v1:galp:24", m)
     edits = u.calls("editMessageMedia", since=seq)
     check(edits and "25/25" in edits[-1]["params"]["media"]["caption"], "last page")
-    eq(edits[-1]["params"]["media"]["media"], "https://x/0.jpg", "oldest last")
+    eq(edits[-1]["params"]["media"]["media"], media(s, 0), "oldest last")
     check(gid, "a generation")
 
 
@@ -278,3 +296,87 @@ def several_images_arrive_as_a_media_group_with_buttons(s):
            "every file_id kept")
     finally:
         s.restart_lighttpd()
+
+
+@test
+def a_5xx_result_after_completed_fails_the_generation_once(s):
+    u, aid = trained_user(s)
+    s.ctl("/_ctl/fail", {"rules": [{"service": "fal", "method": "result", "status": 503},
+                                   {"service": "fal", "method": "webhook", "mode": "lost"}]})
+    seq = s.seq()
+    generate(u)
+    gid = gens(s, u.uid)[-1][0]
+    rid = s.one("SELECT fal_request_id FROM generations WHERE id = %s" % gid)
+    wait_for(lambda: [r for r in s.ctl("/_ctl/fal/requests")["requests"]
+                      if r["request_id"] == rid and r["delivered"]], 5, what="FAL done")
+    for _ in range(2):
+        s.sql("UPDATE generations SET last_status_check = NULL WHERE id = %s" % gid)
+        r = s.cli("check-status", "--all")
+        eq(r.returncode, 0, r.stderr)
+    eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "error",
+       "a 503 result after COMPLETED is final")
+    eq(s.one("SELECT count(*) FROM notifications WHERE generation_id = %s"
+             " AND dedupe_key = 'gen:%s:failed' AND status = 'sent'" % (gid, gid)), "1",
+       "the person is told once")
+    check(seq, "seq")
+
+
+@test
+def generations_in_flight_past_gen_timeout_fail_and_free_the_slot(s):
+    u, aid = trained_user(s)
+    uid = u.db_user_id()
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    seq = s.seq()
+    generate(u)
+    gid = gens(s, u.uid)[-1][0]
+    rid = s.one("SELECT fal_request_id FROM generations WHERE id = %s" % gid)
+    s.ctl("/_ctl/fal/hold", {"request_id": rid, "seconds": 3600})
+    # one that was never submitted (its worker died before the FAL call)
+    stuck = s.one("INSERT INTO generations (user_id, avatar_id, chat_id, prompt, status)"
+                  " VALUES (%s, %s, %d, 'p', 'queued') RETURNING id" % (uid, aid, u.uid))
+    s.sql("UPDATE generations SET created_at = now() - interval '16 minutes'"
+          " WHERE id IN (%s, %s)" % (gid, stuck))
+    r = s.cli("check-status", "--all")
+    eq(r.returncode, 0, r.stderr)
+    eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "error",
+       "running past GEN_TIMEOUT (900 s)")
+    eq(s.one("SELECT status FROM generations WHERE id = %s" % stuck), "error",
+       "queued past GEN_TIMEOUT")
+    check("timed out" in s.one("SELECT error FROM generations WHERE id = %s" % gid), "reason")
+    s.cli("check-status", "--all")
+    notes = s.one("SELECT count(*) FROM notifications WHERE dedupe_key IN"
+                  " ('gen:%s:failed', 'gen:%s:failed') AND status = 'sent'" % (gid, stuck))
+    eq(notes, "2", "each person told once")
+    eq(s.one("SELECT count(*) FROM generations WHERE user_id = %s"
+             " AND status IN ('queued', 'submitting', 'running')" % uid), "0", "slots freed")
+    check(seq, "seq")
+
+
+@test
+def a_long_prompt_that_cleans_short_is_stored_clean_and_a_long_one_refused(s):
+    u, aid = trained_user(s)
+    u.press_raw("v1:gen")
+    m, data = u.button("v1:gt:")
+    u.press_raw("v1:gt:%s:0" % aid, m)   # "my own prompt"
+    prompt = ("  " * 900) + "портрет в стиле нуар" + ("\n" * 500)
+    check(len(prompt) > 2300, "a raw message longer than the row allows")
+    u.text(prompt)
+    stored = s.one("SELECT data->>'prompt' FROM conversations c JOIN users x ON x.id = c.user_id"
+                   " WHERE x.telegram_id = %d" % u.uid)
+    eq(stored, "портрет в стиле нуар", "the cleaned prompt is what is kept")
+    seq = s.seq()
+    u.text("я" * 700)
+    check(any("600" in t for t in u.texts(seq)), "too long: told the limit: %r" % u.texts(seq))
+
+
+@test
+def toasts_are_plain_text(s):
+    """answerCallbackQuery has no parse mode: a name with & shows as is."""
+    u, aid = trained_user(s, "en")
+    s.sql("UPDATE avatars SET name = 'Tom & Jerry <3' WHERE id = %s" % aid)
+    seq = s.seq()
+    u.press_raw("v1:avmain:%s" % aid)
+    toasts = [c["params"].get("text") for c in s.calls(seq, "answerCallbackQuery")]
+    check("⭐ “Tom & Jerry <3” is now your main avatar." in toasts, "the toast: %r" % toasts)
+    cards = [t for t in u.texts(seq) if "Tom" in t]
+    check(cards and "Tom &amp; Jerry &lt;3" in cards[-1], "the card (HTML) escapes it: %r" % cards)

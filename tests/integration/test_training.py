@@ -120,9 +120,13 @@ def portrait_training_via_webhook(s):
 def style_training_with_flux_pro_trainer(s):
     tid, aid = make_queued(s, style=True)
     seq = s.seq()
-    eq(train(s, aid).status, 202, "start")
+    r = s.cli("start-training", "--avatar", aid,
+              env={"FAL_STYLE_TRAINER": "fal-ai/flux-pro-trainer"})
+    eq(r.returncode, 0, "start from the command line: " + r.stdout + r.stderr)
     sub = submits(s, seq)
-    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-pro-trainer", "default style endpoint")
+    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-pro-trainer", "still selectable")
+    eq(sub[0]["status"], 200, "FAL took the input")
+    eq(sub[0]["params"]["input"]["iterations"], 300, "its own default iterations")
     inp = sub[0]["params"]["input"]
     for k in ("data_url", "mode", "finetune_comment", "iterations", "learning_rate", "priority",
               "captioning", "trigger_word", "finetune_type"):
@@ -137,13 +141,15 @@ def style_training_with_flux_pro_trainer(s):
 def style_training_with_flux_lora_fast_training(s):
     tid, aid = make_queued(s, style=True, photos=12)
     seq = s.seq()
-    r = s.cli("start-training", "--avatar", aid,
-              env={"FAL_STYLE_TRAINER": "fal-ai/flux-lora-fast-training"})
-    eq(r.returncode, 0, "start from the command line: " + r.stdout + r.stderr)
+    eq(train(s, aid).status, 202, "start")
     sub = submits(s, seq)
-    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-lora-fast-training", "endpoint")
+    eq(sub[0]["params"]["endpoint"], "fal-ai/flux-lora-fast-training", "the default style trainer")
+    eq(sub[0]["status"], 200, "FAL took the input")
     inp = sub[0]["params"]["input"]
-    eq(inp.get("is_style"), True, "is_style")
+    # a Style avatar is photos of a person: masks on, not a style LoRA
+    eq(inp.get("is_style"), False, "is_style")
+    eq(inp.get("create_masks"), True, "create_masks")
+    eq(inp.get("steps"), 1000, "its own default steps")
     check("images_data_url" in inp and "trigger_word" in inp, "documented fields")
     check_zip(s, inp["images_data_url"], aid, 12)
     wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
@@ -570,3 +576,42 @@ def test_mode_end_to_end_through_the_bot(s):
         check("ready" in json.dumps(u.chat_messages()[-1]), "the list shows it ready")
     finally:
         s.restart_lighttpd()
+
+
+@test
+def result_500_503_504_after_completed_is_final_and_told_once(s):
+    """FAL has retried already when a COMPLETED request's result is 5xx: the
+    poller ends the training (it used to fetch it again every minute)."""
+    for code in (500, 503, 504):
+        tid, aid = make_queued(s)
+        s.ctl("/_ctl/fail", {"rules": [{"service": "fal", "method": "result", "status": code},
+                                       {"service": "fal", "method": "webhook", "mode": "lost"}]})
+        seq = s.seq()
+        eq(train(s, aid).status, 202, "start")
+        rid = av(s, aid, "fal_request_id")
+        wait_for(lambda: fal_request(s, rid)["delivered"], 5, what="FAL done")
+        for _ in range(2):
+            r = s.cli("check-status", "--all")
+            eq(r.returncode, 0, r.stderr)
+        eq(av(s, aid, "status"), "error", "a %d result ends the training" % code)
+        told = [t for t in chat_texts(s, tid, seq) if "Не удалось" in t]
+        eq(len(told), 1, "the person is told once after %d" % code)
+
+
+@test
+def a_long_non_ascii_fal_error_is_stored_whole_characters(s):
+    """400 × 'é' is 800 bytes: cut at a byte it was invalid UTF-8, PostgreSQL
+    refused it and the webhook answered 500 on every retry."""
+    tid, aid = make_queued(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "result", "status": 422,
+                         "detail": [{"loc": ["body", "images_data_url"], "msg": "é" * 400,
+                                     "type": "value_error"}]})
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    wait_for(lambda: av(s, aid, "status") == "error", 8, what="the ERROR webhook stored")
+    err = av(s, aid, "training_error")
+    check(err and err.count("é") > 200, "the reason kept, cut on a character: %r" % err[:80])
+    hooks = [c for c in s.calls(seq, "webhook", service="fal")
+             if c["params"].get("request_id") == av(s, aid, "fal_request_id")]
+    eq([c["status"] for c in hooks], [200], "the webhook was taken the first time")
+    eq(len([t for t in chat_texts(s, tid, seq) if "Не удалось" in t]), 1, "told once")

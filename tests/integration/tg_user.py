@@ -85,9 +85,16 @@ class User:
         raise Fail("no button %r in the chat" % prefix)
 
     def callback_update(self, data, message=None):
+        # The message the button is on, as Telegram includes it: a text
+        # message has "text", a photo "photo" and maybe "caption".
         msg = {"message_id": message["message_id"] if message else 1,
                "from": {"id": 1, "is_bot": True, "first_name": "Aisha"}, "chat": self.chat,
-               "date": int(time.time()), "text": (message or {}).get("text", "")}
+               "date": int(time.time())}
+        for k in ("text", "photo", "caption", "document", "media_group_id"):
+            if message and k in message:
+                msg[k] = message[k]
+        if not message:
+            msg["text"] = "…"
         return {"callback_query": {"id": str(uuid.uuid4().int)[:18], "from": self.user,
                                    "message": msg, "chat_instance": "-1", "data": data}}
 

@@ -32,13 +32,42 @@ defaults_apply(void **state)
 	assert_string_equal(c.tg_api_base, "https://api.telegram.org");
 	assert_string_equal(c.fal_queue_base, "https://queue.fal.run");
 	assert_string_equal(c.fal_portrait_trainer, "fal-ai/flux-lora-portrait-trainer");
-	assert_string_equal(c.fal_style_trainer, "fal-ai/flux-pro-trainer");
+	assert_string_equal(c.fal_style_trainer, "fal-ai/flux-lora-fast-training");
 	assert_int_equal(c.photos_min, 10);
 	assert_int_equal(c.photos_max, 20);
 	assert_int_equal(c.port, 8080);
 	assert_string_equal(c.public_base_url, "http://127.0.0.1:8080");
 	assert_true(c.fal_test_mode); /* no FAL key: test mode */
 	config_free(&c);
+}
+
+static void
+near_miss_keys_are_reported(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/aisha-test-envXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *body = "PHOTOS_MIN=3\nTOTALLY_UNKNOWN=1\n";
+	assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+	close(fd);
+	char envf[64];
+	snprintf(envf, sizeof(envf), "AISHA_ENV_FILE=%s", path);
+	char *env[] = {"PHOTO_MAX=5", "LOGLEVEL=debug", "HOST=x", "PGPORT=5432", "HOME=/root",
+	    "log_level=debug", envf, NULL};
+	struct config c;
+
+	assert_int_equal(load(&c, env), 0);
+	assert_int_equal(c.photos_min, 3);
+	assert_non_null(strstr(c.warnings, "PHOTO_MAX is not a setting; did you mean PHOTOS_MAX?"));
+	assert_non_null(strstr(c.warnings, "LOGLEVEL is not a setting; did you mean LOG_LEVEL?"));
+	assert_non_null(strstr(c.warnings, "log_level is not a setting; did you mean LOG_LEVEL?"));
+	assert_non_null(strstr(c.warnings, "TOTALLY_UNKNOWN is not a setting (ignored)"));
+	assert_null(strstr(c.warnings, "HOST"));   /* not close enough to PORT */
+	assert_null(strstr(c.warnings, "PGPORT"));
+	assert_null(strstr(c.warnings, "HOME"));
+	config_free(&c);
+	unlink(path);
 }
 
 static void
@@ -196,6 +225,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(bad_integer_names_the_variable),
+		cmocka_unit_test(near_miss_keys_are_reported),
 		cmocka_unit_test(range_checks),
 		cmocka_unit_test(test_mode_rules),
 		cmocka_unit_test(env_file_is_read_and_environment_wins),

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "fal_api.h"
 #include "fal_verify.h"
+#include "utf8.h"
 
 static struct config cfg;
 
@@ -45,9 +46,46 @@ trainer_inputs(void **state)
 	fal_train_params_init(&p, &cfg, true, 7, 42);
 	p.zip_url = "https://x/z.zip";
 	in = fal_train_input(&p);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(in, "is_style")));
+	/* a Style avatar is still a person: masks on, not a style LoRA */
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(in, "is_style")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(in, "create_masks")));
 	assert_non_null(cJSON_GetObjectItem(in, "trigger_word"));
+	assert_int_equal(cJSON_GetObjectItem(in, "steps")->valueint, 300);
 	cJSON_Delete(in);
+
+	/* FAL_STYLE_STEPS unset (0): each trainer's own default */
+	cfg.fal_style_steps = 0;
+	fal_train_params_init(&p, &cfg, true, 7, 42);
+	assert_int_equal(p.steps, 1000);
+	cfg.fal_style_trainer = "fal-ai/flux-pro-trainer";
+	fal_train_params_init(&p, &cfg, true, 7, 42);
+	assert_int_equal(p.steps, 300);
+	cfg.fal_style_steps = 300;
+}
+
+static void
+error_texts_are_cut_on_a_character(void **state)
+{
+	(void)state;
+	struct fal_result r;
+	char detail[2000] = "{\"detail\":\"";
+	size_t n = strlen(detail);
+
+	/* 400 × "é" (800 bytes): more than the 600-byte error field holds */
+	for (int i = 0; i < 400; i++) {
+		detail[n++] = (char)0xC3;
+		detail[n++] = (char)0xA9;
+	}
+	memcpy(detail + n, "\"}", 3);
+	cJSON *body = cJSON_Parse(detail);
+	assert_non_null(body);
+	fal_classify_result(422, body, &r);
+	assert_false(r.ok);
+	assert_true(strlen(r.error) > 500);
+	assert_true(utf8_valid(r.error, strlen(r.error)));
+	cJSON_Delete(body);
+	fal_classify_webhook("ERROR", NULL, "\xC3", NULL, &r);
+	assert_true(utf8_valid(r.error, strlen(r.error)));
 }
 
 static void
@@ -195,6 +233,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(trainer_inputs),
 		cmocka_unit_test(submit_answers),
+		cmocka_unit_test(error_texts_are_cut_on_a_character),
 		cmocka_unit_test(results),
 		cmocka_unit_test(webhooks),
 		cmocka_unit_test(status_progress),

@@ -1,0 +1,73 @@
+#include "failed_updates.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "sbuf.h"
+#include "tg_update.h"
+#include "utf8.h"
+
+static struct db_stmt st_record = DB_STMT("failed_update_record",
+    "WITH claim AS (INSERT INTO tg_updates (update_id, kind, telegram_id)"
+    "  SELECT $1, $2, $3 WHERE $1::bigint IS NOT NULL ON CONFLICT (update_id) DO NOTHING)"
+    " INSERT INTO failed_updates (update_id, kind, telegram_id, error, body)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (update_id) DO NOTHING");
+
+static struct db_stmt st_record_only = DB_STMT("failed_update_record_only",
+    "INSERT INTO failed_updates (update_id, kind, telegram_id, error, body)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (update_id) DO NOTHING");
+
+int
+failed_update_record(struct db *db, int64_t update_id, const char *kind, int64_t telegram_id,
+    const char *error, const char *body, size_t len)
+{
+	struct db_params p;
+	char err[1000], k[33];
+	struct sbuf b = SBUF_INIT;
+
+	/* what is stored must be valid UTF-8 within the row's limits */
+	utf8_copy(err, sizeof(err), error && *error ? error : "unknown", 999);
+	for (char *c = err; *c; c++)
+		if (*c == '\n' || *c == '\r' || *c == '\t')
+			*c = ' ';
+	utf8_copy(k, sizeof(k), kind ? kind : "", 32);
+	sbuf_addn(&b, body, len > FAILED_UPDATE_BODY_MAX - 4 ? FAILED_UPDATE_BODY_MAX - 4 : len);
+	for (size_t i = 0; i < b.len; i++)
+		if (b.p[i] == '\0')
+			b.p[i] = '?';
+	if (b.p != NULL)
+		b.len = strlen(utf8_clean(b.p));
+	db_params_init(&p);
+	if (update_id >= 0)
+		db_p_i64(&p, update_id);
+	else
+		db_p_null(&p);
+	db_p_str(&p, k);
+	if (telegram_id != 0)
+		db_p_i64(&p, telegram_id);
+	else
+		db_p_null(&p);
+	db_p_str(&p, err);
+	db_p_str(&p, sbuf_str(&b));
+	int rc = db_exec(db, &st_record, &p);
+	/* the claim itself may be what fails for good: then the record alone
+	 * (a repeat runs the turn again and finds the row) */
+	if (rc != 0 && !db_failure_transient(db))
+		rc = db_exec(db, &st_record_only, &p);
+	sbuf_free(&b);
+	return rc;
+}
+
+int64_t
+failed_update_id(const char *body, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	int64_t id = -1;
+
+	if (tg_json_id(cJSON_GetObjectItemCaseSensitive(j, "update_id"), &id) != 0 || id < 0)
+		id = -1;
+	cJSON_Delete(j);
+	return id;
+}
