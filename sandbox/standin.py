@@ -349,22 +349,21 @@ class Telegram:
         st = self.st
         with st.lock:
             hit = st.url_cache.get(url)
-        if hit is None:
+        if hit is None or (hit[0] < 0 and time.time() - hit[2] > 5):
             try:
-                with urllib.request.urlopen(url, timeout=10) as r:
+                with urllib.request.urlopen(url, timeout=5) as r:
                     data = r.read(limit + 1)
                     ctype = r.headers.get("Content-Type", "")
-                hit = (len(data), ctype)
+                hit = (len(data), ctype, time.time())
             except (OSError, ValueError):
-                hit = (-1, "")
-            if hit[0] >= 0:
-                with st.lock:
-                    st.url_cache[url] = hit
+                hit = (-1, "", time.time())   # a failure is asked again after 5 s
+            with st.lock:
+                st.url_cache[url] = hit
         if hit[0] < 0:
             raise TelegramError(400, "Bad Request: failed to get HTTP URL content")
         if hit[0] > limit:
             raise TelegramError(400, "Bad Request: failed to get HTTP URL content")
-        return hit
+        return hit[0], hit[1]
 
     def _input_file(self, value, kind):
         """A file given to a send method: an upload, a URL or a file_id."""

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "utf8.h"
 
 struct tg_api {
 	CURL *curl;
@@ -99,8 +100,10 @@ tg_classify(long http, const char *body, struct tg_reply *out)
 	out->http = http;
 	out->retry_after = 0;
 	out->description[0] = '\0';
-	if (cJSON_IsString(desc))
+	if (cJSON_IsString(desc)) {
 		snprintf(out->description, sizeof(out->description), "%s", desc->valuestring);
+		utf8_clean(out->description); /* stored as last_error: whole characters */
+	}
 	if (http == 200 && cJSON_IsTrue(ok)) {
 		out->res = TG_OK;
 		out->result = cJSON_DetachItemFromObjectCaseSensitive(j, "result");

@@ -27,6 +27,7 @@
 #include "sbuf.h"
 #include "texts.h"
 #include "tg_api.h"
+#include "utf8.h"
 
 #define MAX_ATTEMPTS 5        /* start-training runs per queueing */
 #define INLINE_TRIES 3        /* submit tries within one run */
@@ -298,6 +299,7 @@ submit(struct app_ctx *ctx, const struct fal_train_params *tp, const char *webho
 			fal_classify_result(r.status, doc, &fr);
 			cJSON_Delete(doc);
 			snprintf(why, whylen, "FAL refused the job (HTTP %ld): %s", r.status, fr.error);
+			utf8_clean(why); /* it is stored: never cut inside a character */
 			sr = STEP_FAIL;
 			http_out_free(&r);
 			break;

@@ -118,15 +118,18 @@ def polling_delivers_when_the_webhook_is_lost_and_duplicates_deliver_once(s):
     s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
     seq = s.seq()
     generate(u)
-    time.sleep(1.5)
+    wait_for(lambda: s.calls(seq, "webhook", service="fal"), 8, what="FAL done (webhook lost)")
     eq(photos_to(s, u, seq), [], "nothing yet")
     s.cli("check-status", "--all")
     eq(len(photos_to(s, u, seq)), 1, "delivered by the poller")
     s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "duplicate"})
     seq2 = s.seq()
     generate(u)
-    wait_for(lambda: len(s.calls(seq2, "webhook", service="fal")) == 2, 8, what="two webhooks")
-    time.sleep(0.3)
+    # a webhook call is recorded once it was answered, i.e. fully handled
+    hooks = wait_for(lambda: [c for c in s.calls(seq2, "webhook", service="fal")
+                              if c["status"] == 200][1:] and s.calls(seq2, "webhook", service="fal"),
+                     8, what="two webhooks answered")
+    eq([c["status"] for c in hooks], [200, 200], "both answered")
     eq(len(photos_to(s, u, seq2)), 1, "one delivery for a duplicate webhook")
 
 
@@ -174,11 +177,18 @@ def regenerate_full_quality_share_and_gallery(s):
     eq(len(got), 1, "the friend sees the picture")
     fid = s.one("SELECT tg_file_id FROM generated_images WHERE id = %s" % img)
     eq(got[0]["params"]["photo"], fid, "re-sent by file_id")
-    r = s.webhook({"update_id": 880000001, "inline_query": {
+    # delivered by the stand-in, which performs (and checks) the answer
+    r = s.deliver({"inline_query": {
         "id": "77", "from": other.user, "query": "img_%s" % code, "offset": ""}})
-    res = r.json()
+    eq(r["status"], 200, "inline query delivered")
+    res = json.loads(r["body"])
     eq(res.get("method"), "answerInlineQuery", "inline answer")
     eq(len(res["results"]), 1, "one result")
+    got = res["results"][0]
+    eq(got.get("type"), "photo", "the result is the picture")
+    check(got.get("photo_file_id") == fid or (got.get("photo_url") == url and
+                                              got.get("thumbnail_url")),
+          "the shared picture itself (by file_id, or its URL with a thumbnail): %r" % got)
     # gallery and delete
     seq5 = s.seq()
     u.press_raw("v1:gal")
@@ -221,7 +231,8 @@ def gallery_pages_over_25_images(s):
     edits = u.calls("editMessageMedia", since=seq)
     check(edits and "25/25" in edits[-1]["params"]["media"]["caption"], "last page")
     eq(edits[-1]["params"]["media"]["media"], media(s, 0), "oldest last")
-    check(gid, "a generation")
+    eq(s.one("SELECT count(*) FROM generated_images WHERE generation_id = %s" % gid), "0",
+       "a generation without pictures shows nothing")
 
 
 @test
@@ -380,3 +391,99 @@ def toasts_are_plain_text(s):
     check("⭐ “Tom & Jerry <3” is now your main avatar." in toasts, "the toast: %r" % toasts)
     cards = [t for t in u.texts(seq) if "Tom" in t]
     check(cards and "Tom &amp; Jerry &lt;3" in cards[-1], "the card (HTML) escapes it: %r" % cards)
+
+
+@test
+def a_long_non_ascii_fal_error_fails_the_generation_on_the_first_webhook(s):
+    u, aid = trained_user(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "result", "status": 422,
+                         "detail": [{"loc": ["body", "prompt"], "msg": "é" * 400,
+                                     "type": "value_error"}]})
+    seq = s.seq()
+    generate(u)
+    gid = gens(s, u.uid)[-1][0]
+    wait_for(lambda: s.one("SELECT status FROM generations WHERE id = %s" % gid) == "error", 8,
+             what="the ERROR webhook stored")
+    err = s.one("SELECT error FROM generations WHERE id = %s" % gid)
+    check(err.count("é") > 200, "the reason kept, cut on a character")
+    rid = s.one("SELECT fal_request_id FROM generations WHERE id = %s" % gid)
+    eq([c["status"] for c in s.calls(seq, "webhook", service="fal")
+        if c["params"].get("request_id") == rid], [200], "taken the first time")
+    wait_for(lambda: s.one("SELECT status FROM notifications WHERE dedupe_key = 'gen:%s:failed'"
+                           % gid) == "sent", 5, what="the person told")
+
+
+def gen_token(kind, i):
+    import hmac
+    key = hashlib.blake2b(b"test-fal-webhook-secret", digest_size=32).digest()
+    return hmac.new(key, ("%s:%s" % (kind, i)).encode(), hashlib.sha256).hexdigest()
+
+
+@test
+def generation_webhooks_need_the_generations_own_token(s):
+    u, aid = trained_user(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    generate(u)
+    gid = int(gens(s, u.uid)[-1][0])
+    rid = s.one("SELECT fal_request_id FROM generations WHERE id = %s" % gid)
+    body = {"request_id": rid, "gateway_request_id": rid, "status": "OK", "payload": {
+        "images": [{"url": "http://127.0.0.1:%d/_media/forged.jpg" % s.fal_port,
+                    "width": 1024, "height": 1024, "content_type": "image/jpeg"}],
+        "seed": 1, "has_nsfw_concepts": [False], "prompt": "p"}}
+    for query in ("generation=%d" % gid,
+                  "generation=%d&token=%s" % (gid, "0" * 64),
+                  "generation=%d&token=%s" % (gid, gen_token("avatar", gid)),
+                  "generation=%d&token=%s" % (gid, gen_token("generation", gid + 1)),
+                  "generation=%d&token=%s" % (gid + 1, gen_token("generation", gid))):
+        r = s.http("POST", "/fal/webhook?" + query, body)
+        eq(r.status, 401, "a generation webhook with %s" % query.split("&")[-1][:20])
+    eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "running", "unchanged")
+    r = s.http("POST", "/fal/webhook?generation=%d&token=%s" % (gid, gen_token("generation", gid)),
+               body)
+    eq(r.status, 200, "its own token")
+    eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "completed", "completed")
+
+
+def tpl_buttons(m):
+    return [b["callback_data"] for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row if b["callback_data"].startswith("v1:gt:")]
+
+
+@test
+def template_pages_turn_both_ways(s):
+    u, aid = trained_user(s)
+    u.press_raw("v1:gen")
+    m, _ = u.button("v1:gt:")
+    first = tpl_buttons(m)
+    nav = [b for row in m["reply_markup"]["inline_keyboard"] for b in row
+           if b["callback_data"].startswith("v1:g:")]
+    check(len(nav) == 3 and "1/" in nav[1]["text"], "◀ 1/N ▶: %r" % nav)
+    u.press_raw(nav[2]["callback_data"], m)            # ▶
+    m2 = [x for x in u.chat_messages() if x["message_id"] == m["message_id"]][0]
+    second = tpl_buttons(m2)
+    check(set(second) - {"v1:gt:%s:0" % aid} and
+          not (set(second) & set(first)) - {"v1:gt:%s:0" % aid},
+          "page 2 shows other templates: %r then %r" % (first, second))
+    check(any("2/" in b["text"] for row in m2["reply_markup"]["inline_keyboard"] for b in row),
+          "page 2/N")
+    back = [b for row in m2["reply_markup"]["inline_keyboard"] for b in row
+            if b["callback_data"].startswith("v1:g:")][0]
+    u.press_raw(back["callback_data"], m2)              # ◀
+    m3 = [x for x in u.chat_messages() if x["message_id"] == m["message_id"]][0]
+    check(tpl_buttons(m3) != second, "◀ turns back")
+
+
+@test
+def cancel_while_typing_a_prompt_returns_to_the_menu(s):
+    u, aid = trained_user(s, "en")
+    u.press_raw("v1:gen")
+    m, _ = u.button("v1:gt:")
+    u.press_raw("v1:gt:%s:0" % aid, m)                  # "my own prompt"
+    eq(u.conv()[0], "gen_prompt", "waiting for the prompt")
+    seq = s.seq()
+    u.text("/cancel")
+    eq(u.conv()[0], "idle", "/cancel leaves the prompt step")
+    check(u.texts(seq) and u.calls("sendMessage", since=seq)[-1]["params"].get("reply_markup"),
+          "with the menu: %r" % u.texts(seq))
+    u.text("a castle in the clouds")
+    eq(gens(s, u.uid), [], "a text after /cancel is not taken as a prompt")

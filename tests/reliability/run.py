@@ -252,7 +252,8 @@ def kill_9_during_creation_flows(s):
     finish_trainings(s, 60)
     print("      %d people, %d kills, %d redeliveries" %
           (len(people), kills[0], sum(p.retries for p in people)))
-    check(kills[0] >= target or SHORT, "killed %d times" % kills[0])
+    # the short pass too: a pass that killed nothing proved nothing
+    check(kills[0] >= target, "killed %d times, want %d" % (kills[0], target))
     for p in people:
         stored = [r[0] for r in s.sql(
             "SELECT ph.file_unique_id FROM avatar_photos ph JOIN avatars a ON a.id = ph.avatar_id"
@@ -395,7 +396,9 @@ def load_of_concurrent_users(s):
     p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
     print("      %d users for %d s: %d updates, status %s, p50 %.1f ms, p99 %.1f ms" %
           (n, secs, len(lat), codes, p50, p99))
-    eq([c for c in codes if c >= 500], [], "5xx answers")
+    # every update was authentic and well formed: each one is a 200
+    check(len(lat) > n, "updates sent: %d" % len(lat))
+    eq(sorted(codes), [200], "answers other than 200: %r" % codes)
 
 
 def main():

@@ -14,11 +14,24 @@ round_trip_all_actions(void **state)
 {
 	(void)state;
 	for (int a = CB_STALE + 1; a < CB__COUNT; a++) {
-		struct cb in = {(enum cb_action)a, {9007199254740992LL, 9007199254740992LL}}, out;
-		char data[CB_MAX + 1];
-		assert_int_equal(cb_encode(&in, data), 0);
-		assert_true(strlen(data) <= 64);
-		assert_int_equal(cb_decode(data, &out), a);
+		/* the largest ids, and two different ones: each argument must come
+		 * back as itself, in its place */
+		const int64_t args[2][2] = {{9007199254740992LL, 9007199254740992LL},
+		    {123456789012345LL, 42}};
+		for (int k = 0; k < 2; k++) {
+			struct cb in = {(enum cb_action)a, {args[k][0], args[k][1]}}, out;
+			char data[CB_MAX + 1];
+			int nargs = -1;
+			memset(&out, 0x5a, sizeof(out));
+			assert_int_equal(cb_encode(&in, data), 0);
+			assert_true(strlen(data) >= 1 && strlen(data) <= 64);
+			assert_int_equal(cb_decode(data, &out), a);
+			for (const char *c = data; *c; c++)
+				nargs += *c == ':';
+			assert_true(nargs >= 0 && nargs <= 2);
+			for (int i = 0; i < nargs; i++)
+				assert_int_equal(out.n[i], in.n[i]);
+		}
 	}
 }
 
