@@ -10,6 +10,8 @@
 #   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (or runs:N)
 #   make reliability     the full reliability suite, 10M fuzz runs each, valgrind
 #   make bench           speed and memory figures (docs/BENCHMARKS.md)
+#   make mutants         each planted mutation (tests/mutations) must fail its tests
+#                        (docs/TESTING.md; not part of make check: about 15 minutes)
 #   make up / down       bring the local stack up / stop exactly what up started
 #   make chat            talk to the local bot as a Telegram user
 
@@ -47,7 +49,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
         chat clean fuzz fuzz-build valgrind \
-        format cron-install help bench reliability
+        format cron-install help bench reliability mutants
 
 all: $(BINS)
 	@ln -sfn $(CURDIR)/$(BUILD)/bin bin
@@ -117,6 +119,10 @@ reliability: deps all
 	$(MAKE) fuzz FUZZ_TIME=runs:10000000
 	$(MAKE) valgrind
 
+# Planted mutations that the tests must catch (docs/TESTING.md).
+mutants: deps
+	$(PY) tools/mutants.py $(MUTANTS_ARGS)
+
 valgrind: all
 	@sh tools/valgrind.sh $(BUILD)/bin $(VALGRIND_ARGS)
 
@@ -143,4 +149,4 @@ clean:
 	rm -rf build bin
 
 help:
-	@sed -n '1,15p' Makefile
+	@sed -n '1,17p' Makefile

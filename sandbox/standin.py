@@ -28,6 +28,8 @@ sandbox chat:
                               bot's mistake, and any failing method of a
                               webhook answer (Telegram drops those silently)
     POST /_ctl/config         {"query_max_age": seconds} while running
+    POST /_ctl/file           {"file_id", "size"}: the size getFile reports
+                              (over 20 MB: "file is too big", as Telegram)
 
 Strict like the real services (checked against their documentation):
 Telegram parses parse_mode HTML (unknown or unbalanced tags, a bare < or &
@@ -645,8 +647,8 @@ class Telegram:
         data = self.st.jpeg(f["seed"])
         if f.get("size_override", 0) > 20 * 1024 * 1024:
             raise TelegramError(400, "Bad Request: file is too big")
-        return {"file_id": fid, "file_unique_id": f["unique"], "file_size": len(data),
-                "file_path": f["path"]}
+        return {"file_id": fid, "file_unique_id": f["unique"],
+                "file_size": f.get("size_override") or len(data), "file_path": f["path"]}
 
     def download(self, path):
         with self.st.lock:
@@ -1159,6 +1161,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, {"calls": calls, "seq": st.seq})
         if path == "/_ctl/reset":
             st.reset()
+            return self.send_json(200, {"ok": True})
+        if path == "/_ctl/file":
+            # {"file_id", "size"}: what getFile reports for a file a person sent
+            with st.lock:
+                fid = body["file_id"]
+                f = st.files.setdefault(fid, {
+                    "path": "photos/file_%s.jpg" % hashlib.sha1(fid.encode()).hexdigest()[:12],
+                    "unique": "U" + hashlib.sha1(fid.encode()).hexdigest()[:10],
+                    "seed": fid, "size": None})
+                f["size_override"] = int(body["size"])
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/config":
             # settings a test may change while the stand-in runs

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs the integration tests against a fresh real stack.
 
-    tests/integration/run.py --bin build/gcc/bin [--only NAME] [--keep]
+    tests/integration/run.py --bin build/gcc/bin [--only NAME[,NAME…]] [--keep]
 """
 import argparse
 import glob
@@ -16,14 +16,16 @@ import harness  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--only", default=None)
+    ap.add_argument("--only", default=None, help="tests whose names hold one of these"
+                    " comma-separated words")
+    ap.add_argument("--pg-port", type=int, default=54339)
     ap.add_argument("--keep", action="store_true", help="leave the stack running")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     for path in sorted(glob.glob(os.path.join(here, "test_*.py"))):
         spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    stack = harness.Stack(args.bin)
+    stack = harness.Stack(args.bin, pg_port=args.pg_port)
     try:
         stack.start()
         passed, failed = harness.run_all(stack, args.only)

@@ -378,3 +378,82 @@ def photo_outside_the_flow_gets_a_pointer(s):
     u.text("/start")
     u.photo()
     check("Создать аватар" in u.last_text(), u.last_text())
+
+
+# --- coverage: steps no test walked before ----------------------------------------------
+
+@test
+def done_with_too_few_photos_says_how_many_more_and_stays(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    for _ in range(3):
+        u.photo()
+    seq = s.seq()
+    # no Done button is offered below the minimum; an older one can still be pressed
+    u.press_raw("v1:pdone:%s" % aid)
+    toasts = [c["params"].get("text") for c in s.calls(seq, "answerCallbackQuery")]
+    check("Нужно ещё 7 фото." in toasts, "the toast says how many more: %r" % toasts)
+    eq(u.conv()[0], "create_photos", "still collecting photos")
+    eq(status(s, aid), "photos", "the avatar waits for photos")
+
+
+@test
+def add_photos_from_the_summary_then_done_again(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u)
+    for _ in range(10):
+        u.photo()
+    u.press("v1:pdone:%s" % aid)
+    eq(u.conv()[0], "create_summary", "at the summary")
+    u.press("v1:padd:%s" % aid)
+    eq(u.conv()[0], "create_photos", "back to adding photos")
+    for _ in range(2):
+        u.photo()
+    eq(photos(s, aid), 12, "twelve stored")
+    u.press("v1:pdone:%s" % aid)
+    check("Фото: 12" in u.last_text(), "the summary counts 12: %r" % u.last_text())
+
+
+@test
+def help_and_menu_buttons(s):
+    u = new_user(s, "en", "Max")
+    u.text("/start")
+    seq = s.seq()
+    u.press("v1:help")
+    check(any("How it works" in t for t in u.texts(seq)), "help: %r" % u.texts(seq))
+    seq = s.seq()
+    u.press_raw("v1:menu")      # the Back button of many screens
+    check(any("Main menu" in t for t in u.texts(seq)), "menu: %r" % u.texts(seq))
+    last = u.calls("editMessageText", since=seq) + u.calls("sendMessage", since=seq)
+    kb = last[-1]["params"]["reply_markup"]["inline_keyboard"]
+    datas = {b["callback_data"] for row in kb for b in row}
+    check({"v1:avs", "v1:new", "v1:gen", "v1:gal", "v1:help"} <= datas, "the menu: %r" % datas)
+
+
+@test
+def language_switch_from_english_to_russian(s):
+    u = new_user(s, "en", "Kate")
+    u.text("/start")
+    u.text("/language")
+    seq = s.seq()
+    u.press("v1:lang:0")
+    eq(s.one("SELECT lang FROM users WHERE telegram_id = %d" % u.uid), "ru", "stored")
+    toasts = [c["params"].get("text") for c in s.calls(seq, "answerCallbackQuery")]
+    check("Готово, теперь я говорю по-русски." in toasts, "said in Russian: %r" % toasts)
+    check(any("Главное меню" in t for t in u.texts(seq)), "the menu in Russian: %r" % u.texts(seq))
+    seq = s.seq()
+    u.text("/help")
+    check(any("Как это работает" in t for t in u.texts(seq)), "and it stays Russian")
+
+
+@test
+def unknown_and_malformed_share_codes_get_a_clear_answer(s):
+    u = new_user(s)
+    for code in ("img_" + "A" * 20, "img_" + "x" * 200, "img_../../etc", "img_", "nonsense"):
+        seq = s.seq()
+        u.text("/start " + code)
+        texts = u.texts(seq)
+        check(texts, "an answer to /start %s" % code[:30])
+        if code.startswith("img_") and len(code) > 4:
+            check(any("не найдена" in t for t in texts) or any("меню" in t for t in texts),
+                  "the picture is gone, or the menu: %r" % texts)

@@ -2,6 +2,7 @@
 CGI mode, routing and limits — through lighttpd, with a real database."""
 import copy
 import hashlib
+import json
 import os
 import subprocess
 
@@ -350,12 +351,24 @@ def command_line_modes(s):
     check("--all" in r.stdout, "usage mentions --all")
     r = s.cli("check-status", "--all")
     eq(r.returncode, 0, "--all exit: " + r.stderr)
+    summary = json.loads(r.stdout)
+    for k in ("checked", "completed", "failed", "notifications_sent", "generations_checked",
+              "generations_timed_out"):
+        check(isinstance(summary.get(k), int), "--all prints %s: %r" % (k, summary))
     r = s.cli("check-status", "--avatar", "987654321")
     eq(r.returncode, 3, "unknown avatar exit")
+    check("avatar 987654321: not found" in r.stderr, "says so: %r" % r.stderr)
     r = s.cli("start-training", "--avatar", "x")
     eq(r.returncode, 2, "bad argument exit")
+    check("usage: start-training" in r.stderr, "prints its usage: %r" % r.stderr)
+    r = s.cli("start-training", "--avatar", "987654321")
+    eq((r.returncode, r.stdout.strip()), (3, "avatar 987654321: not found"), "unknown avatar")
+    r = s.cli("start-training", "--pending")
+    eq(r.returncode, 0, "--pending: " + r.stderr)
+    check(r.stdout.startswith("started "), "says how many: %r" % r.stdout)
     r = s.cli("tg-update", "--get-me")
     eq(r.returncode, 0, "getMe: " + r.stderr)
+    eq(r.stdout.strip(), "bot: @aisha_sandbox_bot", "the bot's name")
 
 
 @test

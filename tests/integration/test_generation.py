@@ -487,3 +487,85 @@ def cancel_while_typing_a_prompt_returns_to_the_menu(s):
           "with the menu: %r" % u.texts(seq))
     u.text("a castle in the clouds")
     eq(gens(s, u.uid), [], "a text after /cancel is not taken as a prompt")
+
+
+@test
+def two_and_four_pictures_each_arrive_as_one_album(s):
+    for n in (2, 4):
+        s.restart_lighttpd(GEN_NUM_IMAGES=str(n))
+        try:
+            u, aid = trained_user(s, "en")
+            seq = s.seq()
+            generate(u)
+            groups = wait_for(lambda: u.calls("sendMediaGroup", since=seq), 8, what="the album")
+            eq(len(groups[0]["params"]["media"]), n, "%d pictures in one media group" % n)
+            eq(groups[0]["status"], 200, "Telegram took the album of %d" % n)
+            eq(fal_submits(s, seq)[-1]["params"]["input"]["num_images"], n, "asked FAL for %d" % n)
+        finally:
+            s.restart_lighttpd()
+
+
+@test
+def deleting_a_picture_asks_first(s):
+    u, aid = trained_user(s)
+    seq = s.seq()
+    generate(u)
+    ph = wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    img = [b["callback_data"] for row in ph[0]["params"]["reply_markup"]["inline_keyboard"]
+           for b in row if b["callback_data"].startswith("v1:iregen:")][0].split(":")[2]
+    seq = s.seq()
+    u.press_raw("v1:idel:%s" % img)
+    check(any("Удалить эту картинку" in t for t in u.texts(seq)), "asks: %r" % u.texts(seq))
+    m, data = u.button("v1:idelok:")
+    eq(data, "v1:idelok:%s" % img, "the confirmation names the picture")
+    eq(s.one("SELECT deleted_at IS NULL FROM generated_images WHERE id = %s" % img), "t",
+       "nothing deleted before the confirmation")
+    u.press(data)
+    eq(s.one("SELECT deleted_at IS NOT NULL FROM generated_images WHERE id = %s" % img), "t",
+       "deleted after it")
+
+
+@test
+def choosing_among_several_trained_avatars(s):
+    u, aid = trained_user(s, "en")
+    uid = u.db_user_id()
+    other = s.one("INSERT INTO avatars (user_id, name, gender, training_type, trigger_phrase,"
+                  " status, fal_request_id, diffusers_lora_file_url) VALUES (%s, 'Second',"
+                  " 'male', 'portrait', 'TOK', 'draft', 'r-%s', 'https://v3.fal.media/x.st')"
+                  " RETURNING id" % (uid, uuid.uuid4().hex))
+    s.sql("UPDATE avatars SET status = 'completed' WHERE id = %s" % other)
+    u.press_raw("v1:gen")
+    m, _ = u.button("v1:gpick")
+    u.press_raw("v1:gpick", m)
+    picks = [b for x in u.chat_messages() for row in (x.get("reply_markup") or {}).get(
+        "inline_keyboard", []) for b in row if b["callback_data"].startswith("v1:g:")]
+    names = {b["text"] for b in picks}
+    check(any("Second" in n for n in names) and any("Студия" in n for n in names),
+          "both avatars offered: %r" % names)
+    pick = [b for b in picks if "Second" in b["text"]][-1]
+    seq = s.seq()
+    u.press_raw(pick["callback_data"])
+    check(any("Second" in t for t in u.texts(seq)), "templates for the chosen one: %r"
+          % u.texts(seq))
+    u.press("v1:gt:%s:" % other)
+    m, data = u.button("v1:gar:%s:" % other)
+    u.press_raw(data, m)
+    u.press("v1:ggo:%s:" % other)
+    wait_for(lambda: gens(s, u.uid), 5, what="the job")
+    eq(s.one("SELECT avatar_id FROM generations WHERE user_id = %s ORDER BY id DESC LIMIT 1"
+             % uid), other, "generated with the chosen avatar")
+
+
+@test
+def a_refused_generation_submit_fails_it_and_tells_the_person(s):
+    u, aid = trained_user(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 422, "count": 1})
+    seq = s.seq()
+    generate(u)
+    gid = wait_for(lambda: gens(s, u.uid), 5, what="the job")[-1][0]
+    wait_for(lambda: s.one("SELECT status FROM generations WHERE id = %s" % gid) == "error", 8,
+             what="the failed submit")
+    check(s.one("SELECT error FROM generations WHERE id = %s" % gid), "reason kept")
+    wait_for(lambda: s.one("SELECT status FROM notifications WHERE dedupe_key = 'gen:%s:failed'"
+                           % gid) == "sent", 5, what="the person told")
+    eq(len(fal_submits(s, seq)), 1, "no retry of a 422")
