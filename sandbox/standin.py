@@ -806,7 +806,9 @@ class Fal:
         return {"images": [{"url": "%s/_media/%s_%d.jpg" % (self.base, rid, i),
                             "width": 1024, "height": 1024, "content_type": "image/jpeg"}
                            for i in range(n)],
-                "seed": seed, "has_nsfw_concepts": [bool(req.get("nsfw"))] * n,
+                "seed": seed, "has_nsfw_concepts": [
+                    i in req["nsfw"] if isinstance(req.get("nsfw"), list) else bool(req.get("nsfw"))
+                    for i in range(n)],
                 "prompt": req["input"].get("prompt", ""), "timings": {"inference": 1.2}}
 
     def app_of(self, endpoint):
@@ -826,8 +828,9 @@ class Fal:
         rule = self.st.failures.take("fal", "webhook")
         if rule:
             req["webhook_mode"] = rule.get("mode", "lost")
-        if self.st.failures.take("fal", "nsfw"):
-            req["nsfw"] = True
+        rule = self.st.failures.take("fal", "nsfw")
+        if rule:        # every picture flagged, or only those at "indexes"
+            req["nsfw"] = rule.get("indexes", True)
         with self.st.lock:
             self.st.fal[rid] = req
         base = "%s/%s/requests/%s" % (self.base, app, rid)

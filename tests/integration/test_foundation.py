@@ -614,3 +614,29 @@ def fal_stand_in_checks_each_models_input(s):
     eq(code, 422, "an unknown image size")
     code, _ = submit("fal-ai/no-such-model", {"prompt": "p"})
     eq(code, 404, "an unknown model")
+
+
+@test
+def cron_install_adds_the_jobs_once_and_keeps_other_lines(s):
+    import tempfile
+    d = tempfile.mkdtemp()
+    tab = os.path.join(d, "tab")
+    with open(os.path.join(d, "crontab"), "w") as f:      # a crontab(1) of our own
+        f.write('#!/bin/sh\nif [ "$1" = -l ]; then cat "%s" 2>/dev/null || exit 1;'
+                ' else cat > "%s"; fi\n' % (tab, tab))
+    os.chmod(os.path.join(d, "crontab"), 0o755)
+    with open(tab, "w") as f:
+        f.write("0 3 * * * /usr/local/bin/backup\n")
+    env = dict(os.environ, PATH=d + ":" + os.environ.get("PATH", ""))
+    for _ in range(2):
+        r = subprocess.run(["sh", os.path.join(ROOT, "cron", "install.sh")], env=env,
+                           capture_output=True, text=True)
+        eq(r.returncode, 0, "install.sh: " + r.stderr)
+    text = open(tab).read()
+    check("0 3 * * * /usr/local/bin/backup" in text, "the other job is kept: %r" % text)
+    eq(text.count("# >>> aisha %s" % ROOT), 1, "one block after two installs")
+    jobs = [line for line in text.splitlines() if "cron/run.sh" in line and not
+            line.startswith("#")]
+    eq(len(jobs), 3, "status every minute, startup at boot and every 5 minutes: %r" % jobs)
+    check(all(("sh %s/cron/run.sh" % ROOT) in j for j in jobs), "paths filled in: %r" % jobs)
+    check("@ROOT@" not in text, "no placeholder left")

@@ -569,3 +569,25 @@ def a_refused_generation_submit_fails_it_and_tells_the_person(s):
     wait_for(lambda: s.one("SELECT status FROM notifications WHERE dedupe_key = 'gen:%s:failed'"
                            % gid) == "sent", 5, what="the person told")
     eq(len(fal_submits(s, seq)), 1, "no retry of a 422")
+
+
+@test
+def a_partly_flagged_album_shows_the_clean_pictures_and_says_why_one_is_missing(s):
+    s.restart_lighttpd(GEN_NUM_IMAGES="3")
+    try:
+        u, aid = trained_user(s)
+        s.ctl("/_ctl/fail", {"service": "fal", "method": "nsfw", "indexes": [1]})
+        seq = s.seq()
+        generate(u)
+        groups = wait_for(lambda: u.calls("sendMediaGroup", since=seq), 8, what="the album")
+        sent = [m["media"] for m in groups[0]["params"]["media"]]
+        gid = gens(s, u.uid)[-1][0]
+        rows = s.sql("SELECT idx, url, nsfw FROM generated_images WHERE generation_id = %s"
+                     " ORDER BY idx" % gid)
+        eq([r[2] for r in rows], ["f", "t", "f"], "the second one flagged")
+        eq(sent, [rows[0][1], rows[2][1]], "only the clean pictures are sent")
+        wait_for(lambda: any("проверку безопасности" in t for t in u.texts(seq)), 5,
+                 what="the notice about the hidden one")
+        eq(len([t for t in u.texts(seq) if "проверку безопасности" in t]), 1, "said once")
+    finally:
+        s.restart_lighttpd()

@@ -819,3 +819,27 @@ def cron_jobs_never_run_twice_at_once(s):
     eq(r.returncode, 0, "with the lock free it runs")
     with open(os.path.join(s.var, "log", "cron.log")) as f:
         check('"checked"' in f.read(), "the checker's summary is logged")
+
+
+@test
+def a_completion_for_a_request_whose_submitter_died_is_adopted_once(s):
+    """start-training died after FAL took the job and before storing its
+    request id: the webhook's token proves the request is this avatar's."""
+    tid, aid = make_queued(s)
+    s.sql("UPDATE avatars SET status = 'submitting', attempts = 1, claimed_at = now()"
+          " WHERE id = %s" % aid)
+    seq = s.seq()
+    rid = "adopt-%s" % uuid.uuid4().hex
+    path = "/fal/webhook?avatar=%s&token=%s" % (aid, s.fal_token(aid))
+    r = s.http("POST", path, webhook_body(rid))
+    eq(r.status, 200, "the completion is taken: %s" % r.body)
+    eq(av(s, aid, "status"), "completed", "the avatar adopted the request and completed")
+    eq(av(s, aid, "fal_request_id"), rid, "its request id kept")
+    eq(s.http("POST", path, webhook_body(rid)).status, 200, "a repeat")
+    wait_for(lambda: [t for t in chat_texts(s, tid, seq) if "готов" in t], 5, what="the notice")
+    eq(len([t for t in chat_texts(s, tid, seq) if "готов" in t]), 1, "told once")
+    # an avatar that has its own request does not adopt a stranger
+    other = "stranger-%s" % uuid.uuid4().hex
+    r = s.http("POST", path, webhook_body(other))
+    eq(r.status, 200, "answered (FAL stops retrying)")
+    eq(av(s, aid, "fal_request_id"), rid, "not adopted")
