@@ -11,7 +11,7 @@
 #   make reliability     the full reliability suite, 10M fuzz runs each, valgrind
 #   make bench           speed and memory figures (docs/BENCHMARKS.md)
 #   make mutants         each planted mutation (tests/mutations) must fail its tests
-#                        (docs/TESTING.md; not part of make check: about 15 minutes)
+#                        (docs/TESTING.md; not part of make check: about 5 minutes)
 #   make up / down       bring the local stack up / stop exactly what up started
 #   make chat            talk to the local bot as a Telegram user
 
