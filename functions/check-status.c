@@ -10,6 +10,7 @@
 #include "app.h"
 #include "avatars.h"
 #include "log.h"
+#include "maintenance.h"
 #include "training.h"
 
 static const char usage[] =
@@ -49,7 +50,7 @@ static int
 check_all(struct app_ctx *ctx, cJSON **summary)
 {
 	*summary = cJSON_CreateObject();
-	int rc = training_poll_all(ctx, *summary);
+	int rc = maintenance_status_pass(ctx, *summary);
 	cJSON_AddBoolToObject(*summary, "ok", rc == 0);
 	return rc;
 }
@@ -98,7 +99,7 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 		rc = check_all(ctx, &out) == 0 ? 0 : 1;
 	} else if (argc == 1 && strcmp(argv[0], "--startup") == 0) {
 		out = cJSON_CreateObject();
-		rc = training_maintenance(ctx, out) == 0 ? 0 : 1;
+		rc = maintenance_startup(ctx, out) == 0 ? 0 : 1;
 	} else if (argc == 2 && strcmp(argv[0], "--avatar") == 0 && app_parse_id(argv[1], &id) == 0) {
 		(void)training_poll_one(ctx, id);
 		int found = avatar_status_json(&ctx->db, id, &out);

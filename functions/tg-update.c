@@ -14,7 +14,7 @@
 #include "app.h"
 #include "auth.h"
 #include "bot.h"
-#include "failed_updates.h"
+#include "updates.h"
 #include "log.h"
 #include "setup.h"
 #include "tg_update.h"
@@ -35,7 +35,7 @@ static void
 record_failed(struct app_ctx *ctx, int64_t update_id, const char *kind, int64_t telegram_id,
     const char *why, const struct http_req *req, struct http_resp *resp, cJSON *answer)
 {
-	if (failed_update_record(&ctx->db, update_id, kind, telegram_id, why, req->body,
+	if (updates_record_failed(&ctx->db, update_id, kind, telegram_id, why, req->body,
 	    req->body_len) != 0) {
 		cJSON_Delete(answer);
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
@@ -69,7 +69,7 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	}
 	enum tg_parse_err pe = tg_update_parse(&u, req->body, req->body_len,
 	    ctx->cfg.tg_bot_username, why, sizeof(why));
-	int64_t update_id = pe == TG_PARSE_BAD_FIELD ? failed_update_id(req->body, req->body_len) : -1;
+	int64_t update_id = pe == TG_PARSE_BAD_FIELD ? updates_failed_id(req->body, req->body_len) : -1;
 	if (pe == TG_PARSE_BAD_FIELD && update_id >= 0) {
 		/* An update (it has an update_id) with a field we refuse: it
 		 * would be refused the same way on every delivery.  Recorded,

@@ -16,77 +16,12 @@
 #include "log.h"
 #include "sbuf.h"
 #include "trigger.h"
-
-static struct db_stmt st_claim = DB_STMT("tg_updates_claim",
-    "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)"
-    " ON CONFLICT (update_id) DO NOTHING RETURNING 1");
+#include "turn.h"
+#include "updates.h"
 
 static struct db_stmt st_group_notice = DB_STMT("group_notice_claim",
     "INSERT INTO group_notices (chat_id) VALUES ($1)"
     " ON CONFLICT (chat_id) DO NOTHING RETURNING 1");
-
-/* --- helpers for handlers -------------------------------------------------- */
-
-const char *
-bot_text(const struct bot_turn *t, enum text_id id)
-{
-	return text_get(t->user.lang, id);
-}
-
-void
-bot_send(struct bot_turn *t, const char *html, cJSON *kb)
-{
-	reply_message(&t->out, t->u->chat_id, html, kb);
-}
-
-void
-bot_show(struct bot_turn *t, const char *html, cJSON *kb)
-{
-	/* Only a text message can be edited into another text (a photo's
-	 * buttons get a new message: "there is no text in the message"). */
-	if (t->u->kind == TG_KIND_CALLBACK && t->u->callback_text)
-		reply_edit(&t->out, t->u->chat_id, t->u->message_id, html, kb);
-	else
-		bot_send(t, html, kb);
-}
-
-/* A toast is plain text (answerCallbackQuery has no parse mode), at most
- * 200 characters: our texts are HTML, so they are turned plain here. */
-void
-bot_toast(struct bot_turn *t, const char *text)
-{
-	struct sbuf plain = SBUF_INIT;
-
-	if (t->u->kind != TG_KIND_CALLBACK)
-		return;
-	if (text != NULL)
-		text_plain(&plain, text, 200);
-	reply_answer_callback(&t->out, t->u->callback_id, text ? sbuf_str(&plain) : NULL);
-	sbuf_free(&plain);
-}
-
-void
-bot_stale(struct bot_turn *t)
-{
-	log_info("stale button '%s' (conversation %s)", t->u->callback_data ? t->u->callback_data : "",
-	    conv_state_name(t->conv.state));
-	bot_toast(t, bot_text(t, T_STALE_BUTTON));
-}
-
-void
-bot_send_menu(struct bot_turn *t, bool with_welcome)
-{
-	struct sbuf s = SBUF_INIT;
-	const char *name = t->u->from.first_name;
-
-	if (with_welcome) {
-		text_addf(&s, t->user.lang, T_WELCOME, name && *name ? name : "👋");
-		sbuf_add(&s, "\n\n");
-	}
-	sbuf_add(&s, bot_text(t, T_MENU));
-	bot_send(t, sbuf_str(&s), kb_main_menu(t->user.lang));
-	sbuf_free(&s);
-}
 
 static cJSON *
 kb_languages(void)
@@ -98,44 +33,75 @@ kb_languages(void)
 	return kb;
 }
 
-/* --- messages ------------------------------------------------------------ */
+/* --- commands ------------------------------------------------------------ */
 
 static int
-on_command(struct bot_turn *t)
+cmd_start(struct turn *t)
 {
-	const char *c = t->u->command;
+	int shared = flow_generate_shared(t, t->u->command_arg);
 
-	if (strcmp(c, "start") == 0) {
-		int shared = flow_generate_shared(t, t->u->command_arg);
-		if (shared < 0)
-			return -1;
-		if (shared == 0 || t->user.created)
-			bot_send_menu(t, true);
-	} else if (strcmp(c, "help") == 0) {
-		bot_send(t, bot_text(t, T_HELP), kb_main_menu(t->user.lang));
-	} else if (strcmp(c, "language") == 0) {
-		bot_send(t, bot_text(t, T_LANG_CHOOSE), kb_languages());
-	} else if (strcmp(c, "cancel") == 0 && t->conv.state == CONV_GEN_PROMPT) {
-		if (conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
-			return -1;
-		bot_send(t, bot_text(t, T_CANCELLED_CREATE_NONAME), kb_main_menu(t->user.lang));
-	} else if (strcmp(c, "cancel") == 0) {
-		int done = flow_create_cancel(t);
-		if (done < 0)
-			return -1;
-		if (done == 0) {
-			bot_send(t, bot_text(t, T_NOTHING_TO_CANCEL), kb_main_menu(t->user.lang));
-		}
-	} else if (conv_in_create(&t->conv)) {
-		return flow_create_message(t);
-	} else {
-		bot_send(t, bot_text(t, T_USE_MENU), kb_main_menu(t->user.lang));
-	}
+	if (shared < 0)
+		return -1;
+	if (shared == 0 || t->user.created)
+		turn_send_menu(t, true);
 	return 0;
 }
 
 static int
-on_group_message(struct bot_turn *t)
+cmd_help(struct turn *t)
+{
+	turn_send(t, turn_text(t, T_HELP), kb_main_menu(t->user.lang));
+	return 0;
+}
+
+static int
+cmd_language(struct turn *t)
+{
+	turn_send(t, turn_text(t, T_LANG_CHOOSE), kb_languages());
+	return 0;
+}
+
+static int
+cmd_cancel(struct turn *t)
+{
+	if (t->conv.state == CONV_GEN_PROMPT) {
+		if (conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+			return -1;
+		turn_send(t, turn_text(t, T_CANCELLED_CREATE_NONAME), kb_main_menu(t->user.lang));
+		return 0;
+	}
+	int done = flow_create_cancel(t);
+	if (done == 0)
+		turn_send(t, turn_text(t, T_NOTHING_TO_CANCEL), kb_main_menu(t->user.lang));
+	return done < 0 ? -1 : 0;
+}
+
+/* Adding a command is a row here (and its texts): the dispatcher below and
+ * setMyCommands (setup.c) both read this table. */
+const struct bot_command bot_commands[] = {
+	{"start", T_CMD_START, cmd_start},
+	{"help", T_CMD_HELP, cmd_help},
+	{"cancel", T_CMD_CANCEL, cmd_cancel},
+	{"language", T_CMD_LANGUAGE, cmd_language},
+};
+const size_t bot_commands_count = sizeof(bot_commands) / sizeof(bot_commands[0]);
+
+/* --- messages ------------------------------------------------------------ */
+
+static int
+on_command(struct turn *t)
+{
+	for (size_t i = 0; i < bot_commands_count; i++)
+		if (strcmp(t->u->command, bot_commands[i].name) == 0)
+			return bot_commands[i].run(t);
+	if (conv_in_create(&t->conv))
+		return flow_create_message(t);
+	turn_send(t, turn_text(t, T_USE_MENU), kb_main_menu(t->user.lang));
+	return 0;
+}
+
+static int
+on_group_message(struct turn *t)
 {
 	struct db_params p;
 
@@ -146,7 +112,7 @@ on_group_message(struct bot_turn *t)
 		return -1;
 	if (PQntuples(r) == 1) {
 		t->user.lang = lang_from_code(t->u->from.language_code);
-		bot_send(t, bot_text(t, T_PRIVATE_ONLY), NULL);
+		turn_send(t, turn_text(t, T_PRIVATE_ONLY), NULL);
 	}
 	PQclear(r);
 	return 0;
@@ -154,7 +120,7 @@ on_group_message(struct bot_turn *t)
 
 /* Registers the sender and locks their conversation. */
 static int
-load_user(struct bot_turn *t)
+load_user(struct turn *t)
 {
 	if (t->loaded)
 		return 0;
@@ -164,7 +130,7 @@ load_user(struct bot_turn *t)
 }
 
 static int
-on_message(struct bot_turn *t)
+on_message(struct turn *t)
 {
 	const struct tg_update *u = t->u;
 
@@ -181,48 +147,48 @@ on_message(struct bot_turn *t)
 	if (t->conv.state == CONV_GEN_PROMPT && u->text != NULL)
 		return flow_generate_prompt(t);
 	if (u->has_photo || u->has_document)
-		bot_send(t, bot_text(t, T_PHOTO_NOT_EXPECTED), kb_main_menu(t->user.lang));
+		turn_send(t, turn_text(t, T_PHOTO_NOT_EXPECTED), kb_main_menu(t->user.lang));
 	else
-		bot_send(t, bot_text(t, T_USE_MENU), kb_main_menu(t->user.lang));
+		turn_send(t, turn_text(t, T_USE_MENU), kb_main_menu(t->user.lang));
 	return 0;
 }
 
 /* --- buttons ------------------------------------------------------------- */
 
 static int
-on_menu_button(struct bot_turn *t, const struct cb *cb)
+on_menu_button(struct turn *t, const struct cb *cb)
 {
 	switch (cb->action) {
 	case CB_MENU:
-		bot_toast(t, NULL);
-		bot_show(t, bot_text(t, T_MENU), kb_main_menu(t->user.lang));
+		turn_toast(t, NULL);
+		turn_show(t, turn_text(t, T_MENU), kb_main_menu(t->user.lang));
 		return 0;
 	case CB_HELP:
-		bot_toast(t, NULL);
-		bot_send(t, bot_text(t, T_HELP), kb_main_menu(t->user.lang));
+		turn_toast(t, NULL);
+		turn_send(t, turn_text(t, T_HELP), kb_main_menu(t->user.lang));
 		return 0;
 	case CB_CREATE:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return flow_create_start(t);
 	case CB_LANG:
 		if (cb->n[0] > 1) {
-			bot_stale(t);
+			turn_stale(t);
 			return 0;
 		}
 		t->user.lang = cb->n[0] == 1 ? LANG_EN : LANG_RU;
 		if (users_set_lang(&t->ctx->db, t->user.id, t->user.lang) != 0)
 			return -1;
-		bot_toast(t, bot_text(t, T_LANG_SET));
-		bot_show(t, bot_text(t, T_MENU), kb_main_menu(t->user.lang));
+		turn_toast(t, turn_text(t, T_LANG_SET));
+		turn_show(t, turn_text(t, T_MENU), kb_main_menu(t->user.lang));
 		return 0;
 	default:
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 }
 
 static int
-on_callback(struct bot_turn *t)
+on_callback(struct turn *t)
 {
 	const struct tg_update *u = t->u;
 	struct cb cb;
@@ -232,9 +198,9 @@ on_callback(struct bot_turn *t)
 	enum cb_action a = cb_decode(u->callback_data, &cb);
 	if (a == CB_INVALID || a == CB_STALE || !u->has_chat) {
 		log_info("callback: %s data", a == CB_STALE ? "stale" : "invalid");
-		bot_toast(t, bot_text(t, T_STALE_BUTTON));
+		turn_toast(t, turn_text(t, T_STALE_BUTTON));
 		if (u->has_chat)
-			bot_send_menu(t, false);
+			turn_send_menu(t, false);
 		return 0;
 	}
 	switch (a) {
@@ -254,7 +220,7 @@ on_callback(struct bot_turn *t)
 }
 
 static int
-on_member(struct bot_turn *t)
+on_member(struct turn *t)
 {
 	const struct tg_update *u = t->u;
 
@@ -269,7 +235,7 @@ on_member(struct bot_turn *t)
 }
 
 static int
-dispatch(struct bot_turn *t)
+dispatch(struct turn *t)
 {
 	switch (t->u->kind) {
 	case TG_KIND_MESSAGE:
@@ -309,20 +275,13 @@ needs_user(const struct tg_update *u)
  * way), -1 error (no transaction).
  */
 static int
-open_turn(struct bot_turn *t)
+open_turn(struct turn *t)
 {
 	const struct tg_update *u = t->u;
 	struct db_call c[3];
 	int n = 1;
 
-	c[0].st = &st_claim;
-	db_params_init(&c[0].p);
-	db_p_i64(&c[0].p, u->update_id);
-	db_p_str(&c[0].p, u->kind_name);
-	if (u->has_from)
-		db_p_i64(&c[0].p, u->from.id);
-	else
-		db_p_null(&c[0].p);
+	updates_claim_call(u, &c[0]);
 	if (needs_user(u)) {
 		users_upsert_call(&u->from, &c[1]);
 		conv_lock_call(u->from.id, &c[2]);
@@ -330,8 +289,7 @@ open_turn(struct bot_turn *t)
 	}
 	if (db_begin_batch(&t->ctx->db, c, n) != 0)
 		return -1;
-	int first = PQntuples(c[0].r) == 1;
-	PQclear(c[0].r);
+	int first = updates_claim_take(&c[0]);
 	if (n == 3) {
 		int rc = users_upsert_take(&c[1], u->from.id, &t->user);
 		if (rc == 1)
@@ -350,7 +308,7 @@ open_turn(struct bot_turn *t)
 
 /* What happens once the update's transaction has committed. */
 static void
-after_commit(struct bot_turn *t)
+after_commit(struct turn *t)
 {
 	if (t->after_progress != 0)
 		flow_create_show_progress(t->ctx, t->after_progress, t->user.lang);
@@ -371,7 +329,7 @@ after_commit(struct bot_turn *t)
  * waits for its commit to be durable before the answer goes out.
  */
 static int
-commit_turn(struct bot_turn *t)
+commit_turn(struct turn *t)
 {
 	struct db *db = &t->ctx->db;
 
@@ -415,7 +373,7 @@ enum bot_result
 bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char *why,
     size_t whylen)
 {
-	struct bot_turn t;
+	struct turn t;
 	enum bot_result rc = BOT_RETRY;
 
 	*answer = NULL;

@@ -17,16 +17,16 @@ static const enum text_id status_text[AV__COUNT] = {
 };
 
 static void
-add_status(const struct bot_turn *t, const struct avatar *a, struct sbuf *s)
+add_status(const struct turn *t, const struct avatar *a, struct sbuf *s)
 {
 	if (a->status == AV_TRAINING)
-		sbuf_addf(s, bot_text(t, T_ST_TRAINING), a->progress);
+		sbuf_addf(s, turn_text(t, T_ST_TRAINING), a->progress);
 	else
-		sbuf_add(s, bot_text(t, status_text[a->status]));
+		sbuf_add(s, turn_text(t, status_text[a->status]));
 }
 
 int
-flow_avatars_list(struct bot_turn *t)
+flow_avatars_list(struct turn *t)
 {
 	struct avatar list[LIST_MAX];
 	struct sbuf s = SBUF_INIT, label = SBUF_INIT;
@@ -42,10 +42,10 @@ flow_avatars_list(struct bot_turn *t)
 		kb_button_t(kb, l, T_BTN_CREATE, CB_CREATE, 0, 0);
 		kb_row(kb);
 		kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
-		bot_show(t, bot_text(t, T_AVATARS_EMPTY), kb);
+		turn_show(t, turn_text(t, T_AVATARS_EMPTY), kb);
 		return 0;
 	}
-	sbuf_addf(&s, bot_text(t, T_AVATARS_LIST), n);
+	sbuf_addf(&s, turn_text(t, T_AVATARS_LIST), n);
 	for (int i = 0; i < n; i++) {
 		sbuf_reset(&label);
 		sbuf_addf(&label, "%s%s — ", list[i].is_main ? "⭐ " : "", list[i].name);
@@ -55,14 +55,14 @@ flow_avatars_list(struct bot_turn *t)
 	}
 	kb_button_t(kb, l, T_BTN_CREATE, CB_CREATE, 0, 0);
 	kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
-	bot_show(t, s.p, kb);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	sbuf_free(&label);
 	return 0;
 }
 
 static void
-show_details(struct bot_turn *t, const struct avatar *a)
+show_details(struct turn *t, const struct avatar *a)
 {
 	struct sbuf s = SBUF_INIT, st = SBUF_INIT;
 	enum lang l = t->user.lang;
@@ -70,11 +70,11 @@ show_details(struct bot_turn *t, const struct avatar *a)
 
 	add_status(t, a, &st);
 	text_addf(&s, l, T_AVATAR_DETAILS, a->name,
-	    bot_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT),
-	    a->gender < 0 ? "—" : bot_text(t, a->gender ? T_GENDER_FEMALE : T_GENDER_MALE),
+	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT),
+	    a->gender < 0 ? "—" : turn_text(t, a->gender ? T_GENDER_FEMALE : T_GENDER_MALE),
 	    st.p, a->photos, a->created);
 	if (a->is_main)
-		sbuf_addf(&s, "\n%s", bot_text(t, T_AVATAR_IS_MAIN));
+		sbuf_addf(&s, "\n%s", turn_text(t, T_AVATAR_IS_MAIN));
 	if (a->status == AV_ERROR && a->error[0]) {
 		sbuf_add(&s, "\n");
 		text_addf(&s, l, T_AVATAR_ERROR, a->error);
@@ -92,20 +92,20 @@ show_details(struct bot_turn *t, const struct avatar *a)
 	if (a->status != AV_SUBMITTING && a->status != AV_TRAINING)
 		kb_button_t(kb, l, T_BTN_DELETE, CB_AVATAR_DELETE, a->id, 0);
 	kb_button_t(kb, l, T_BTN_TO_LIST, CB_MY_AVATARS, 0, 0);
-	bot_show(t, s.p, kb);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	sbuf_free(&st);
 }
 
 /* Formats text id with the avatar's (escaped) name. */
 static void
-with_name(const struct bot_turn *t, enum text_id id, const struct avatar *a, struct sbuf *s)
+with_name(const struct turn *t, enum text_id id, const struct avatar *a, struct sbuf *s)
 {
 	text_addf(s, t->user.lang, id, a->name);
 }
 
 static int
-on_main(struct bot_turn *t, struct avatar *a)
+on_main(struct turn *t, struct avatar *a)
 {
 	struct sbuf s = SBUF_INIT;
 	int done = avatar_set_main(&t->ctx->db, a->id, t->user.id);
@@ -113,11 +113,11 @@ on_main(struct bot_turn *t, struct avatar *a)
 	if (done < 0)
 		return -1;
 	if (done == 0) {
-		bot_toast(t, bot_text(t, T_MAIN_NEEDS_COMPLETED));
+		turn_toast(t, turn_text(t, T_MAIN_NEEDS_COMPLETED));
 		return 0;
 	}
 	with_name(t, T_MAIN_SET, a, &s);
-	bot_toast(t, s.p);
+	turn_toast(t, s.p);
 	a->is_main = true;
 	show_details(t, a);
 	sbuf_free(&s);
@@ -125,7 +125,7 @@ on_main(struct bot_turn *t, struct avatar *a)
 }
 
 static int
-on_delete_ok(struct bot_turn *t, struct avatar *a)
+on_delete_ok(struct turn *t, struct avatar *a)
 {
 	struct sbuf s = SBUF_INIT;
 	int done = avatar_delete(&t->ctx->db, a->id, t->user.id);
@@ -133,7 +133,7 @@ on_delete_ok(struct bot_turn *t, struct avatar *a)
 	if (done < 0)
 		return -1;
 	if (done == 0) {
-		bot_toast(t, bot_text(t, T_CANT_DELETE_TRAINING));
+		turn_toast(t, turn_text(t, T_CANT_DELETE_TRAINING));
 		return 0;
 	}
 	if (t->conv.avatar_id == a->id && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
@@ -142,14 +142,14 @@ on_delete_ok(struct bot_turn *t, struct avatar *a)
 	with_name(t, T_DELETED, a, &s);
 	cJSON *kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_TO_LIST, CB_MY_AVATARS, 0, 0);
-	bot_toast(t, NULL);
-	bot_show(t, s.p, kb);
+	turn_toast(t, NULL);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
 
 static int
-on_retry(struct bot_turn *t, struct avatar *a)
+on_retry(struct turn *t, struct avatar *a)
 {
 	struct sbuf s = SBUF_INIT;
 	int done = avatar_queue(&t->ctx->db, a->id, true);
@@ -157,7 +157,7 @@ on_retry(struct bot_turn *t, struct avatar *a)
 	if (done < 0)
 		return -1;
 	if (done == 0) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	if (t->u->callback_text &&
@@ -168,47 +168,47 @@ on_retry(struct bot_turn *t, struct avatar *a)
 	with_name(t, T_RETRY_QUEUED, a, &s);
 	cJSON *kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_TO_LIST, CB_MY_AVATARS, 0, 0);
-	bot_toast(t, NULL);
-	bot_show(t, s.p, kb);
+	turn_toast(t, NULL);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
 
 int
-flow_avatars_button(struct bot_turn *t, const struct cb *cb)
+flow_avatars_button(struct turn *t, const struct cb *cb)
 {
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
 
 	if (cb->action == CB_MY_AVATARS) {
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return flow_avatars_list(t);
 	}
 	int found = avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a);
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	switch (cb->action) {
 	case CB_AVATAR_OPEN:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		show_details(t, &a);
 		return 0;
 	case CB_AVATAR_MAIN:
 		return on_main(t, &a);
 	case CB_AVATAR_DELETE: {
 		if (a.status == AV_SUBMITTING || a.status == AV_TRAINING) {
-			bot_toast(t, bot_text(t, T_CANT_DELETE_TRAINING));
+			turn_toast(t, turn_text(t, T_CANT_DELETE_TRAINING));
 			return 0;
 		}
 		cJSON *kb = kb_new();
 		kb_button_t(kb, t->user.lang, T_BTN_DELETE_YES, CB_AVATAR_DELETE_OK, a.id, 0);
 		kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_AVATAR_OPEN, a.id, 0);
 		with_name(t, T_DELETE_CONFIRM, &a, &s);
-		bot_toast(t, NULL);
-		bot_show(t, s.p, kb);
+		turn_toast(t, NULL);
+		turn_show(t, s.p, kb);
 		sbuf_free(&s);
 		return 0;
 	}
@@ -217,7 +217,7 @@ flow_avatars_button(struct bot_turn *t, const struct cb *cb)
 	case CB_AVATAR_RETRY:
 		return on_retry(t, &a);
 	default:
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 }

@@ -7,10 +7,10 @@
 #ifndef AISHA_FLOW_AVATARS_H
 #define AISHA_FLOW_AVATARS_H
 
-#include "bot.h"
+#include "turn.h"
 #include "callback.h"
 
-int flow_avatars_list(struct bot_turn *t);
-int flow_avatars_button(struct bot_turn *t, const struct cb *cb);
+int flow_avatars_list(struct turn *t);
+int flow_avatars_button(struct turn *t, const struct cb *cb);
 
 #endif

@@ -74,7 +74,7 @@ avatar_name_check(const char *in, char *out, size_t outlen)
 /* --- screens ----------------------------------------------------------------- */
 
 static cJSON *
-kb_cancel(const struct bot_turn *t, int64_t aid)
+kb_cancel(const struct turn *t, int64_t aid)
 {
 	cJSON *kb = kb_new();
 
@@ -83,7 +83,7 @@ kb_cancel(const struct bot_turn *t, int64_t aid)
 }
 
 static cJSON *
-kb_types(const struct bot_turn *t, int64_t aid, bool with_info)
+kb_types(const struct turn *t, int64_t aid, bool with_info)
 {
 	cJSON *kb = kb_new();
 	enum lang l = t->user.lang;
@@ -98,7 +98,7 @@ kb_types(const struct bot_turn *t, int64_t aid, bool with_info)
 }
 
 static int
-training_minutes(const struct bot_turn *t, enum training_type type)
+training_minutes(const struct turn *t, enum training_type type)
 {
 	const struct config *c = &t->ctx->cfg;
 
@@ -108,14 +108,14 @@ training_minutes(const struct bot_turn *t, enum training_type type)
 }
 
 static void
-show_summary(struct bot_turn *t, const struct avatar *a, bool as_new)
+show_summary(struct turn *t, const struct avatar *a, bool as_new)
 {
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
 	enum lang l = t->user.lang;
 
 	text_addf(&s, l, T_SUMMARY, a->name,
-	    bot_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
+	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
 	    training_minutes(t, a->type));
 	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
 	kb_row(kb);
@@ -123,9 +123,9 @@ show_summary(struct bot_turn *t, const struct avatar *a, bool as_new)
 		kb_button_t(kb, l, T_BTN_ADD_PHOTOS, CB_ADD_PHOTOS, a->id, 0);
 	kb_button_t(kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, a->id, 0);
 	if (as_new)
-		bot_send(t, s.p, kb);
+		turn_send(t, s.p, kb);
 	else
-		bot_show(t, s.p, kb);
+		turn_show(t, s.p, kb);
 	sbuf_free(&s);
 }
 
@@ -156,7 +156,7 @@ progress_screen(const struct config *c, enum lang l, int64_t aid, int count,
 
 /* Discards the avatar being created, if any, and returns to idle. */
 static int
-discard_current(struct bot_turn *t)
+discard_current(struct turn *t)
 {
 	if (t->conv.avatar_id != 0 && avatar_discard(&t->ctx->db, t->conv.avatar_id) < 0)
 		return -1;
@@ -164,18 +164,18 @@ discard_current(struct bot_turn *t)
 }
 
 int
-flow_create_start(struct bot_turn *t)
+flow_create_start(struct turn *t)
 {
 	if (conv_in_create(&t->conv) && discard_current(t) != 0)
 		return -1;
 	if (conv_set(&t->ctx->db, &t->conv, CONV_CREATE_NAME, 0) != 0)
 		return -1;
-	bot_send(t, bot_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
+	turn_send(t, turn_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
 	return 0;
 }
 
 static int
-on_name(struct bot_turn *t)
+on_name(struct turn *t)
 {
 	char name[4 * AVATAR_NAME_MAX + 1];
 	struct sbuf s = SBUF_INIT;
@@ -184,15 +184,15 @@ on_name(struct bot_turn *t)
 
 	switch (avatar_name_check(t->u->text, name, sizeof(name))) {
 	case NAME_EMPTY:
-		bot_send(t, bot_text(t, T_NAME_EMPTY), NULL);
+		turn_send(t, turn_text(t, T_NAME_EMPTY), NULL);
 		return 0;
 	case NAME_TOO_LONG:
-		sbuf_addf(&s, bot_text(t, T_NAME_TOO_LONG), AVATAR_NAME_MAX);
-		bot_send(t, s.p, NULL);
+		sbuf_addf(&s, turn_text(t, T_NAME_TOO_LONG), AVATAR_NAME_MAX);
+		turn_send(t, s.p, NULL);
 		sbuf_free(&s);
 		return 0;
 	case NAME_BAD_CHARS:
-		bot_send(t, bot_text(t, T_NAME_BAD_CHARS), NULL);
+		turn_send(t, turn_text(t, T_NAME_BAD_CHARS), NULL);
 		return 0;
 	case NAME_OK:
 		break;
@@ -206,24 +206,24 @@ on_name(struct bot_turn *t)
 	kb_button_t(kb, t->user.lang, T_BTN_FEMALE, CB_GENDER, aid, 1);
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
-	bot_send(t, s.p, kb);
+	turn_send(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
 
 static void
-reject_photo(struct bot_turn *t, enum text_id id, int arg)
+reject_photo(struct turn *t, enum text_id id, int arg)
 {
 	struct sbuf s = SBUF_INIT;
 
-	sbuf_addf(&s, bot_text(t, id), arg);
-	bot_send(t, s.p, NULL);
+	sbuf_addf(&s, turn_text(t, id), arg);
+	turn_send(t, s.p, NULL);
 	sbuf_free(&s);
 }
 
 /* When the avatar is full, the summary follows by itself. */
 static int
-to_summary(struct bot_turn *t, int64_t aid)
+to_summary(struct turn *t, int64_t aid)
 {
 	struct avatar a;
 
@@ -236,7 +236,7 @@ to_summary(struct bot_turn *t, int64_t aid)
 }
 
 static int
-on_photo(struct bot_turn *t)
+on_photo(struct turn *t)
 {
 	const struct config *c = &t->ctx->cfg;
 	const char *mime;
@@ -277,7 +277,7 @@ on_photo(struct bot_turn *t)
 }
 
 int
-flow_create_message(struct bot_turn *t)
+flow_create_message(struct turn *t)
 {
 	const struct tg_update *u = t->u;
 	bool media = u->has_photo || u->has_document;
@@ -286,7 +286,7 @@ flow_create_message(struct bot_turn *t)
 	case CONV_CREATE_NAME:
 		if (u->text != NULL)
 			return on_name(t);
-		bot_send(t, bot_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
+		turn_send(t, turn_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
 		return 0;
 	case CONV_CREATE_PHOTOS:
 		if (media)
@@ -295,8 +295,8 @@ flow_create_message(struct bot_turn *t)
 		if (n < 0)
 			return -1;
 		struct sbuf s = SBUF_INIT;
-		sbuf_addf(&s, bot_text(t, T_PHOTO_HINT), n, t->ctx->cfg.photos_min);
-		bot_send(t, s.p, NULL);
+		sbuf_addf(&s, turn_text(t, T_PHOTO_HINT), n, t->ctx->cfg.photos_min);
+		turn_send(t, s.p, NULL);
 		sbuf_free(&s);
 		return 0;
 	case CONV_CREATE_SUMMARY:
@@ -306,7 +306,7 @@ flow_create_message(struct bot_turn *t)
 		}
 		/* fall through */
 	default:
-		bot_send(t, bot_text(t, T_USE_BUTTONS), NULL);
+		turn_send(t, turn_text(t, T_USE_BUTTONS), NULL);
 		return 0;
 	}
 }
@@ -314,29 +314,29 @@ flow_create_message(struct bot_turn *t)
 /* --- buttons ------------------------------------------------------------------ */
 
 static int
-on_gender(struct bot_turn *t, const struct cb *cb)
+on_gender(struct turn *t, const struct cb *cb)
 {
 	if (t->conv.state != CONV_CREATE_GENDER || cb->n[1] > 1) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	if (avatar_set_gender(&t->ctx->db, cb->n[0], (int)cb->n[1]) != 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_TYPE, cb->n[0]) != 0)
 		return -1;
-	bot_toast(t, NULL);
-	bot_show(t, bot_text(t, T_ASK_TYPE), kb_types(t, cb->n[0], true));
+	turn_toast(t, NULL);
+	turn_show(t, turn_text(t, T_ASK_TYPE), kb_types(t, cb->n[0], true));
 	return 0;
 }
 
 static int
-on_type(struct bot_turn *t, const struct cb *cb)
+on_type(struct turn *t, const struct cb *cb)
 {
 	const struct tg_update *u = t->u;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb;
 
 	if (t->conv.state != CONV_CREATE_TYPE || cb->n[1] > 1) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	/* The pressed message becomes the progress message (edited in place). */
@@ -345,82 +345,82 @@ on_type(struct bot_turn *t, const struct cb *cb)
 	    u->chat_id, mid) != 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
 		return -1;
-	bot_toast(t, NULL);
+	turn_toast(t, NULL);
 	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], 0, true, &s, &kb);
-	bot_show(t, s.p, kb);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
 
 static int
-on_type_info(struct bot_turn *t, const struct cb *cb)
+on_type_info(struct turn *t, const struct cb *cb)
 {
 	if (t->conv.state != CONV_CREATE_TYPE) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
-	bot_toast(t, NULL);
-	bot_show(t, bot_text(t, T_TYPE_INFO), kb_types(t, cb->n[0], false));
+	turn_toast(t, NULL);
+	turn_show(t, turn_text(t, T_TYPE_INFO), kb_types(t, cb->n[0], false));
 	return 0;
 }
 
 static int
-on_photos_done(struct bot_turn *t, const struct cb *cb)
+on_photos_done(struct turn *t, const struct cb *cb)
 {
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
 
 	if (t->conv.state != CONV_CREATE_PHOTOS) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	if (avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a) != 1)
 		return -1;
 	if (a.photos < t->ctx->cfg.photos_min) {
-		sbuf_addf(&s, bot_text(t, T_PHOTOS_NEED_MORE), t->ctx->cfg.photos_min - a.photos);
-		bot_toast(t, s.p);
+		sbuf_addf(&s, turn_text(t, T_PHOTOS_NEED_MORE), t->ctx->cfg.photos_min - a.photos);
+		turn_toast(t, s.p);
 		sbuf_free(&s);
 		return 0;
 	}
 	if (avatar_transition(&t->ctx->db, a.id, AV_PHOTOS, AV_READY) < 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_SUMMARY, a.id) != 0)
 		return -1;
-	bot_toast(t, NULL);
+	turn_toast(t, NULL);
 	show_summary(t, &a, true);
 	return 0;
 }
 
 static int
-on_add_photos(struct bot_turn *t, const struct cb *cb)
+on_add_photos(struct turn *t, const struct cb *cb)
 {
 	struct sbuf s = SBUF_INIT;
 	int n;
 
 	if (t->conv.state != CONV_CREATE_SUMMARY) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	if ((n = photos_count(&t->ctx->db, cb->n[0])) < 0)
 		return -1;
 	if (n >= t->ctx->cfg.photos_max) {
-		sbuf_addf(&s, bot_text(t, T_PHOTO_LIMIT), t->ctx->cfg.photos_max);
-		bot_toast(t, s.p);
+		sbuf_addf(&s, turn_text(t, T_PHOTO_LIMIT), t->ctx->cfg.photos_max);
+		turn_toast(t, s.p);
 		sbuf_free(&s);
 		return 0;
 	}
 	if (avatar_transition(&t->ctx->db, cb->n[0], AV_READY, AV_PHOTOS) < 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
 		return -1;
-	bot_toast(t, NULL);
+	turn_toast(t, NULL);
 	cJSON *kb;
 	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], n, true, &s, &kb);
-	bot_show(t, s.p, kb);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
 
 static int
-on_start_training(struct bot_turn *t, const struct cb *cb)
+on_start_training(struct turn *t, const struct cb *cb)
 {
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
@@ -429,7 +429,7 @@ on_start_training(struct bot_turn *t, const struct cb *cb)
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	int queued = avatar_queue(&t->ctx->db, a.id, false);
@@ -437,8 +437,8 @@ on_start_training(struct bot_turn *t, const struct cb *cb)
 		return -1;
 	if (queued == 0) {
 		/* A second tap, or a button from an old summary. */
-		bot_toast(t, a.status >= AV_QUEUED && a.status <= AV_COMPLETED ?
-		    bot_text(t, T_ALREADY_QUEUED) : bot_text(t, T_STALE_BUTTON));
+		turn_toast(t, a.status >= AV_QUEUED && a.status <= AV_COMPLETED ?
+		    turn_text(t, T_ALREADY_QUEUED) : turn_text(t, T_STALE_BUTTON));
 		return 0;
 	}
 	if (t->conv.avatar_id == a.id && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
@@ -452,15 +452,15 @@ on_start_training(struct bot_turn *t, const struct cb *cb)
 	text_addf(&s, t->user.lang, T_QUEUED, a.name, training_minutes(t, a.type));
 	cJSON *kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
-	bot_toast(t, NULL);
-	bot_show(t, s.p, kb);
+	turn_toast(t, NULL);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
 
 /* Says what was cancelled and shows the menu. */
 static int
-cancel_and_say(struct bot_turn *t)
+cancel_and_say(struct turn *t)
 {
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
@@ -477,16 +477,16 @@ cancel_and_say(struct bot_turn *t)
 	if (named) {
 		text_addf(&s, t->user.lang, T_CANCELLED_CREATE, a.name);
 	} else {
-		sbuf_add(&s, bot_text(t, T_CANCELLED_CREATE_NONAME));
+		sbuf_add(&s, turn_text(t, T_CANCELLED_CREATE_NONAME));
 	}
-	bot_show(t, s.p, NULL);
-	bot_send_menu(t, false);
+	turn_show(t, s.p, NULL);
+	turn_send_menu(t, false);
 	sbuf_free(&s);
 	return 0;
 }
 
 int
-flow_create_cancel(struct bot_turn *t)
+flow_create_cancel(struct turn *t)
 {
 	if (!conv_in_create(&t->conv))
 		return 0;
@@ -494,14 +494,14 @@ flow_create_cancel(struct bot_turn *t)
 }
 
 int
-flow_create_button(struct bot_turn *t, const struct cb *cb)
+flow_create_button(struct turn *t, const struct cb *cb)
 {
 	if (cb->action == CB_START_TRAINING)
 		return on_start_training(t, cb);
 	/* Every other button of the flow belongs to the avatar being created
 	 * (0 for the name step's Cancel). */
 	if (!conv_in_create(&t->conv) || cb->n[0] != t->conv.avatar_id) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	switch (cb->action) {
@@ -511,10 +511,10 @@ flow_create_button(struct bot_turn *t, const struct cb *cb)
 	case CB_PHOTOS_DONE: return on_photos_done(t, cb);
 	case CB_ADD_PHOTOS: return on_add_photos(t, cb);
 	case CB_CANCEL_CREATE:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return cancel_and_say(t);
 	default:
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 }

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "bot.h"
+#include "turn.h"
 #include "callback.h"
 
 #define AVATAR_NAME_MAX 40
@@ -25,13 +25,13 @@ enum name_check { NAME_OK, NAME_EMPTY, NAME_TOO_LONG, NAME_BAD_CHARS };
  * valid UTF-8 without control characters. */
 enum name_check avatar_name_check(const char *in, char *out, size_t outlen);
 
-int flow_create_start(struct bot_turn *t);
+int flow_create_start(struct turn *t);
 /* A message while the conversation is in the flow. */
-int flow_create_message(struct bot_turn *t);
+int flow_create_message(struct turn *t);
 /* A button of the flow. */
-int flow_create_button(struct bot_turn *t, const struct cb *cb);
+int flow_create_button(struct turn *t, const struct cb *cb);
 /* /cancel: 1 when something was cancelled, 0 nothing to cancel, -1 error. */
-int flow_create_cancel(struct bot_turn *t);
+int flow_create_cancel(struct turn *t);
 /* After commit: brings the avatar's progress message up to date. */
 void flow_create_show_progress(struct app_ctx *ctx, int64_t avatar_id, enum lang l);
 

@@ -15,7 +15,6 @@
 #define TPL_PER_PAGE 6
 #define PICK_MAX 10
 
-cJSON *kb_image(enum lang l, int64_t image_id); /* generations.c */
 
 static const char *
 style_in(enum lang l, const char *key)
@@ -26,7 +25,7 @@ style_in(enum lang l, const char *key)
 }
 
 static const char *
-style_of(const struct bot_turn *t, const char *key)
+style_of(const struct turn *t, const char *key)
 {
 	return style_in(t->user.lang, key);
 }
@@ -34,17 +33,17 @@ style_of(const struct bot_turn *t, const char *key)
 /* --- choosing ------------------------------------------------------------------ */
 
 static void
-no_avatar(struct bot_turn *t)
+no_avatar(struct turn *t)
 {
 	cJSON *kb = kb_new();
 
 	kb_button_t(kb, t->user.lang, T_BTN_CREATE, CB_CREATE, 0, 0);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_MENU, 0, 0);
-	bot_show(t, bot_text(t, T_GEN_NO_AVATAR), kb);
+	turn_show(t, turn_text(t, T_GEN_NO_AVATAR), kb);
 }
 
 static int
-show_templates(struct bot_turn *t, int64_t aid, int64_t page)
+show_templates(struct turn *t, int64_t aid, int64_t page)
 {
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
@@ -83,19 +82,19 @@ show_templates(struct bot_turn *t, int64_t aid, int64_t page)
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
 	text_addf(&s, l, T_GEN_CHOOSE, a.name);
-	bot_show(t, s.p, kb);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 1;
 }
 
 int
-flow_generate_start(struct bot_turn *t, int64_t avatar_id)
+flow_generate_start(struct turn *t, int64_t avatar_id)
 {
 	return show_templates(t, avatar_id, 0) < 0 ? -1 : 0;
 }
 
 static int
-pick_avatar(struct bot_turn *t)
+pick_avatar(struct turn *t)
 {
 	struct avatar list[PICK_MAX];
 	int n = avatar_list_trained(&t->ctx->db, t->user.id, list, PICK_MAX);
@@ -114,12 +113,12 @@ pick_avatar(struct bot_turn *t)
 		kb_row(kb);
 	}
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_MENU, 0, 0);
-	bot_show(t, bot_text(t, T_GEN_PICK_AVATAR), kb);
+	turn_show(t, turn_text(t, T_GEN_PICK_AVATAR), kb);
 	return 0;
 }
 
 static void
-show_aspects(struct bot_turn *t, int64_t aid, int64_t tpl, const char *style)
+show_aspects(struct turn *t, int64_t aid, int64_t tpl, const char *style)
 {
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
@@ -131,27 +130,27 @@ show_aspects(struct bot_turn *t, int64_t aid, int64_t tpl, const char *style)
 	}
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, aid, 0);
-	sbuf_addf(&s, bot_text(t, T_GEN_CHOOSE_AR), style);
-	bot_show(t, s.p, kb);
+	sbuf_addf(&s, turn_text(t, T_GEN_CHOOSE_AR), style);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 }
 
 static int
-on_template(struct bot_turn *t, const struct cb *cb)
+on_template(struct turn *t, const struct cb *cb)
 {
 	if (cb->n[1] == 0) {
 		struct sbuf s = SBUF_INIT;
 		if (conv_set(&t->ctx->db, &t->conv, CONV_GEN_PROMPT, cb->n[0]) != 0 ||
 		    conv_set_prompt(&t->ctx->db, &t->conv, NULL) != 0)
 			return -1;
-		sbuf_addf(&s, bot_text(t, T_GEN_ASK_PROMPT), PROMPT_MAX);
-		bot_show(t, s.p, NULL);
+		sbuf_addf(&s, turn_text(t, T_GEN_ASK_PROMPT), PROMPT_MAX);
+		turn_show(t, s.p, NULL);
 		sbuf_free(&s);
 		return 0;
 	}
 	const struct gen_template *tp = template_at((size_t)cb->n[1]);
 	if (tp == NULL) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	show_aspects(t, cb->n[0], cb->n[1], tp->name[t->user.lang]);
@@ -159,7 +158,7 @@ on_template(struct bot_turn *t, const struct cb *cb)
 }
 
 int
-flow_generate_prompt(struct bot_turn *t)
+flow_generate_prompt(struct turn *t)
 {
 	struct sbuf wrapped = SBUF_INIT, s = SBUF_INIT;
 	struct avatar a;
@@ -175,11 +174,11 @@ flow_generate_prompt(struct bot_turn *t)
 	}
 	switch (prompt_wrap(t->u->text, a.trigger, a.gender, &wrapped)) {
 	case PROMPT_EMPTY:
-		bot_send(t, bot_text(t, T_GEN_PROMPT_EMPTY), NULL);
+		turn_send(t, turn_text(t, T_GEN_PROMPT_EMPTY), NULL);
 		break;
 	case PROMPT_TOO_LONG:
-		sbuf_addf(&s, bot_text(t, T_GEN_PROMPT_TOO_LONG), PROMPT_MAX);
-		bot_send(t, s.p, NULL);
+		sbuf_addf(&s, turn_text(t, T_GEN_PROMPT_TOO_LONG), PROMPT_MAX);
+		turn_send(t, s.p, NULL);
 		break;
 	case PROMPT_OK:
 		/* the cleaned text, never the raw one (a 2,400-character message
@@ -190,7 +189,7 @@ flow_generate_prompt(struct bot_turn *t)
 			sbuf_free(&s);
 			return -1;
 		}
-		show_aspects(t, a.id, 0, bot_text(t, T_GEN_OWN));
+		show_aspects(t, a.id, 0, turn_text(t, T_GEN_OWN));
 		break;
 	}
 	sbuf_free(&wrapped);
@@ -199,7 +198,7 @@ flow_generate_prompt(struct bot_turn *t)
 }
 
 static int
-on_aspect(struct bot_turn *t, const struct cb *cb)
+on_aspect(struct turn *t, const struct cb *cb)
 {
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
@@ -208,13 +207,13 @@ on_aspect(struct bot_turn *t, const struct cb *cb)
 
 	if (ar >= GEN_ASPECTS || (tpl != 0 && tp == NULL) ||
 	    (tpl == 0 && (t->conv.state != CONV_GEN_PROMPT || t->conv.avatar_id != cb->n[0]))) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	int found = avatar_for_generation(&t->ctx->db, t->user.id, cb->n[0], &a);
 	if (found <= 0) {
 		if (found == 0)
-			bot_toast(t, bot_text(t, T_GEN_NOT_READY));
+			turn_toast(t, turn_text(t, T_GEN_NOT_READY));
 		return found;
 	}
 	cJSON *kb = kb_new();
@@ -222,8 +221,8 @@ on_aspect(struct bot_turn *t, const struct cb *cb)
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
 	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name,
-	    tp ? tp->name[t->user.lang] : bot_text(t, T_GEN_OWN), gen_aspects[ar].ratio);
-	bot_show(t, s.p, kb);
+	    tp ? tp->name[t->user.lang] : turn_text(t, T_GEN_OWN), gen_aspects[ar].ratio);
+	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
 }
@@ -231,7 +230,7 @@ on_aspect(struct bot_turn *t, const struct cb *cb)
 /* --- generating ---------------------------------------------------------------------- */
 
 static void
-chat_action(struct bot_turn *t)
+chat_action(struct turn *t)
 {
 	cJSON *p = cJSON_CreateObject();
 
@@ -242,28 +241,28 @@ chat_action(struct bot_turn *t)
 
 /* Tells the user what became of a create/repeat request. */
 static void
-say_created(struct bot_turn *t, enum gen_create rc, int64_t gid, bool edit)
+say_created(struct turn *t, enum gen_create rc, int64_t gid, bool edit)
 {
 	struct sbuf s = SBUF_INIT;
 
 	switch (rc) {
 	case GEN_CREATED:
 		t->after_generate = gid;
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		if (edit)
-			bot_show(t, bot_text(t, T_GEN_STARTED), NULL);
+			turn_show(t, turn_text(t, T_GEN_STARTED), NULL);
 		else
-			bot_send(t, bot_text(t, T_GEN_STARTED), NULL);
+			turn_send(t, turn_text(t, T_GEN_STARTED), NULL);
 		chat_action(t);
 		break;
 	case GEN_TOO_MANY:
-		sbuf_addf(&s, bot_text(t, T_GEN_TOO_MANY), t->ctx->cfg.gen_max_active);
-		bot_toast(t, s.p);
-		bot_send(t, s.p, NULL);
+		sbuf_addf(&s, turn_text(t, T_GEN_TOO_MANY), t->ctx->cfg.gen_max_active);
+		turn_toast(t, s.p);
+		turn_send(t, s.p, NULL);
 		break;
 	case GEN_NOT_READY:
-		bot_toast(t, bot_text(t, T_GEN_NOT_READY));
-		bot_send(t, bot_text(t, T_GEN_NOT_READY), NULL);
+		turn_toast(t, turn_text(t, T_GEN_NOT_READY));
+		turn_send(t, turn_text(t, T_GEN_NOT_READY), NULL);
 		break;
 	case GEN_DB_ERROR:
 		break;
@@ -272,7 +271,7 @@ say_created(struct bot_turn *t, enum gen_create rc, int64_t gid, bool edit)
 }
 
 static int
-on_go(struct bot_turn *t, const struct cb *cb)
+on_go(struct turn *t, const struct cb *cb)
 {
 	struct avatar a;
 	struct sbuf prompt = SBUF_INIT;
@@ -281,7 +280,7 @@ on_go(struct bot_turn *t, const struct cb *cb)
 	const struct gen_template *tp = template_at((size_t)tpl);
 
 	if (ar >= GEN_ASPECTS || (tpl != 0 && tp == NULL)) {
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 	int found = avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a);
@@ -296,11 +295,11 @@ on_go(struct bot_turn *t, const struct cb *cb)
 	} else {
 		if (t->conv.state != CONV_GEN_PROMPT || t->conv.avatar_id != a.id ||
 		    conv_get_prompt(&t->ctx->db, &t->conv, own, sizeof(own)) != 0 || own[0] == '\0') {
-			bot_stale(t);
+			turn_stale(t);
 			return 0;
 		}
 		if (prompt_wrap(own, a.trigger, a.gender, &prompt) != PROMPT_OK) {
-			bot_stale(t);
+			turn_stale(t);
 			sbuf_free(&prompt);
 			return 0;
 		}
@@ -325,7 +324,7 @@ photo_ref(const struct gen_image *m)
 }
 
 static void
-share_link(const struct bot_turn *t, const struct gen_image *m, struct sbuf *out)
+share_link(const struct turn *t, const struct gen_image *m, struct sbuf *out)
 {
 	const char *bot = t->ctx->cfg.tg_bot_username;
 
@@ -352,7 +351,7 @@ full_params(enum lang l, int64_t chat_id, const struct gen_image *m)
  * gave ("sending by URL will currently only work for GIF, PDF and ZIP"):
  * the first time, the bytes are uploaded after commit (flow_generate_full). */
 static void
-send_full(struct bot_turn *t, const struct gen_image *m)
+send_full(struct turn *t, const struct gen_image *m)
 {
 	if (m->doc_file_id[0] == '\0') {
 		t->after_full = m->id;
@@ -417,19 +416,19 @@ flow_generate_full(struct app_ctx *ctx, int64_t image_id, int64_t user_id, int64
 }
 
 static void
-send_share(struct bot_turn *t, const struct gen_image *m)
+send_share(struct turn *t, const struct gen_image *m)
 {
 	struct sbuf link = SBUF_INIT, s = SBUF_INIT, q = SBUF_INIT;
 	cJSON *kb = kb_new(), *b = cJSON_CreateObject();
 
 	share_link(t, m, &link);
-	sbuf_addf(&s, bot_text(t, T_SHARE_TEXT), link.p);
+	sbuf_addf(&s, turn_text(t, T_SHARE_TEXT), link.p);
 	sbuf_addf(&q, "img_%s", m->code);
-	cJSON_AddStringToObject(b, "text", bot_text(t, T_BTN_SHARE_INLINE));
+	cJSON_AddStringToObject(b, "text", turn_text(t, T_BTN_SHARE_INLINE));
 	cJSON_AddStringToObject(b, "switch_inline_query", q.p);
 	kb_row(kb);
 	cJSON_AddItemToArray(cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0), b);
-	bot_send(t, s.p, kb);
+	turn_send(t, s.p, kb);
 	sbuf_free(&link);
 	sbuf_free(&s);
 	sbuf_free(&q);
@@ -437,7 +436,7 @@ send_share(struct bot_turn *t, const struct gen_image *m)
 
 /* The gallery's page: a photo with ◀ n/N ▶ and the picture's actions. */
 static int
-show_gallery(struct bot_turn *t, int64_t page, bool edit_media)
+show_gallery(struct turn *t, int64_t page, bool edit_media)
 {
 	struct gen_image m;
 	struct sbuf cap = SBUF_INIT;
@@ -457,7 +456,7 @@ show_gallery(struct bot_turn *t, int64_t page, bool edit_media)
 		cJSON *kb = kb_new();
 		kb_button_t(kb, l, T_BTN_GENERATE, CB_GENERATE, 0, 0);
 		kb_button_t(kb, l, T_BTN_BACK, CB_MENU, 0, 0);
-		bot_send(t, bot_text(t, T_GALLERY_EMPTY), kb);
+		turn_send(t, turn_text(t, T_GALLERY_EMPTY), kb);
 		return 0;
 	}
 	cJSON *kb = kb_new();
@@ -472,7 +471,7 @@ show_gallery(struct bot_turn *t, int64_t page, bool edit_media)
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_REGENERATE, CB_IMG_REGEN, m.id, 0);
 	kb_button_t(kb, l, T_BTN_DELETE, CB_IMG_DELETE, m.id, 0);
-	sbuf_addf(&cap, bot_text(t, T_GALLERY_CAPTION), (int)page + 1, total,
+	sbuf_addf(&cap, turn_text(t, T_GALLERY_CAPTION), (int)page + 1, total,
 	    style_of(t, m.template_key), m.created);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
@@ -496,7 +495,7 @@ show_gallery(struct bot_turn *t, int64_t page, bool edit_media)
 }
 
 static int
-on_image(struct bot_turn *t, const struct cb *cb)
+on_image(struct turn *t, const struct cb *cb)
 {
 	struct gen_image m;
 	int64_t gid = 0;
@@ -505,7 +504,7 @@ on_image(struct bot_turn *t, const struct cb *cb)
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		bot_toast(t, bot_text(t, T_IMG_GONE));
+		turn_toast(t, turn_text(t, T_IMG_GONE));
 		return 0;
 	}
 	switch (cb->action) {
@@ -517,62 +516,62 @@ on_image(struct bot_turn *t, const struct cb *cb)
 		return 0;
 	}
 	case CB_IMG_FULL:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		send_full(t, &m);
 		return 0;
 	case CB_IMG_SHARE:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		send_share(t, &m);
 		return 0;
 	case CB_IMG_DELETE: {
 		cJSON *kb = kb_new();
 		kb_button_t(kb, t->user.lang, T_BTN_DELETE_YES, CB_IMG_DELETE_OK, m.id, 0);
 		kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GAL_PAGE, 0, 0);
-		bot_toast(t, NULL);
-		bot_send(t, bot_text(t, T_IMG_DELETE_CONFIRM), kb);
+		turn_toast(t, NULL);
+		turn_send(t, turn_text(t, T_IMG_DELETE_CONFIRM), kb);
 		return 0;
 	}
 	case CB_IMG_DELETE_OK: {
 		int done = image_delete(&t->ctx->db, m.id, t->user.id);
 		if (done < 0)
 			return -1;
-		bot_toast(t, bot_text(t, T_IMG_DELETED));
-		bot_show(t, bot_text(t, T_IMG_DELETED), NULL);
+		turn_toast(t, turn_text(t, T_IMG_DELETED));
+		turn_show(t, turn_text(t, T_IMG_DELETED), NULL);
 		log_info("image %" PRId64 " deleted by its owner", m.id);
 		return 0;
 	}
 	default:
-		bot_stale(t);
+		turn_stale(t);
 		return 0;
 	}
 }
 
 int
-flow_generate_button(struct bot_turn *t, const struct cb *cb)
+flow_generate_button(struct turn *t, const struct cb *cb)
 {
 	switch (cb->action) {
 	case CB_GENERATE:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return flow_generate_start(t, 0);
 	case CB_GEN_AVATAR:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return show_templates(t, cb->n[0], cb->n[1]) < 0 ? -1 : 0;
 	case CB_GEN_PICK:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return pick_avatar(t);
 	case CB_GEN_TPL:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return on_template(t, cb);
 	case CB_GEN_AR:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return on_aspect(t, cb);
 	case CB_GEN_GO:
 		return on_go(t, cb);
 	case CB_GALLERY:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return show_gallery(t, 0, false);
 	case CB_GAL_PAGE:
-		bot_toast(t, NULL);
+		turn_toast(t, NULL);
 		return show_gallery(t, cb->n[0], true);
 	default:
 		return on_image(t, cb);
@@ -596,7 +595,7 @@ code_ok(const char *c)
 }
 
 int
-flow_generate_shared(struct bot_turn *t, const char *arg)
+flow_generate_shared(struct turn *t, const char *arg)
 {
 	struct gen_image m;
 	struct sbuf cap = SBUF_INIT;
@@ -604,18 +603,18 @@ flow_generate_shared(struct bot_turn *t, const char *arg)
 	if (strncmp(arg, "img_", 4) != 0)
 		return 0;
 	if (!code_ok(arg + 4)) {
-		bot_send(t, bot_text(t, T_IMG_GONE), NULL);
+		turn_send(t, turn_text(t, T_IMG_GONE), NULL);
 		return 1;
 	}
 	int found = image_by_code(&t->ctx->db, arg + 4, &m);
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		bot_send(t, bot_text(t, T_IMG_GONE), NULL);
+		turn_send(t, turn_text(t, T_IMG_GONE), NULL);
 		return 1;
 	}
 	cJSON *p = cJSON_CreateObject();
-	sbuf_addf(&cap, bot_text(t, T_SHARED_IMAGE), style_of(t, m.template_key));
+	sbuf_addf(&cap, turn_text(t, T_SHARED_IMAGE), style_of(t, m.template_key));
 	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
 	cJSON_AddStringToObject(p, "photo", photo_ref(&m));
 	cJSON_AddStringToObject(p, "caption", cap.p);
@@ -625,7 +624,7 @@ flow_generate_shared(struct bot_turn *t, const char *arg)
 }
 
 int
-flow_generate_inline(struct bot_turn *t)
+flow_generate_inline(struct turn *t)
 {
 	const char *q = t->u->inline_query ? t->u->inline_query : "";
 	struct gen_image m;

@@ -17,17 +17,17 @@
 #ifndef AISHA_FLOW_GENERATE_H
 #define AISHA_FLOW_GENERATE_H
 
-#include "bot.h"
+#include "turn.h"
 #include "callback.h"
 
-int flow_generate_start(struct bot_turn *t, int64_t avatar_id);
-int flow_generate_button(struct bot_turn *t, const struct cb *cb);
+int flow_generate_start(struct turn *t, int64_t avatar_id);
+int flow_generate_button(struct turn *t, const struct cb *cb);
 /* Text while waiting for an own prompt. */
-int flow_generate_prompt(struct bot_turn *t);
+int flow_generate_prompt(struct turn *t);
 /* /start img_<code>: shows the shared picture; 1 shown, 0 not a share, -1. */
-int flow_generate_shared(struct bot_turn *t, const char *arg);
+int flow_generate_shared(struct turn *t, const char *arg);
 /* inline_query "img_<code>": answers with the picture. */
-int flow_generate_inline(struct bot_turn *t);
+int flow_generate_inline(struct turn *t);
 /* After commit: submits the job created by this update. */
 void flow_generate_after(struct app_ctx *ctx, int64_t gen_id);
 /* After commit: uploads the picture's bytes as a document (Telegram takes a

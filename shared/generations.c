@@ -170,19 +170,6 @@ queue_message(struct db *db, const struct ginfo *g, const char *key_part, const 
 	return outbox_enqueue(db, &m, nid) < 0 ? -1 : 0;
 }
 
-cJSON *kb_image(enum lang l, int64_t image_id);
-
-cJSON *
-kb_image(enum lang l, int64_t image_id)
-{
-	cJSON *kb = kb_new();
-
-	kb_button_t(kb, l, T_BTN_REGENERATE, CB_IMG_REGEN, image_id, 0);
-	kb_button_t(kb, l, T_BTN_FULL_QUALITY, CB_IMG_FULL, image_id, 0);
-	kb_row(kb);
-	kb_button_t(kb, l, T_BTN_SHARE, CB_IMG_SHARE, image_id, 0);
-	return kb;
-}
 
 static int
 queue_failure(struct db *db, const struct ginfo *g, const char *reason, int64_t *nid)

@@ -89,3 +89,15 @@ kb_main_menu(enum lang l)
 	kb_button_t(kb, l, T_BTN_HELP, CB_HELP, 0, 0);
 	return kb;
 }
+
+cJSON *
+kb_image(enum lang l, int64_t image_id)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_REGENERATE, CB_IMG_REGEN, image_id, 0);
+	kb_button_t(kb, l, T_BTN_FULL_QUALITY, CB_IMG_FULL, image_id, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_SHARE, CB_IMG_SHARE, image_id, 0);
+	return kb;
+}

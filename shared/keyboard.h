@@ -21,5 +21,7 @@ void kb_url_button(cJSON *kb, const char *text, const char *url);
 
 /* The five-entry main menu. */
 cJSON *kb_main_menu(enum lang l);
+/* The buttons under a generated picture: Regenerate, Full quality, Share. */
+cJSON *kb_image(enum lang l, int64_t image_id);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "bot.h"
 #include "log.h"
 #include "sbuf.h"
 #include "texts.h"
@@ -40,22 +41,16 @@ setup_webhook(struct app_ctx *ctx)
 	return call(ctx, "setWebhook", p);
 }
 
+/* The bot's command table (bot.c), described in language l. */
 static cJSON *
 commands_for(enum lang l)
 {
-	static const struct {
-		const char *cmd;
-		enum text_id desc;
-	} cmds[] = {
-		{"start", T_CMD_START}, {"help", T_CMD_HELP},
-		{"cancel", T_CMD_CANCEL}, {"language", T_CMD_LANGUAGE},
-	};
 	cJSON *arr = cJSON_CreateArray();
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (size_t i = 0; i < bot_commands_count; i++) {
 		cJSON *c = cJSON_CreateObject();
-		cJSON_AddStringToObject(c, "command", cmds[i].cmd);
-		cJSON_AddStringToObject(c, "description", text_get(l, cmds[i].desc));
+		cJSON_AddStringToObject(c, "command", bot_commands[i].name);
+		cJSON_AddStringToObject(c, "description", text_get(l, bot_commands[i].desc));
 		cJSON_AddItemToArray(arr, c);
 	}
 	return arr;

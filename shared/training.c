@@ -17,7 +17,6 @@
 #include <zip.h>
 
 #include "auth.h"
-#include "generations.h"
 #include "callback.h"
 #include "http_out.h"
 #include "keyboard.h"
@@ -915,16 +914,12 @@ training_poll_all(struct app_ctx *ctx, cJSON *summary)
 
 	while ((n = poll_batch(ctx, 0, &completed, &failed)) > 0)
 		checked += n;
-	(void)generation_poll_all(ctx, summary);
-	(void)generation_expire(ctx, summary);
-	int sent = outbox_deliver(ctx, 0, 1000);
 	cJSON_AddNumberToObject(summary, "checked", checked);
 	cJSON_AddNumberToObject(summary, "completed", completed);
 	cJSON_AddNumberToObject(summary, "failed", failed);
-	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
-	if (checked || sent)
-		log_info("status pass: %d checked, %d completed, %d failed, %d notifications sent",
-		    checked, completed, failed, sent);
+	if (checked)
+		log_info("trainings polled: %d checked, %d completed, %d failed", checked,
+		    completed, failed);
 	return n < 0 ? -1 : 0;
 }
 
@@ -943,8 +938,6 @@ static struct db_stmt st_zip_paths = DB_STMT("training_zip_paths",
     " AND updated_at < now() - interval '10 minutes' LIMIT 1000");
 static struct db_stmt st_zip_forget = DB_STMT("training_zip_forget",
     "UPDATE avatars SET zip_path = NULL WHERE id = $1");
-static struct db_stmt st_prune = DB_STMT("training_prune_updates",
-    "DELETE FROM tg_updates WHERE received_at < now() - interval '7 days'");
 
 /* Only files we published: inside MEDIA_DIR, a plain name ending in .zip. */
 static void
@@ -959,8 +952,8 @@ remove_zip(const struct config *c, const char *path)
 		log_warn("cannot remove a published zip: %s", strerror(errno));
 }
 
-static int
-clean_zips(struct app_ctx *ctx)
+int
+training_clean_zips(struct app_ctx *ctx)
 {
 	PGresult *r = db_run(&ctx->db, &st_zip_paths, NULL);
 	int n = 0;
@@ -980,11 +973,10 @@ clean_zips(struct app_ctx *ctx)
 }
 
 int
-training_maintenance(struct app_ctx *ctx, cJSON *summary)
+training_requeue_crashed(struct app_ctx *ctx)
 {
 	struct db_params p;
 	char secs[16];
-	int requeued = 0, timed_out = 0;
 
 	snprintf(secs, sizeof(secs), "%d", ctx->cfg.claim_timeout);
 	db_params_init(&p);
@@ -992,15 +984,24 @@ training_maintenance(struct app_ctx *ctx, cJSON *summary)
 	PGresult *r = db_run(&ctx->db, &st_crashed, &p);
 	if (r == NULL)
 		return -1;
-	requeued = PQntuples(r);
+	int requeued = PQntuples(r);
 	for (int i = 0; i < requeued; i++)
 		log_warn("avatar %s: claim crashed; back in the queue", db_str(r, i, 0));
 	PQclear(r);
+	return requeued;
+}
+
+int
+training_expire(struct app_ctx *ctx)
+{
+	struct db_params p;
+	char secs[16];
+	int timed_out = 0;
 
 	snprintf(secs, sizeof(secs), "%d", ctx->cfg.fal_training_timeout);
 	db_params_init(&p);
 	db_p_str(&p, secs);
-	r = db_run(&ctx->db, &st_timed_out, &p);
+	PGresult *r = db_run(&ctx->db, &st_timed_out, &p);
 	if (r == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -1013,14 +1014,5 @@ training_maintenance(struct app_ctx *ctx, cJSON *summary)
 			timed_out++;
 	}
 	PQclear(r);
-	int zips = clean_zips(ctx);
-	(void)db_exec(&ctx->db, &st_prune, NULL);
-	int sent = outbox_deliver(ctx, 0, 1000);
-	cJSON_AddNumberToObject(summary, "requeued", requeued);
-	cJSON_AddNumberToObject(summary, "timed_out", timed_out);
-	cJSON_AddNumberToObject(summary, "zips_removed", zips < 0 ? 0 : zips);
-	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
-	log_info("startup check: %d requeued, %d timed out, %d zips removed, %d notifications sent",
-	    requeued, timed_out, zips, sent);
-	return 0;
+	return timed_out;
 }

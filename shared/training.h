@@ -47,14 +47,17 @@ enum finish_outcome { FINISH_COMPLETED, FINISH_FAILED, FINISH_DUPLICATE, FINISH_
 enum finish_outcome training_finish(struct app_ctx *ctx, const char *request_id,
     int64_t expect_avatar, const struct fal_result *r, const char *logs, const cJSON *full);
 
-/* check-status --all: polls every training in flight, finishing those that
- * ended; fills counters into summary.  0 or -1. */
+/* Polls every training in flight, finishing those that ended; fills
+ * counters into summary.  0 or -1.  (check-status --all: maintenance.c) */
 int training_poll_all(struct app_ctx *ctx, cJSON *summary);
 /* Refreshes one avatar in flight from FAL (the status route). */
 int training_poll_one(struct app_ctx *ctx, int64_t avatar_id);
-/* The startup checker: crashed claims back to the queue, trainings past the
- * timeout failed (user told), published zips of finished trainings removed,
- * old dedupe rows pruned. */
-int training_maintenance(struct app_ctx *ctx, cJSON *summary);
+/* For the startup checker (maintenance.c), each returns a count or -1:
+ * claims older than TRAINING_CLAIM_TIMEOUT back to the queue; trainings past
+ * FAL_TRAINING_TIMEOUT failed (the person told once); published zips of
+ * finished trainings removed. */
+int training_requeue_crashed(struct app_ctx *ctx);
+int training_expire(struct app_ctx *ctx);
+int training_clean_zips(struct app_ctx *ctx);
 
 #endif

@@ -591,3 +591,24 @@ def a_partly_flagged_album_shows_the_clean_pictures_and_says_why_one_is_missing(
         eq(len([t for t in u.texts(seq) if "проверку безопасности" in t]), 1, "said once")
     finally:
         s.restart_lighttpd()
+
+
+@test
+def inline_share_answers_with_the_picture_itself(s):
+    u, aid = trained_user(s)
+    uid = u.db_user_id()
+    gid = s.one("INSERT INTO generations (user_id, avatar_id, chat_id, prompt, status,"
+                " fal_request_id) VALUES (%s, %s, %d, 'p', 'completed', 'r-%s') RETURNING id"
+                % (uid, aid, u.uid, uuid.uuid4().hex))
+    code = "share" + uuid.uuid4().hex[:16]
+    url = media(s, 77)
+    s.sql("INSERT INTO generated_images (generation_id, user_id, avatar_id, idx, url,"
+          " share_code) VALUES (%s, %s, %s, 0, '%s', '%s')" % (gid, uid, aid, url, code))
+    r = s.deliver({"inline_query": {"id": "78", "from": u.user, "query": "img_" + code,
+                                    "offset": ""}})
+    eq(r["status"], 200, "delivered")
+    res = json.loads(r["body"])
+    eq(res.get("method"), "answerInlineQuery", "answered inline")
+    eq([x.get("type") for x in res["results"]], ["photo"], "one picture")
+    eq((res["results"][0].get("photo_url"), res["results"][0].get("thumbnail_url")), (url, url),
+       "the shared picture, by its URL with a thumbnail (no file_id yet)")

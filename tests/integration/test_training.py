@@ -843,3 +843,12 @@ def a_completion_for_a_request_whose_submitter_died_is_adopted_once(s):
     r = s.http("POST", path, webhook_body(other))
     eq(r.status, 200, "answered (FAL stops retrying)")
     eq(av(s, aid, "fal_request_id"), rid, "not adopted")
+
+
+@test
+def training_zip_holds_each_of_the_avatars_photos_once(s):
+    tid, aid = make_queued(s, photos=11)
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    sub = submits(s, seq)
+    check_zip(s, sub[0]["params"]["input"]["images_data_url"], aid, 11)

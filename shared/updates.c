@@ -1,4 +1,4 @@
-#include "failed_updates.h"
+#include "updates.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,51 @@
 #include "sbuf.h"
 #include "tg_update.h"
 #include "utf8.h"
+
+static struct db_stmt st_claim = DB_STMT("tg_updates_claim",
+    "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (update_id) DO NOTHING RETURNING 1");
+static struct db_stmt st_prune = DB_STMT("updates_prune",
+    "WITH a AS (DELETE FROM tg_updates WHERE received_at < now() - interval '7 days'"
+    "  RETURNING 1), b AS (DELETE FROM failed_updates"
+    "  WHERE created_at < now() - interval '30 days' RETURNING 1)"
+    " SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)");
+
+void
+updates_claim_call(const struct tg_update *u, struct db_call *c)
+{
+	c->st = &st_claim;
+	db_params_init(&c->p);
+	db_p_i64(&c->p, u->update_id);
+	db_p_str(&c->p, u->kind_name);
+	if (u->has_from)
+		db_p_i64(&c->p, u->from.id);
+	else
+		db_p_null(&c->p);
+	c->r = NULL;
+}
+
+int
+updates_claim_take(struct db_call *c)
+{
+	int first = PQntuples(c->r) == 1;
+
+	PQclear(c->r);
+	c->r = NULL;
+	return first;
+}
+
+int
+updates_prune(struct db *db)
+{
+	PGresult *r = db_run(db, &st_prune, NULL);
+
+	if (r == NULL)
+		return -1;
+	int n = (int)db_i64(r, 0, 0);
+	PQclear(r);
+	return n;
+}
 
 static struct db_stmt st_record = DB_STMT("failed_update_record",
     "WITH claim AS (INSERT INTO tg_updates (update_id, kind, telegram_id)"
@@ -20,7 +65,7 @@ static struct db_stmt st_record_only = DB_STMT("failed_update_record_only",
     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (update_id) DO NOTHING");
 
 int
-failed_update_record(struct db *db, int64_t update_id, const char *kind, int64_t telegram_id,
+updates_record_failed(struct db *db, int64_t update_id, const char *kind, int64_t telegram_id,
     const char *error, const char *body, size_t len)
 {
 	struct db_params p;
@@ -61,7 +106,7 @@ failed_update_record(struct db *db, int64_t update_id, const char *kind, int64_t
 }
 
 int64_t
-failed_update_id(const char *body, size_t len)
+updates_failed_id(const char *body, size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength(body, len);
 	int64_t id = -1;
