@@ -16,7 +16,7 @@
 #include "auth.h"
 #include "callback.h"
 #include "fal_api.h"
-#include "http_out.h"
+#include "fal_job.h"
 #include "keyboard.h"
 #include "log.h"
 #include "outbox.h"
@@ -520,52 +520,21 @@ fail_submit(struct app_ctx *ctx, int64_t gid, const PGresult *r, const char *why
 	return -1;
 }
 
+/* Submits the job with its own webhook token (one per generation). */
 static int
 post_job(struct app_ctx *ctx, int64_t gid, const char *endpoint, const cJSON *in,
     struct fal_submitted *sub, char *why, size_t whylen)
 {
-	struct sbuf url = SBUF_INIT, hook = SBUF_INIT, auth = SBUF_INIT;
+	struct sbuf hook = SBUF_INIT;
 	char token[65];
-	char *body = cJSON_PrintUnformatted(in);
-	int rc = -1;
 
 	auth_token(ctx->cfg.fal_webhook_secret, "generation", gid, token);
 	sbuf_addf(&hook, "%s/fal/webhook?generation=%" PRId64 "&token=%s",
 	    ctx->cfg.public_base_url, gid, token);
-	char *enc = http_out_escape(hook.p);
-	sbuf_addf(&url, "%s/%s?fal_webhook=%s", ctx->cfg.fal_queue_base, endpoint, enc);
-	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
-	for (int i = 0; i < 3 && rc != 0; i++) {
-		struct http_out r;
-		http_out_init(&r, "POST", url.p);
-		r.auth = auth.p;
-		r.body = body;
-		http_out_one(&r);
-		if (!r.failed && r.status >= 200 && r.status < 300 &&
-		    fal_parse_submit(ctx->cfg.fal_queue_base, endpoint, sbuf_str(&r.resp), sub) == 0) {
-			rc = 0;
-		} else if (!r.failed && r.status >= 400 && r.status < 500 && r.status != 429) {
-			struct fal_result fr;
-			cJSON *doc = cJSON_Parse(sbuf_str(&r.resp));
-			fal_classify_result(r.status, doc, &fr);
-			cJSON_Delete(doc);
-			snprintf(why, whylen, "%s", fr.error);
-			http_out_free(&r);
-			break;
-		} else {
-			snprintf(why, whylen, "the image service is unavailable");
-			long ms = 300L << i;
-			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		http_out_free(&r);
-	}
-	free(enc);
-	cJSON_free(body);
-	sbuf_free(&url);
+	enum fal_submit_result res = fal_job_submit(ctx, endpoint, in, hook.p, sub, NULL, why,
+	    whylen);
 	sbuf_free(&hook);
-	sbuf_free(&auth);
-	return rc;
+	return res == FAL_SUBMITTED ? 0 : -1;
 }
 
 int
@@ -619,10 +588,8 @@ static struct db_stmt st_poll = DB_STMT("gen_poll_claim",
 int
 generation_poll_all(struct app_ctx *ctx, cJSON *summary)
 {
-	struct sbuf auth = SBUF_INIT;
 	int done = 0, checked = 0;
 
-	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
 	for (;;) {
 		PGresult *r = db_run(&ctx->db, &st_poll, NULL);
 		if (r == NULL)
@@ -633,46 +600,27 @@ generation_poll_all(struct app_ctx *ctx, cJSON *summary)
 			break;
 		}
 		checked += n;
-		struct http_out *hs = xcalloc((size_t)n, sizeof(*hs));
+		struct fal_poll *fp = xcalloc((size_t)n, sizeof(*fp));
+		for (int i = 0; i < n; i++)
+			fp[i] = (struct fal_poll){.status_url = db_str(r, i, 2),
+			    .response_url = db_str(r, i, 3)};
+		fal_job_poll(ctx, fp, (size_t)n, false);
 		for (int i = 0; i < n; i++) {
-			http_out_init(&hs[i], "GET", db_str(r, i, 2));
-			hs[i].auth = auth.p;
-		}
-		http_out_many(hs, (size_t)n, 32);
-		for (int i = 0; i < n; i++) {
-			char st[32];
-			int pr;
-			struct sbuf logs = SBUF_INIT;
-			if (hs[i].failed || hs[i].status >= 300)
-				continue;
-			fal_parse_status(sbuf_str(&hs[i].resp), st, sizeof(st), &pr, &logs);
-			sbuf_free(&logs);
-			if (strcmp(st, "COMPLETED") != 0 || !*db_str(r, i, 3))
-				continue;
-			struct http_out res;
-			http_out_init(&res, "GET", db_str(r, i, 3));
-			res.auth = auth.p;
-			/* after COMPLETED, any answer but 429 is final (FAL has
-			 * retried already); no answer at all: the next pass */
-			if (http_out_one(&res) == 0 && res.status != 429) {
-				cJSON *doc = cJSON_Parse(sbuf_str(&res.resp));
-				bool ok = res.status >= 200 && res.status < 300 &&
+			if (fp[i].state == FAL_POLL_ENDED) {
+				const cJSON *doc = fp[i].result;
+				bool ok = fp[i].result_status >= 200 && fp[i].result_status < 300 &&
 				    cJSON_GetObjectItemCaseSensitive(doc, "images") != NULL;
 				struct fal_result fr;
-				fal_classify_result(res.status, doc, &fr);
+				fal_classify_result(fp[i].result_status, doc, &fr);
 				if (generation_finish(ctx, db_str(r, i, 1), db_i64(r, i, 0), ok, doc,
 				    ok ? NULL : fr.error) == 1)
 					done++;
-				cJSON_Delete(doc);
 			}
-			http_out_free(&res);
+			fal_poll_free(&fp[i]);
 		}
-		for (int i = 0; i < n; i++)
-			http_out_free(&hs[i]);
-		free(hs);
+		free(fp);
 		PQclear(r);
 	}
-	sbuf_free(&auth);
 	cJSON_AddNumberToObject(summary, "generations_checked", checked);
 	cJSON_AddNumberToObject(summary, "generations_completed", done);
 	return 0;

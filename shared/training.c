@@ -18,7 +18,7 @@
 
 #include "auth.h"
 #include "callback.h"
-#include "http_out.h"
+#include "fal_job.h"
 #include "keyboard.h"
 #include "log.h"
 #include "outbox.h"
@@ -29,9 +29,7 @@
 #include "utf8.h"
 
 #define MAX_ATTEMPTS 5        /* start-training runs per queueing */
-#define INLINE_TRIES 3        /* submit tries within one run */
 #define POLL_BATCH 500
-#define POLL_CONCURRENCY 64
 #define PROGRESS_EDIT_EVERY 30 /* seconds between progress edits */
 
 /* What start and finish need to know about an avatar and its owner. */
@@ -250,73 +248,6 @@ out:
 	return sr;
 }
 
-/* --- submit ---------------------------------------------------------------------------- */
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static enum step_result
-submit(struct app_ctx *ctx, const struct fal_train_params *tp, const char *webhook,
-    struct fal_submitted *sub, cJSON **answer, char *why, size_t whylen)
-{
-	struct sbuf url = SBUF_INIT, auth = SBUF_INIT;
-	char *enc = http_out_escape(webhook);
-	cJSON *in = fal_train_input(tp);
-	char *body = cJSON_PrintUnformatted(in);
-	enum step_result sr = STEP_RETRY;
-
-	sbuf_addf(&url, "%s/%s?fal_webhook=%s", ctx->cfg.fal_queue_base, tp->endpoint, enc);
-	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
-	for (int i = 0; i < INLINE_TRIES; i++) {
-		struct http_out r;
-		if (i > 0)
-			sleep_ms(500L << (i - 1));
-		http_out_init(&r, "POST", url.p);
-		r.auth = auth.p;
-		r.body = body;
-		r.timeout_ms = 30000;
-		http_out_one(&r);
-		if (!r.failed && r.status >= 200 && r.status < 300) {
-			if (fal_parse_submit(ctx->cfg.fal_queue_base, tp->endpoint, sbuf_str(&r.resp), sub) == 0) {
-				*answer = cJSON_Parse(sbuf_str(&r.resp));
-				sr = STEP_OK;
-			} else {
-				snprintf(why, whylen, "FAL's answer has no request_id");
-				sr = STEP_RETRY;
-			}
-			http_out_free(&r);
-			break;
-		}
-		if (!r.failed && r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429) {
-			struct fal_result fr;
-			cJSON *doc = cJSON_Parse(sbuf_str(&r.resp));
-			fal_classify_result(r.status, doc, &fr);
-			cJSON_Delete(doc);
-			snprintf(why, whylen, "FAL refused the job (HTTP %ld): %s", r.status, fr.error);
-			utf8_clean(why); /* it is stored: never cut inside a character */
-			sr = STEP_FAIL;
-			http_out_free(&r);
-			break;
-		}
-		snprintf(why, whylen, "FAL unavailable: %s", r.failed ? r.error : "HTTP error");
-		if (!r.failed)
-			snprintf(why, whylen, "FAL unavailable: HTTP %ld", r.status);
-		log_warn("submit try %d: %s", i + 1, why);
-		http_out_free(&r);
-	}
-	cJSON_free(body);
-	cJSON_Delete(in);
-	free(enc);
-	sbuf_free(&url);
-	sbuf_free(&auth);
-	return sr;
-}
-
 /* --- store / give back / fail --------------------------------------------------------- */
 
 static struct db_stmt st_store = DB_STMT("training_store",
@@ -503,7 +434,11 @@ training_start(struct app_ctx *ctx, int64_t aid)
 		cJSON_AddStringToObject(answer, "request_id", sub.request_id);
 		cJSON_AddStringToObject(answer, "mode", "test");
 	} else {
-		sr = submit(ctx, &tp, hook.p, &sub, &answer, why, sizeof(why));
+		cJSON *in = fal_train_input(&tp);
+		enum fal_submit_result fr = fal_job_submit(ctx, tp.endpoint, in, hook.p, &sub, &answer,
+		    why, sizeof(why));
+		cJSON_Delete(in);
+		sr = fr == FAL_SUBMITTED ? STEP_OK : fr == FAL_REFUSED ? STEP_FAIL : STEP_RETRY;
 		if (sr != STEP_OK) {
 			unlink(path.p);
 			out = sr == STEP_RETRY ? give_back(ctx, &a, why) : fail_start(ctx, &a, why);
@@ -811,7 +746,6 @@ static int
 poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 {
 	struct db_params q;
-	struct sbuf auth = SBUF_INIT;
 
 	db_params_init(&q);
 	db_p_i64(&q, POLL_BATCH);
@@ -821,81 +755,38 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 		return -1;
 	int n = PQntuples(r);
 	struct polled *ps = xcalloc((size_t)(n ? n : 1), sizeof(*ps));
-	struct http_out *hs = xcalloc((size_t)(n ? n : 1), sizeof(*hs));
-	struct sbuf *urls = xcalloc((size_t)(n ? n : 1), sizeof(*urls));
-	size_t nh = 0;
-	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
+	struct fal_poll *fp = xcalloc((size_t)(n ? n : 1), sizeof(*fp));
+	size_t nf = 0;
 	for (int i = 0; i < n; i++) {
 		read_polled(r, i, &ps[i]);
-		if (strncmp(ps[i].request_id, "test-", 5) == 0) {
+		if (strncmp(ps[i].request_id, "test-", 5) == 0)
 			poll_test(ctx, &ps[i], completed);
-			continue;
-		}
-		if (ps[i].status_url[0] == '\0')
-			continue;
-		sbuf_addf(&urls[i], "%s%slogs=1", ps[i].status_url,
-		    strchr(ps[i].status_url, '?') ? "&" : "?");
-		http_out_init(&hs[nh], "GET", urls[i].p);
-		hs[nh].auth = auth.p;
-		hs[nh].user = &ps[i];
-		nh++;
+		else if (ps[i].status_url[0] != '\0')
+			fp[nf++] = (struct fal_poll){.status_url = ps[i].status_url,
+			    .response_url = ps[i].response_url, .user = &ps[i]};
 	}
 	PQclear(r);
-	http_out_many(hs, nh, POLL_CONCURRENCY);
-	/* COMPLETED is not success: fetch each result and classify it. */
-	size_t nr = 0;
-	struct http_out *rs = xcalloc(nh ? nh : 1, sizeof(*rs));
-	for (size_t i = 0; i < nh; i++) {
-		struct polled *p = hs[i].user;
-		char st[32];
-		if (hs[i].failed || hs[i].status < 200 || hs[i].status >= 300) {
-			log_warn("avatar %" PRId64 ": status check failed (%ld %s)", p->a.id,
-			    hs[i].status, hs[i].error);
-			continue;
-		}
-		fal_parse_status(sbuf_str(&hs[i].resp), st, sizeof(st), &p->new_progress, &p->logs);
-		if (strcmp(st, "COMPLETED") == 0 && p->response_url[0]) {
-			http_out_init(&rs[nr], "GET", p->response_url);
-			rs[nr].auth = auth.p;
-			rs[nr].user = p;
-			nr++;
-		} else {
-			record_progress(ctx, p);
-		}
-	}
-	http_out_many(rs, nr, POLL_CONCURRENCY);
-	for (size_t i = 0; i < nr; i++) {
-		struct polled *p = rs[i].user;
+	fal_job_poll(ctx, fp, nf, true);
+	for (size_t k = 0; k < nf; k++) {
+		struct polled *p = fp[k].user;
 		struct fal_result fr;
-		/* after COMPLETED, any answer but 429 is final (FAL has retried
-		 * already: "if the model returned an error, this operation
-		 * returns the same error"); no answer at all: the next pass */
-		if (rs[i].failed || rs[i].status == 0 || rs[i].status == 429) {
-			log_warn("avatar %" PRId64 ": result fetch failed; next pass", p->a.id);
-			continue;
+		if (fp[k].state == FAL_POLL_RUNNING) {
+			p->new_progress = fp[k].progress;
+			sbuf_add(&p->logs, sbuf_str(&fp[k].logs));
+			record_progress(ctx, p);
+		} else if (fp[k].state == FAL_POLL_ENDED) {
+			fal_classify_result(fp[k].result_status, fp[k].result, &fr);
+			enum finish_outcome o = training_finish(ctx, p->request_id, 0, &fr,
+			    sbuf_str(&fp[k].logs), fp[k].result);
+			*completed += o == FINISH_COMPLETED;
+			*failed += o == FINISH_FAILED;
 		}
-		cJSON *doc = cJSON_Parse(sbuf_str(&rs[i].resp));
-		fal_classify_result(rs[i].status, doc, &fr);
-		enum finish_outcome o = training_finish(ctx, p->request_id, 0, &fr, sbuf_str(&p->logs), doc);
-		if (o == FINISH_COMPLETED)
-			(*completed)++;
-		else if (o == FINISH_FAILED)
-			(*failed)++;
-		cJSON_Delete(doc);
+		fal_poll_free(&fp[k]);
 	}
-	for (size_t i = 0; i < nh; i++)
-		http_out_free(&hs[i]);
-	for (size_t i = 0; i < nr; i++)
-		http_out_free(&rs[i]);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		sbuf_free(&ps[i].logs);
-		sbuf_free(&urls[i]);
-	}
-	free(rs);
-	free(hs);
+	free(fp);
 	free(ps);
-	free(urls);
-	sbuf_free(&auth);
 	return n;
 }
 
