@@ -49,7 +49,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
         chat clean fuzz fuzz-build valgrind \
-        format cron-install help bench reliability mutants
+        cron-install help bench reliability mutants
 
 all: $(BINS)
 	@ln -sfn $(CURDIR)/$(BUILD)/bin bin
@@ -141,9 +141,6 @@ chat:
 
 cron-install: all
 	@sh cron/install.sh
-
-format:
-	clang-format -i shared/*.c shared/*.h functions/*.c schema/*.c tests/unit/*.c
 
 clean:
 	rm -rf build bin

@@ -9,6 +9,10 @@
 #ifndef AISHA_AVATARS_H
 #define AISHA_AVATARS_H
 
+/* An avatar's name: 1..40 characters (the schema's CHECK), in UTF-8 up to
+ * four bytes each. */
+#define AVATAR_NAME_MAX 40
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,7 +30,7 @@ enum training_type { TRAIN_PORTRAIT, TRAIN_STYLE };
 struct avatar {
 	int64_t id;
 	int64_t user_id;
-	char name[4 * 40 + 1];
+	char name[4 * AVATAR_NAME_MAX + 1];
 	enum avatar_status status;
 	enum training_type type;
 	int gender; /* -1 unknown, 0 male, 1 female */

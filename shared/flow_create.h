@@ -17,7 +17,6 @@
 #include "turn.h"
 #include "callback.h"
 
-#define AVATAR_NAME_MAX 40
 
 enum name_check { NAME_OK, NAME_EMPTY, NAME_TOO_LONG, NAME_BAD_CHARS };
 

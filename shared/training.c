@@ -17,6 +17,7 @@
 #include <zip.h>
 
 #include "auth.h"
+#include "avatars.h"
 #include "callback.h"
 #include "fal_job.h"
 #include "keyboard.h"
@@ -36,7 +37,7 @@
 struct tinfo {
 	int64_t id, user_id, chat_id, progress_mid, claim_epoch;
 	enum lang lang;
-	char name[4 * 40 + 1];
+	char name[4 * AVATAR_NAME_MAX + 1];
 	bool style;
 	int attempts;
 };
