@@ -25,6 +25,15 @@ def to_photo_step(s, u, name="Аня", style=False):
     return u.avatar()
 
 
+def at_summary(s, u, n=10):
+    """A new avatar with n photos, at its summary."""
+    aid = to_photo_step(s, u)
+    for _ in range(n):
+        u.photo()
+    u.press("v1:pdone:%s" % aid)
+    return aid
+
+
 def photos(s, aid):
     return int(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s" % aid))
 
@@ -256,10 +265,7 @@ def old_button_after_the_flow_moved_on_is_stale(s):
 @test
 def double_tap_on_start_training_queues_once(s):
     u = new_user(s)
-    aid = to_photo_step(s, u)
-    for _ in range(10):
-        u.photo()
-    u.press("v1:pdone:%s" % aid)
+    aid = at_summary(s, u)
     m, data = u.button("v1:train:%s" % aid)
     seq = s.seq()
     results = u.send_concurrently([u.callback_update(data, m), u.callback_update(data, m)])
@@ -400,10 +406,7 @@ def done_with_too_few_photos_says_how_many_more_and_stays(s):
 @test
 def add_photos_from_the_summary_then_done_again(s):
     u = new_user(s)
-    aid = to_photo_step(s, u)
-    for _ in range(10):
-        u.photo()
-    u.press("v1:pdone:%s" % aid)
+    aid = at_summary(s, u)
     eq(u.conv()[0], "create_summary", "at the summary")
     u.press("v1:padd:%s" % aid)
     eq(u.conv()[0], "create_photos", "back to adding photos")
