@@ -21,7 +21,7 @@
 
 enum fal_trainer { FAL_PORTRAIT_TRAINER, FAL_PRO_TRAINER, FAL_LORA_FAST_TRAINER };
 
-/* Which input schema an endpoint takes (by its name). */
+/* Which input schema an endpoint takes (by its model name; fal_models.c). */
 enum fal_trainer fal_trainer_kind(const char *endpoint);
 
 /* The parameters we choose for one avatar, kept on its row. */
@@ -38,9 +38,10 @@ struct fal_train_params {
 	char finetune_comment[64];
 };
 
+/* Our parameters for the configured trainer, and its input JSON (caller
+ * deletes): both follow the trainer's row in fal_models.c. */
 void fal_train_params_init(struct fal_train_params *p, const struct config *c,
     bool style, int64_t user_id, int64_t avatar_id);
-/* The endpoint's input JSON (caller deletes). */
 cJSON *fal_train_input(const struct fal_train_params *p);
 
 /* The submit answer, with URLs derived from the endpoint when absent. */

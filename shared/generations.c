@@ -17,6 +17,7 @@
 #include "callback.h"
 #include "fal_api.h"
 #include "fal_job.h"
+#include "fal_models.h"
 #include "keyboard.h"
 #include "log.h"
 #include "outbox.h"
@@ -39,21 +40,22 @@ const struct gen_aspect gen_aspects[GEN_ASPECTS] = {
 #define ACTIVE_COUNT \
     "(SELECT count(*) FROM generations x WHERE x.user_id = $1" \
     " AND x.status IN ('queued', 'submitting', 'running'))"
-#define ENDPOINT_OF(a) \
-    "CASE WHEN " a ".diffusers_lora_file_url IS NOT NULL THEN '" LORA_ENDPOINT "'" \
-    " ELSE '" FINETUNE_ENDPOINT "' END"
+/* The generator follows what the avatar holds ($lora / $finetune: the
+ * endpoints of fal_models.c's rows). */
+#define ENDPOINT_OF(a, lora, ft) \
+    "CASE WHEN " a ".diffusers_lora_file_url IS NOT NULL THEN " lora " ELSE " ft " END"
 
 static struct db_stmt st_create = DB_STMT("gen_create",
     "INSERT INTO generations (user_id, avatar_id, chat_id, template_key, user_prompt, prompt,"
     " aspect_ratio, num_images, seed, endpoint)"
-    " SELECT $1, a.id, $3, $4, $5, $6, $7, $8, $9, " ENDPOINT_OF("a")
+    " SELECT $1, a.id, $3, $4, $5, $6, $7, $8, $9, " ENDPOINT_OF("a", "$11", "$12")
     " FROM avatars a WHERE a.id = $2 AND a.user_id = $1 AND a.status = 'completed'"
     " AND a.deleted_at IS NULL AND " ACTIVE_COUNT " < $10 RETURNING id");
 static struct db_stmt st_repeat = DB_STMT("gen_repeat",
     "INSERT INTO generations (user_id, avatar_id, chat_id, template_key, user_prompt, prompt,"
     " aspect_ratio, num_images, seed, endpoint)"
     " SELECT g.user_id, g.avatar_id, $3, g.template_key, g.user_prompt, g.prompt,"
-    "  g.aspect_ratio, g.num_images, $4, " ENDPOINT_OF("a")
+    "  g.aspect_ratio, g.num_images, $4, " ENDPOINT_OF("a", "$6", "$7")
     " FROM generated_images i JOIN generations g ON g.id = i.generation_id"
     " JOIN avatars a ON a.id = g.avatar_id"
     " WHERE i.id = $2 AND i.user_id = $1 AND i.deleted_at IS NULL AND a.status = 'completed'"
@@ -115,6 +117,8 @@ generation_create(struct app_ctx *ctx, int64_t user_id, int64_t avatar_id, int64
 	db_p_i64(&p, ctx->cfg.gen_num_images);
 	db_p_i64(&p, new_seed());
 	db_p_i64(&p, ctx->cfg.gen_max_active);
+	db_p_str(&p, fal_generator_for(FAL_WEIGHTS_LORA)->endpoint);
+	db_p_str(&p, fal_generator_for(FAL_WEIGHTS_FINETUNE)->endpoint);
 	return created(ctx, db_run(&ctx->db, &st_create, &p), user_id, id);
 }
 
@@ -130,6 +134,8 @@ generation_repeat(struct app_ctx *ctx, int64_t user_id, int64_t image_id, int64_
 	db_p_i64(&p, chat_id);
 	db_p_i64(&p, new_seed());
 	db_p_i64(&p, ctx->cfg.gen_max_active);
+	db_p_str(&p, fal_generator_for(FAL_WEIGHTS_LORA)->endpoint);
+	db_p_str(&p, fal_generator_for(FAL_WEIGHTS_FINETUNE)->endpoint);
 	return created(ctx, db_run(&ctx->db, &st_repeat, &p), user_id, id);
 }
 
@@ -418,37 +424,19 @@ aspect_index(const char *ratio)
 	return 0;
 }
 
-/* The job's FAL input; the tunable parameters come from the configuration
- * (GEN_STEPS, GEN_GUIDANCE, GEN_LORA_SCALE, GEN_FINETUNE_STRENGTH). */
+/* The job's FAL input, by the model row its endpoint names (fal_models.c);
+ * the tunable parameters come from the configuration. */
 static cJSON *
 fal_input(const struct config *c, const PGresult *r)
 {
-	cJSON *in = cJSON_CreateObject();
-	const char *lora = db_str(r, 0, 5), *ft = db_str(r, 0, 6);
 	int ar = aspect_index(db_str(r, 0, 2));
+	struct fal_gen_args a = {
+		.prompt = db_str(r, 0, 1), .num_images = (int)db_i64(r, 0, 3),
+		.seed = db_i64(r, 0, 4), .lora_url = db_str(r, 0, 5), .finetune_id = db_str(r, 0, 6),
+		.ratio = gen_aspects[ar].ratio, .image_size = gen_aspects[ar].image_size, .cfg = c,
+	};
 
-	cJSON_AddStringToObject(in, "prompt", db_str(r, 0, 1));
-	cJSON_AddNumberToObject(in, "num_images", (double)db_i64(r, 0, 3));
-	cJSON_AddNumberToObject(in, "seed", (double)db_i64(r, 0, 4));
-	cJSON_AddStringToObject(in, "output_format", "jpeg");
-	/* Each endpoint gets only the fields its schema documents: flux-lora
-	 * has enable_safety_checker, the ultra-finetuned one safety_tolerance. */
-	if (lora[0] != '\0') {
-		cJSON_AddTrueToObject(in, "enable_safety_checker");
-		cJSON *loras = cJSON_AddArrayToObject(in, "loras"), *l = cJSON_CreateObject();
-		cJSON_AddStringToObject(l, "path", lora);
-		cJSON_AddNumberToObject(l, "scale", c->gen_lora_scale);
-		cJSON_AddItemToArray(loras, l);
-		cJSON_AddStringToObject(in, "image_size", gen_aspects[ar].image_size);
-		cJSON_AddNumberToObject(in, "num_inference_steps", c->gen_steps);
-		cJSON_AddNumberToObject(in, "guidance_scale", c->gen_guidance);
-	} else {
-		cJSON_AddStringToObject(in, "finetune_id", ft);
-		cJSON_AddNumberToObject(in, "finetune_strength", c->gen_finetune_strength);
-		cJSON_AddStringToObject(in, "aspect_ratio", gen_aspects[ar].ratio);
-		cJSON_AddStringToObject(in, "safety_tolerance", "2");
-	}
-	return in;
+	return fal_generation_input(db_str(r, 0, 0), &a);
 }
 
 /* The placeholder result of test mode: real JPEGs that make up serves. */

@@ -26,9 +26,6 @@ struct gen_aspect {
 };
 extern const struct gen_aspect gen_aspects[GEN_ASPECTS];
 
-#define LORA_ENDPOINT "fal-ai/flux-lora"
-#define FINETUNE_ENDPOINT "fal-ai/flux-pro/v1.1-ultra-finetuned"
-
 enum gen_create { GEN_CREATED, GEN_TOO_MANY, GEN_NOT_READY, GEN_DB_ERROR };
 
 /* In the caller's transaction: a new job for the user's avatar with the

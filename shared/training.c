@@ -20,6 +20,7 @@
 #include "avatars.h"
 #include "callback.h"
 #include "fal_job.h"
+#include "fal_models.h"
 #include "keyboard.h"
 #include "log.h"
 #include "outbox.h"
@@ -729,7 +730,7 @@ poll_test(struct app_ctx *ctx, struct polled *p, int *completed)
 	struct fal_result r;
 	memset(&r, 0, sizeof(r));
 	r.ok = true;
-	if (fal_trainer_kind(p->endpoint) == FAL_PRO_TRAINER)
+	if (fal_trainer_model(p->endpoint)->output == FAL_WEIGHTS_FINETUNE)
 		snprintf(r.finetune_id, sizeof(r.finetune_id), "test-finetune-%s", p->request_id + 5);
 	else
 		snprintf(r.lora_url, sizeof(r.lora_url),

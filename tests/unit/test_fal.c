@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "fal_api.h"
+#include "fal_models.h"
 #include "fal_verify.h"
 #include "utf8.h"
 
@@ -86,6 +87,48 @@ error_texts_are_cut_on_a_character(void **state)
 	cJSON_Delete(body);
 	fal_classify_webhook("ERROR", NULL, "\xC3", NULL, &r);
 	assert_true(utf8_valid(r.error, strlen(r.error)));
+}
+
+static void
+generator_inputs_follow_their_row(void **state)
+{
+	(void)state;
+	struct config c = cfg;
+	c.gen_lora_scale = 1.0;
+	c.gen_steps = 28;
+	c.gen_guidance = 3.5;
+	c.gen_finetune_strength = 1.1;
+	struct fal_gen_args a = {.prompt = "TOK woman", .num_images = 2, .seed = 7,
+	    .lora_url = "https://x/l.safetensors", .finetune_id = "", .ratio = "3:4",
+	    .image_size = "portrait_4_3", .cfg = &c};
+
+	const struct fal_generator_model *lora = fal_generator_for(FAL_WEIGHTS_LORA);
+	assert_string_equal(lora->endpoint, "fal-ai/flux-lora");
+	cJSON *in = fal_generation_input(lora->endpoint, &a);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(in, "enable_safety_checker")));
+	assert_string_equal(cJSON_GetObjectItem(in, "image_size")->valuestring, "portrait_4_3");
+	assert_non_null(cJSON_GetObjectItem(in, "loras"));
+	assert_null(cJSON_GetObjectItem(in, "safety_tolerance"));
+	assert_null(cJSON_GetObjectItem(in, "aspect_ratio"));
+	cJSON_Delete(in);
+
+	a.lora_url = "";
+	a.finetune_id = "ft-1";
+	const struct fal_generator_model *ft = fal_generator_for(FAL_WEIGHTS_FINETUNE);
+	in = fal_generation_input(ft->endpoint, &a);
+	assert_string_equal(cJSON_GetObjectItem(in, "safety_tolerance")->valuestring, "2");
+	assert_string_equal(cJSON_GetObjectItem(in, "aspect_ratio")->valuestring, "3:4");
+	assert_null(cJSON_GetObjectItem(in, "enable_safety_checker"));
+	assert_null(cJSON_GetObjectItem(in, "loras"));
+	cJSON_Delete(in);
+	/* an endpoint no row names: what the avatar holds decides */
+	in = fal_generation_input("fal-ai/unknown", &a);
+	assert_non_null(cJSON_GetObjectItem(in, "finetune_id"));
+	cJSON_Delete(in);
+	/* a trainer is found by its model name, whatever follows it */
+	assert_int_equal(fal_trainer_kind("fal-ai/flux-pro-trainer/v2"), FAL_PRO_TRAINER);
+	assert_int_equal(fal_trainer_kind("fal-ai/flux-lora-fast-training"), FAL_LORA_FAST_TRAINER);
+	assert_int_equal(fal_trainer_model("fal-ai/flux-pro-trainer")->output, FAL_WEIGHTS_FINETUNE);
 }
 
 static void
@@ -233,6 +276,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(trainer_inputs),
 		cmocka_unit_test(submit_answers),
+		cmocka_unit_test(generator_inputs_follow_their_row),
 		cmocka_unit_test(error_texts_are_cut_on_a_character),
 		cmocka_unit_test(results),
 		cmocka_unit_test(webhooks),
