@@ -331,3 +331,150 @@ avatar_set_main(struct db *db, int64_t id, int64_t user_id)
 {
 	return run_returning(db, &st_set_main, id, NULL, user_id, true);
 }
+
+
+static struct db_stmt st_photos_shown = DB_STMT("avatar_photos_shown",
+    "UPDATE avatars SET photos_shown = $2 WHERE id = $1");
+
+int
+avatar_set_photos_shown(struct db *db, int64_t id, int shown)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_i64(&p, shown);
+	return db_exec(db, &st_photos_shown, &p);
+}
+
+/* --- the training lifecycle's transitions --------------------------------------- */
+
+static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",
+    "UPDATE avatars a SET status = 'submitting', claimed_at = now(),"
+    " attempts = a.attempts + 1, updated_at = now()"
+    " FROM users u WHERE a.id = $1 AND u.id = a.user_id AND a.status = 'queued'"
+    " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())"
+    " RETURNING a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style',"
+    "  a.attempts, coalesce(a.progress_message_id, 0),"
+    "  extract(epoch FROM a.claimed_at)::bigint");
+
+static struct db_stmt st_train_exists = DB_STMT("avatar_exists",
+    "SELECT 1 FROM avatars WHERE id = $1 AND deleted_at IS NULL");
+
+static struct db_stmt st_train_store = DB_STMT("avatar_mark_training",
+    "UPDATE avatars SET status = 'training', fal_request_id = $2, gateway_request_id = $3,"
+    " fal_endpoint = $4, status_url = $5, response_url = $6, cancel_url = $7,"
+    " webhook_url = $8, learning_rate = nullif($9::float8, 0), steps = $10,"
+    " trigger_phrase = $11, multiresolution_training = $12, subject_crop = $13,"
+    " create_masks = $14, captioning = $15, finetune_type = $16::finetune_type,"
+    " finetune_comment = nullif($17, ''), fal_priority = $18::fal_priority, zip_path = $19,"
+    " fal_response_data = $20::jsonb, training_started_at = now(), training_progress = 0,"
+    " training_error = NULL, last_status_check = NULL, progress_edited_at = now(),"
+    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
+
+static struct db_stmt st_train_give_back = DB_STMT("avatar_give_back",
+    "UPDATE avatars SET status = 'queued', claimed_at = NULL, training_error = $2,"
+    " next_attempt_at = now() + make_interval(secs => $3), updated_at = now()"
+    " WHERE id = $1 AND status = 'submitting'");
+
+static struct db_stmt st_train_fail = DB_STMT("avatar_fail_start",
+    "UPDATE avatars SET status = 'error', training_error = $2, claimed_at = NULL,"
+    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
+
+int
+avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *a)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	PGresult *r = db_run(db, &st_train_claim, &p);
+	if (r == NULL)
+		return -1;
+	int won = PQntuples(r) == 1;
+	if (won) {
+		memset(a, 0, sizeof(*a));
+		a->id = id;
+		a->user_id = db_i64(r, 0, 0);
+		a->chat_id = db_i64(r, 0, 1);
+		(void)lang_parse(db_str(r, 0, 2), &a->lang);
+		snprintf(a->name, sizeof(a->name), "%s", db_str(r, 0, 3));
+		a->style = db_bool(r, 0, 4);
+		a->attempts = (int)db_i64(r, 0, 5);
+		a->progress_mid = db_i64(r, 0, 6);
+		a->claim_epoch = db_i64(r, 0, 7);
+	}
+	PQclear(r);
+	return won;
+}
+
+int
+avatar_exists(struct db *db, int64_t id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	PGresult *r = db_run(db, &st_train_exists, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r) > 0;
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_mark_training(struct db *db, int64_t id, const struct fal_train_params *tp,
+    const struct fal_submitted *sub, const char *webhook, const char *zip_path,
+    const char *answer)
+{
+	struct db_params p;
+	char lr[32];
+
+	snprintf(lr, sizeof(lr), "%.10g", tp->learning_rate);
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, sub->request_id);
+	db_p_str(&p, sub->gateway_request_id[0] ? sub->gateway_request_id : NULL);
+	db_p_str(&p, tp->endpoint);
+	db_p_str(&p, sub->status_url[0] ? sub->status_url : NULL);
+	db_p_str(&p, sub->response_url[0] ? sub->response_url : NULL);
+	db_p_str(&p, sub->cancel_url[0] ? sub->cancel_url : NULL);
+	db_p_str(&p, webhook);
+	db_p_str(&p, lr);
+	db_p_i64(&p, tp->steps);
+	db_p_str(&p, tp->trigger);
+	db_p_bool(&p, tp->multiresolution);
+	db_p_bool(&p, tp->subject_crop);
+	db_p_bool(&p, tp->create_masks);
+	db_p_bool(&p, tp->captioning);
+	db_p_str(&p, tp->finetune_type);
+	db_p_str(&p, tp->finetune_comment);
+	db_p_str(&p, tp->priority);
+	db_p_str(&p, zip_path);
+	db_p_str(&p, answer);
+	return db_exec(db, &st_train_store, &p);
+}
+
+int
+avatar_give_back(struct db *db, int64_t id, const char *why, int secs)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, why);
+	db_p_i64(&p, secs);
+	return db_exec(db, &st_train_give_back, &p);
+}
+
+int
+avatar_fail_start(struct db *db, int64_t id, const char *why)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, why);
+	return db_exec(db, &st_train_fail, &p);
+}

@@ -19,6 +19,8 @@
 #include <cjson/cJSON.h>
 
 #include "db.h"
+#include "fal_api.h"
+#include "texts.h"
 
 enum avatar_status {
 	AV_DRAFT, AV_PHOTOS, AV_READY, AV_QUEUED, AV_SUBMITTING, AV_TRAINING,
@@ -83,5 +85,35 @@ int avatar_discard(struct db *db, int64_t id);
 int avatar_delete(struct db *db, int64_t id, int64_t user_id);
 /* Makes a completed avatar the user's main one: 1 done, 0 not completed. */
 int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
+
+/* The photo count the progress message shows now (so concurrent album
+ * items edit it in order and only when it changes).  0 or -1. */
+int avatar_set_photos_shown(struct db *db, int64_t id, int shown);
+
+/* --- the training lifecycle's transitions (training.c drives them) ---------- */
+
+/* An avatar being trained and its owner, as start and finish need them. */
+struct avatar_job {
+	int64_t id, user_id, chat_id, progress_mid, claim_epoch;
+	enum lang lang;
+	char name[4 * AVATAR_NAME_MAX + 1];
+	bool style;
+	int attempts;
+};
+
+/* queued → submitting, for exactly one caller: 1 won (*out set), 0 not
+ * (not queued, not due, or someone else won), -1 error. */
+int avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *out);
+/* 1 when the avatar exists (not deleted), 0 not, -1 error. */
+int avatar_exists(struct db *db, int64_t id);
+/* submitting → training with every FAL field of the submitted job (answer:
+ * FAL's submit answer as JSON, may be NULL).  0 or -1. */
+int avatar_mark_training(struct db *db, int64_t id, const struct fal_train_params *tp,
+    const struct fal_submitted *sub, const char *webhook, const char *zip_path,
+    const char *answer);
+/* submitting → queued again in secs, keeping why. */
+int avatar_give_back(struct db *db, int64_t id, const char *why, int secs);
+/* submitting → error, keeping why. */
+int avatar_fail_start(struct db *db, int64_t id, const char *why);
 
 #endif

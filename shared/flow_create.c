@@ -527,8 +527,6 @@ static struct db_stmt st_progress_read = DB_STMT("create_progress_read",
     "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.photos_shown,"
     " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
     " a.status = 'photos' FROM avatars a WHERE a.id = $1");
-static struct db_stmt st_progress_mark = DB_STMT("create_progress_mark",
-    "UPDATE avatars SET photos_shown = $2 WHERE id = $1");
 
 void
 flow_create_show_progress(struct app_ctx *ctx, int64_t aid, enum lang l)
@@ -569,10 +567,7 @@ flow_create_show_progress(struct app_ctx *ctx, int64_t aid, enum lang l)
 	tg_reply_free(&tr);
 	cJSON_Delete(params);
 	sbuf_free(&s);
-	db_params_init(&p);
-	db_p_i64(&p, aid);
-	db_p_i64(&p, count);
-	if (db_exec(&ctx->db, &st_progress_mark, &p) != 0 || db_commit(&ctx->db) != 0)
+	if (avatar_set_photos_shown(&ctx->db, aid, count) != 0 || db_commit(&ctx->db) != 0)
 		log_warn("avatar %" PRId64 ": progress mark not stored", aid);
 	return;
 fail:

@@ -34,20 +34,12 @@
 #define POLL_BATCH 500
 #define PROGRESS_EDIT_EVERY 30 /* seconds between progress edits */
 
-/* What start and finish need to know about an avatar and its owner. */
-struct tinfo {
-	int64_t id, user_id, chat_id, progress_mid, claim_epoch;
-	enum lang lang;
-	char name[4 * AVATAR_NAME_MAX + 1];
-	bool style;
-	int attempts;
-};
 
 /* --- messages to the user ----------------------------------------------------- */
 
 /* Queues a notification about avatar a in the current transaction. */
 static int
-notify(struct db *db, const struct tinfo *a, const char *kind, const char *key_part,
+notify(struct db *db, const struct avatar_job *a, const char *kind, const char *key_part,
     const char *html, cJSON *kb, int64_t *nid)
 {
 	char key[120];
@@ -76,7 +68,7 @@ kb_retry(enum lang l, int64_t aid)
 
 /* Best effort: the avatar's progress message, edited in place. */
 static void
-edit_progress(struct app_ctx *ctx, const struct tinfo *a, const char *html)
+edit_progress(struct app_ctx *ctx, const struct avatar_job *a, const char *html)
 {
 	struct tg_reply r;
 
@@ -99,45 +91,8 @@ expected_minutes(const struct config *c, bool style)
 
 /* --- claim ----------------------------------------------------------------------- */
 
-static struct db_stmt st_claim = DB_STMT("training_claim",
-    "UPDATE avatars a SET status = 'submitting', claimed_at = now(),"
-    " attempts = a.attempts + 1, updated_at = now()"
-    " FROM users u WHERE a.id = $1 AND u.id = a.user_id AND a.status = 'queued'"
-    " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())"
-    " RETURNING a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style',"
-    "  a.attempts, coalesce(a.progress_message_id, 0),"
-    "  extract(epoch FROM a.claimed_at)::bigint");
-static struct db_stmt st_exists = DB_STMT("training_exists",
-    "SELECT 1 FROM avatars WHERE id = $1 AND deleted_at IS NULL");
 static struct db_stmt st_photos = DB_STMT("training_photos",
     "SELECT file_id FROM avatar_photos WHERE avatar_id = $1 ORDER BY id");
-
-static int
-claim(struct db *db, int64_t aid, struct tinfo *a)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, aid);
-	PGresult *r = db_run(db, &st_claim, &p);
-	if (r == NULL)
-		return -1;
-	int won = PQntuples(r) == 1;
-	if (won) {
-		memset(a, 0, sizeof(*a));
-		a->id = aid;
-		a->user_id = db_i64(r, 0, 0);
-		a->chat_id = db_i64(r, 0, 1);
-		(void)lang_parse(db_str(r, 0, 2), &a->lang);
-		snprintf(a->name, sizeof(a->name), "%s", db_str(r, 0, 3));
-		a->style = db_bool(r, 0, 4);
-		a->attempts = (int)db_i64(r, 0, 5);
-		a->progress_mid = db_i64(r, 0, 6);
-		a->claim_epoch = db_i64(r, 0, 7);
-	}
-	PQclear(r);
-	return won;
-}
 
 /* --- photos → zip ------------------------------------------------------------------ */
 
@@ -252,59 +207,6 @@ out:
 
 /* --- store / give back / fail --------------------------------------------------------- */
 
-static struct db_stmt st_store = DB_STMT("training_store",
-    "UPDATE avatars SET status = 'training', fal_request_id = $2, gateway_request_id = $3,"
-    " fal_endpoint = $4, status_url = $5, response_url = $6, cancel_url = $7,"
-    " webhook_url = $8, learning_rate = nullif($9::float8, 0), steps = $10,"
-    " trigger_phrase = $11, multiresolution_training = $12, subject_crop = $13,"
-    " create_masks = $14, captioning = $15, finetune_type = $16::finetune_type,"
-    " finetune_comment = nullif($17, ''), fal_priority = $18::fal_priority, zip_path = $19,"
-    " fal_response_data = $20::jsonb, training_started_at = now(), training_progress = 0,"
-    " training_error = NULL, last_status_check = NULL, progress_edited_at = now(),"
-    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
-static struct db_stmt st_give_back = DB_STMT("training_give_back",
-    "UPDATE avatars SET status = 'queued', claimed_at = NULL, training_error = $2,"
-    " next_attempt_at = now() + make_interval(secs => $3), updated_at = now()"
-    " WHERE id = $1 AND status = 'submitting'");
-static struct db_stmt st_fail = DB_STMT("training_fail_start",
-    "UPDATE avatars SET status = 'error', training_error = $2, claimed_at = NULL,"
-    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
-
-static int
-store(struct app_ctx *ctx, int64_t aid, const struct fal_train_params *tp,
-    const struct fal_submitted *sub, const char *webhook, const char *zip_path,
-    const cJSON *answer)
-{
-	struct db_params p;
-	char lr[32];
-	char *json = answer ? cJSON_PrintUnformatted(answer) : NULL;
-
-	snprintf(lr, sizeof(lr), "%.10g", tp->learning_rate);
-	db_params_init(&p);
-	db_p_i64(&p, aid);
-	db_p_str(&p, sub->request_id);
-	db_p_str(&p, sub->gateway_request_id[0] ? sub->gateway_request_id : NULL);
-	db_p_str(&p, tp->endpoint);
-	db_p_str(&p, sub->status_url[0] ? sub->status_url : NULL);
-	db_p_str(&p, sub->response_url[0] ? sub->response_url : NULL);
-	db_p_str(&p, sub->cancel_url[0] ? sub->cancel_url : NULL);
-	db_p_str(&p, webhook);
-	db_p_str(&p, lr);
-	db_p_i64(&p, tp->steps);
-	db_p_str(&p, tp->trigger);
-	db_p_bool(&p, tp->multiresolution);
-	db_p_bool(&p, tp->subject_crop);
-	db_p_bool(&p, tp->create_masks);
-	db_p_bool(&p, tp->captioning);
-	db_p_str(&p, tp->finetune_type);
-	db_p_str(&p, tp->finetune_comment);
-	db_p_str(&p, tp->priority);
-	db_p_str(&p, zip_path);
-	db_p_str(&p, json);
-	int rc = db_exec(&ctx->db, &st_store, &p);
-	cJSON_free(json);
-	return rc;
-}
 
 static int
 backoff(int attempts)
@@ -319,20 +221,16 @@ backoff(int attempts)
 /* Ends the claim in error and tells the user (html, with Retry), in one
  * transaction; the message goes out right after commit. */
 static enum train_outcome
-fail_with(struct app_ctx *ctx, const struct tinfo *a, const char *why, const char *kind,
+fail_with(struct app_ctx *ctx, const struct avatar_job *a, const char *why, const char *kind,
     const char *html)
 {
-	struct db_params p;
 	char key[32];
 	int64_t nid = 0;
 
 	snprintf(key, sizeof(key), "c%" PRId64, a->claim_epoch);
-	db_params_init(&p);
-	db_p_i64(&p, a->id);
-	db_p_str(&p, why);
 	int rc = db_begin(&ctx->db);
 	if (rc == 0)
-		rc = db_exec(&ctx->db, &st_fail, &p);
+		rc = avatar_fail_start(&ctx->db, a->id, why);
 	if (rc == 0)
 		rc = notify(&ctx->db, a, kind, key, html, kb_retry(a->lang, a->id), &nid);
 	if (rc == 0)
@@ -348,20 +246,15 @@ fail_with(struct app_ctx *ctx, const struct tinfo *a, const char *why, const cha
 /* Back to the queue for a later try, or — past the attempts — an error the
  * user is told about. */
 static enum train_outcome
-give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
+give_back(struct app_ctx *ctx, const struct avatar_job *a, const char *why)
 {
-	struct db_params p;
 	struct sbuf s = SBUF_INIT;
-	char secs[16];
 
 	if (a->attempts < MAX_ATTEMPTS) {
-		snprintf(secs, sizeof(secs), "%d", backoff(a->attempts));
-		db_params_init(&p);
-		db_p_i64(&p, a->id);
-		db_p_str(&p, why);
-		db_p_str(&p, secs);
-		log_warn("avatar %" PRId64 ": back to the queue for %s s: %s", a->id, secs, why);
-		return db_exec(&ctx->db, &st_give_back, &p) == 0 ? TRAIN_RETRY_LATER : TRAIN_DB_ERROR;
+		int secs = backoff(a->attempts);
+		log_warn("avatar %" PRId64 ": back to the queue for %d s: %s", a->id, secs, why);
+		return avatar_give_back(&ctx->db, a->id, why, secs) == 0 ? TRAIN_RETRY_LATER :
+		    TRAIN_DB_ERROR;
 	}
 	text_addf(&s, a->lang, T_TRAINING_UNAVAILABLE, a->name);
 	enum train_outcome o = fail_with(ctx, a, why, "unavailable", s.p);
@@ -371,7 +264,7 @@ give_back(struct app_ctx *ctx, const struct tinfo *a, const char *why)
 
 /* FAL refused the job (or it cannot be built): error at once, reason shown. */
 static enum train_outcome
-fail_start(struct app_ctx *ctx, const struct tinfo *a, const char *why)
+fail_start(struct app_ctx *ctx, const struct avatar_job *a, const char *why)
 {
 	struct sbuf s = SBUF_INIT;
 
@@ -395,7 +288,7 @@ webhook_url(const struct config *c, int64_t aid, struct sbuf *out)
 enum train_outcome
 training_start(struct app_ctx *ctx, int64_t aid)
 {
-	struct tinfo a;
+	struct avatar_job a;
 	struct fal_train_params tp;
 	struct fal_submitted sub;
 	struct sbuf url = SBUF_INIT, path = SBUF_INIT, hook = SBUF_INIT, msg = SBUF_INIT;
@@ -403,19 +296,12 @@ training_start(struct app_ctx *ctx, int64_t aid)
 	char why[700] = "";
 	enum train_outcome out;
 
-	int won = claim(&ctx->db, aid, &a);
+	int won = avatar_claim_for_training(&ctx->db, aid, &a);
 	if (won < 0)
 		return TRAIN_DB_ERROR;
 	if (won == 0) {
-		struct db_params p;
-		db_params_init(&p);
-		db_p_i64(&p, aid);
-		PGresult *r = db_run(&ctx->db, &st_exists, &p);
-		if (r == NULL)
-			return TRAIN_DB_ERROR;
-		out = PQntuples(r) ? TRAIN_NOT_QUEUED : TRAIN_UNKNOWN;
-		PQclear(r);
-		return out;
+		int exists = avatar_exists(&ctx->db, aid);
+		return exists < 0 ? TRAIN_DB_ERROR : exists ? TRAIN_NOT_QUEUED : TRAIN_UNKNOWN;
 	}
 	log_set_ctx("req=%s avatar=%" PRId64, ctx->req_id, aid);
 	log_info("claimed (attempt %d, %s)", a.attempts, ctx->cfg.fal_test_mode ? "test mode" : "live");
@@ -447,7 +333,10 @@ training_start(struct app_ctx *ctx, int64_t aid)
 			goto done;
 		}
 	}
-	if (store(ctx, aid, &tp, &sub, hook.p, path.p, answer) != 0) {
+	char *answer_json = answer ? cJSON_PrintUnformatted(answer) : NULL;
+	int stored = avatar_mark_training(&ctx->db, aid, &tp, &sub, hook.p, path.p, answer_json);
+	cJSON_free(answer_json);
+	if (stored != 0) {
 		/* FAL has the job; the webhook or the poller will find it by
 		 * request id only if it was stored — say so loudly. */
 		log_error("FAL request %s submitted but not stored", sub.request_id);
@@ -545,7 +434,7 @@ finish_store(struct db *db, int64_t aid, const struct fal_result *r, const char 
 }
 
 static void
-finish_message(const struct tinfo *a, const struct fal_result *r, struct sbuf *s, cJSON **kb)
+finish_message(const struct avatar_job *a, const struct fal_result *r, struct sbuf *s, cJSON **kb)
 {
 	if (r->ok) {
 		text_addf(s, a->lang, T_TRAINING_DONE, a->name);
@@ -586,7 +475,7 @@ training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avat
     const struct fal_result *r, const char *logs, const cJSON *full)
 {
 	struct db_params p;
-	struct tinfo a;
+	struct avatar_job a;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = NULL;
 	char *json = full ? cJSON_PrintUnformatted(full) : NULL;
@@ -665,7 +554,7 @@ static struct db_stmt st_progress_edited = DB_STMT("training_progress_edited",
     "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
 
 struct polled {
-	struct tinfo a;
+	struct avatar_job a;
 	char request_id[201];
 	char status_url[512], response_url[512];
 	char endpoint[201];
