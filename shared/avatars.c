@@ -1,8 +1,11 @@
 #include "avatars.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 static const char *const status_names[AV__COUNT] = {
 	[AV_DRAFT] = "draft", [AV_PHOTOS] = "photos", [AV_READY] = "ready",
@@ -477,4 +480,111 @@ avatar_fail_start(struct db *db, int64_t id, const char *why)
 	db_p_i64(&p, id);
 	db_p_str(&p, why);
 	return db_exec(db, &st_train_fail, &p);
+}
+
+static struct db_stmt st_lock_request = DB_STMT("avatar_lock_by_request",
+    "SELECT a.id, a.user_id, u.telegram_id, u.lang, a.name, a.status = 'training',"
+    " coalesce(a.progress_message_id, 0)"
+    " FROM avatars a JOIN users u ON u.id = a.user_id WHERE a.fal_request_id = $1"
+    " FOR UPDATE OF a");
+/* A completion for one of our avatars whose submission outcome we never
+ * learned (the submitter died between FAL's answer and storing it): the
+ * webhook's token proves we sent this request for this avatar. */
+static struct db_stmt st_adopt = DB_STMT("avatar_adopt",
+    "UPDATE avatars SET status = 'training', fal_request_id = $1, claimed_at = NULL,"
+    " training_started_at = coalesce(training_started_at, now()), updated_at = now()"
+    " WHERE id = $2 AND status IN ('queued', 'submitting') AND fal_request_id IS NULL"
+    " AND attempts > 0 RETURNING id");
+static struct db_stmt st_completed = DB_STMT("avatar_mark_completed",
+    "UPDATE avatars SET status = 'completed', diffusers_lora_file_url = nullif($2, ''),"
+    " config_file_url = nullif($3, ''), finetune_id = nullif($4, ''),"
+    " training_logs = coalesce($5, training_logs), fal_response_data = coalesce($6::jsonb,"
+    " fal_response_data), training_progress = 100, training_completed_at = now(),"
+    " last_status_check = now(), training_error = NULL, updated_at = now()"
+    " WHERE id = $1 AND status = 'training'");
+static struct db_stmt st_errored = DB_STMT("avatar_mark_errored",
+    "UPDATE avatars SET status = 'error', training_error = $2,"
+    " training_logs = coalesce($3, training_logs), fal_response_data = coalesce($4::jsonb,"
+    " fal_response_data), training_completed_at = now(), last_status_check = now(),"
+    " updated_at = now() WHERE id = $1 AND status = 'training'");
+
+/* 1 when request_id became avatar aid's request, 0 when it did not, -1. */
+static int
+adopt(struct db *db, const char *request_id, int64_t aid)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, request_id);
+	db_p_i64(&p, aid);
+	PGresult *r = db_run(db, &st_adopt, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	PQclear(r);
+	if (n == 1)
+		log_warn("avatar %" PRId64 ": adopted FAL request %s (its submitter died before"
+		    " storing it)", aid, request_id);
+	return n;
+}
+
+int
+avatar_lock_by_request(struct db *db, const char *request_id, int64_t expect_avatar,
+    struct avatar_job *a)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, request_id);
+	PGresult *r = db_run(db, &st_lock_request, &p);
+	if (r != NULL && PQntuples(r) == 0 && expect_avatar != 0 &&
+	    adopt(db, request_id, expect_avatar) == 1) {
+		PQclear(r);
+		r = db_run(db, &st_lock_request, &p);
+	}
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found) {
+		memset(a, 0, sizeof(*a));
+		a->id = db_i64(r, 0, 0);
+		a->user_id = db_i64(r, 0, 1);
+		a->chat_id = db_i64(r, 0, 2);
+		(void)lang_parse(db_str(r, 0, 3), &a->lang);
+		snprintf(a->name, sizeof(a->name), "%s", db_str(r, 0, 4));
+		a->in_training = db_bool(r, 0, 5);
+		a->progress_mid = db_i64(r, 0, 6);
+	}
+	PQclear(r);
+	return found;
+}
+
+int
+avatar_mark_completed(struct db *db, int64_t id, const struct fal_result *r, const char *logs,
+    const char *json)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, r->lora_url);
+	db_p_str(&p, r->config_url);
+	db_p_str(&p, r->finetune_id);
+	db_p_str(&p, logs);
+	db_p_str(&p, json);
+	return db_exec(db, &st_completed, &p);
+}
+
+int
+avatar_mark_errored(struct db *db, int64_t id, const char *error, const char *logs,
+    const char *json)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, error);
+	db_p_str(&p, logs);
+	db_p_str(&p, json);
+	return db_exec(db, &st_errored, &p);
 }

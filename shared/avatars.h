@@ -99,6 +99,7 @@ struct avatar_job {
 	char name[4 * AVATAR_NAME_MAX + 1];
 	bool style;
 	int attempts;
+	bool in_training; /* avatar_lock_by_request: still waiting for its result */
 };
 
 /* queued → submitting, for exactly one caller: 1 won (*out set), 0 not
@@ -115,5 +116,21 @@ int avatar_mark_training(struct db *db, int64_t id, const struct fal_train_param
 int avatar_give_back(struct db *db, int64_t id, const char *why, int secs);
 /* submitting → error, keeping why. */
 int avatar_fail_start(struct db *db, int64_t id, const char *why);
+
+/*
+ * In the caller's transaction: locks the avatar whose FAL request this is.
+ * When none has it and expect_avatar (whose webhook token vouched for the
+ * request) is still waiting for its submit to be stored — its submitter
+ * died between FAL's answer and storing it — that avatar adopts the
+ * request.  1 found (*a set), 0 none, -1 error.
+ */
+int avatar_lock_by_request(struct db *db, const char *request_id, int64_t expect_avatar,
+    struct avatar_job *a);
+/* training → completed with what FAL made / → error with why; logs and
+ * json (FAL's whole document) kept when not NULL.  0 or -1. */
+int avatar_mark_completed(struct db *db, int64_t id, const struct fal_result *r,
+    const char *logs, const char *json);
+int avatar_mark_errored(struct db *db, int64_t id, const char *error, const char *logs,
+    const char *json);
 
 #endif

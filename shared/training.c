@@ -385,54 +385,6 @@ training_start_pending(struct app_ctx *ctx)
 
 /* --- finish: the one completion path ------------------------------------------------- */
 
-static struct db_stmt st_finish_lock = DB_STMT("training_finish_lock",
-    "SELECT a.id, a.user_id, u.telegram_id, u.lang, a.name, a.status = 'training',"
-    " coalesce(a.progress_message_id, 0)"
-    " FROM avatars a JOIN users u ON u.id = a.user_id WHERE a.fal_request_id = $1"
-    " FOR UPDATE OF a");
-/* A completion for one of our avatars whose submission outcome we never
- * learned (the submitter died between FAL's answer and storing it): the
- * webhook's token proves we sent this request for this avatar. */
-static struct db_stmt st_adopt = DB_STMT("training_adopt",
-    "UPDATE avatars SET status = 'training', fal_request_id = $1, claimed_at = NULL,"
-    " training_started_at = coalesce(training_started_at, now()), updated_at = now()"
-    " WHERE id = $2 AND status IN ('queued', 'submitting') AND fal_request_id IS NULL"
-    " AND attempts > 0 RETURNING id");
-static struct db_stmt st_complete = DB_STMT("training_complete",
-    "UPDATE avatars SET status = 'completed', diffusers_lora_file_url = nullif($2, ''),"
-    " config_file_url = nullif($3, ''), finetune_id = nullif($4, ''),"
-    " training_logs = coalesce($5, training_logs), fal_response_data = coalesce($6::jsonb,"
-    " fal_response_data), training_progress = 100, training_completed_at = now(),"
-    " last_status_check = now(), training_error = NULL, updated_at = now()"
-    " WHERE id = $1 AND status = 'training'");
-static struct db_stmt st_errored = DB_STMT("training_errored",
-    "UPDATE avatars SET status = 'error', training_error = $2,"
-    " training_logs = coalesce($3, training_logs), fal_response_data = coalesce($4::jsonb,"
-    " fal_response_data), training_completed_at = now(), last_status_check = now(),"
-    " updated_at = now() WHERE id = $1 AND status = 'training'");
-
-static int
-finish_store(struct db *db, int64_t aid, const struct fal_result *r, const char *logs,
-    const char *json)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, aid);
-	if (r->ok) {
-		db_p_str(&p, r->lora_url);
-		db_p_str(&p, r->config_url);
-		db_p_str(&p, r->finetune_id);
-		db_p_str(&p, logs);
-		db_p_str(&p, json);
-		return db_exec(db, &st_complete, &p);
-	}
-	db_p_str(&p, r->error);
-	db_p_str(&p, logs);
-	db_p_str(&p, json);
-	return db_exec(db, &st_errored, &p);
-}
-
 static void
 finish_message(const struct avatar_job *a, const struct fal_result *r, struct sbuf *s, cJSON **kb)
 {
@@ -450,31 +402,10 @@ finish_message(const struct avatar_job *a, const struct fal_result *r, struct sb
 	*kb = kb_retry(a->lang, a->id);
 }
 
-/* 1 when request_id became avatar aid's request, 0 when it did not, -1. */
-static int
-adopt(struct db *db, const char *request_id, int64_t aid)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_str(&p, request_id);
-	db_p_i64(&p, aid);
-	PGresult *r = db_run(db, &st_adopt, &p);
-	if (r == NULL)
-		return -1;
-	int n = PQntuples(r);
-	PQclear(r);
-	if (n == 1)
-		log_warn("avatar %" PRId64 ": adopted FAL request %s (its submitter died before"
-		    " storing it)", aid, request_id);
-	return n;
-}
-
 enum finish_outcome
 training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avatar,
     const struct fal_result *r, const char *logs, const cJSON *full)
 {
-	struct db_params p;
 	struct avatar_job a;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = NULL;
@@ -484,33 +415,17 @@ training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avat
 
 	if (db_begin(&ctx->db) != 0)
 		goto out;
-	db_params_init(&p);
-	db_p_str(&p, request_id);
-	PGresult *res = db_run(&ctx->db, &st_finish_lock, &p);
-	if (res != NULL && PQntuples(res) == 0 && expect_avatar != 0 &&
-	    adopt(&ctx->db, request_id, expect_avatar) == 1) {
-		PQclear(res);
-		res = db_run(&ctx->db, &st_finish_lock, &p);
-	}
-	if (res == NULL)
+	int found = avatar_lock_by_request(&ctx->db, request_id, expect_avatar, &a);
+	if (found < 0)
 		goto fail;
-	if (PQntuples(res) != 1 || (expect_avatar && db_i64(res, 0, 0) != expect_avatar) ||
-	    !db_bool(res, 0, 5)) {
-		out = PQntuples(res) != 1 || (expect_avatar && db_i64(res, 0, 0) != expect_avatar) ?
-		    FINISH_UNKNOWN : FINISH_DUPLICATE;
-		PQclear(res);
+	if (found == 0 || (expect_avatar && a.id != expect_avatar) || !a.in_training) {
+		out = found == 0 || (expect_avatar && a.id != expect_avatar) ? FINISH_UNKNOWN :
+		    FINISH_DUPLICATE;
 		db_rollback(&ctx->db);
 		goto out;
 	}
-	memset(&a, 0, sizeof(a));
-	a.id = db_i64(res, 0, 0);
-	a.user_id = db_i64(res, 0, 1);
-	a.chat_id = db_i64(res, 0, 2);
-	(void)lang_parse(db_str(res, 0, 3), &a.lang);
-	snprintf(a.name, sizeof(a.name), "%s", db_str(res, 0, 4));
-	a.progress_mid = db_i64(res, 0, 6);
-	PQclear(res);
-	if (finish_store(&ctx->db, a.id, r, logs, json) != 0)
+	if ((r->ok ? avatar_mark_completed(&ctx->db, a.id, r, logs, json) :
+	    avatar_mark_errored(&ctx->db, a.id, r->error, logs, json)) != 0)
 		goto fail;
 	finish_message(&a, r, &s, &kb);
 	if (notify(&ctx->db, &a, r->ok ? "done" : "failed", request_id, s.p, kb, &nid) != 0)
