@@ -588,3 +588,85 @@ avatar_mark_errored(struct db *db, int64_t id, const char *error, const char *lo
 	db_p_str(&p, json);
 	return db_exec(db, &st_errored, &p);
 }
+
+/* --- trainings in flight (the poller) ------------------------------------------ */
+
+static struct db_stmt st_inflight = DB_STMT("avatar_claim_inflight",
+    "UPDATE avatars a SET last_status_check = now() FROM users u"
+    " WHERE u.id = a.user_id AND a.id IN (SELECT id FROM avatars"
+    "  WHERE status = 'training' AND fal_request_id IS NOT NULL"
+    "  AND ($2::bigint = 0 OR id = $2)"
+    "  AND (last_status_check IS NULL OR last_status_check < now() - interval '15 seconds'"
+    "   OR id = $2)"
+    "  ORDER BY last_status_check NULLS FIRST, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING a.id, a.fal_request_id, coalesce(a.status_url, ''),"
+    "  coalesce(a.response_url, ''), extract(epoch FROM now() - a.training_started_at)::int,"
+    "  coalesce(a.fal_endpoint, ''), u.telegram_id, u.lang, a.name,"
+    "  coalesce(a.progress_message_id, 0), a.training_progress,"
+    "  coalesce(extract(epoch FROM now() - a.progress_edited_at)::int, 100000)");
+static struct db_stmt st_record_progress = DB_STMT("avatar_record_progress",
+    "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
+    " training_progress = greatest(training_progress, $3::int)"
+    " WHERE id = $1 AND status = 'training'");
+static struct db_stmt st_progress_edited = DB_STMT("avatar_progress_edited",
+    "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
+
+static void
+read_inflight(const PGresult *r, int i, struct avatar_inflight *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->a.id = db_i64(r, i, 0);
+	snprintf(f->request_id, sizeof(f->request_id), "%s", db_str(r, i, 1));
+	snprintf(f->status_url, sizeof(f->status_url), "%s", db_str(r, i, 2));
+	snprintf(f->response_url, sizeof(f->response_url), "%s", db_str(r, i, 3));
+	f->elapsed = (int)db_i64(r, i, 4);
+	snprintf(f->endpoint, sizeof(f->endpoint), "%s", db_str(r, i, 5));
+	f->a.chat_id = db_i64(r, i, 6);
+	(void)lang_parse(db_str(r, i, 7), &f->a.lang);
+	snprintf(f->a.name, sizeof(f->a.name), "%s", db_str(r, i, 8));
+	f->a.progress_mid = db_i64(r, i, 9);
+	f->progress = (int)db_i64(r, i, 10);
+	f->since_edit = (int)db_i64(r, i, 11);
+}
+
+int
+avatar_claim_inflight(struct db *db, int limit, int64_t only_id, struct avatar_inflight **out)
+{
+	struct db_params p;
+
+	*out = NULL;
+	db_params_init(&p);
+	db_p_i64(&p, limit);
+	db_p_i64(&p, only_id);
+	PGresult *r = db_run(db, &st_inflight, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	*out = xcalloc((size_t)(n ? n : 1), sizeof(**out));
+	for (int i = 0; i < n; i++)
+		read_inflight(r, i, &(*out)[i]);
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, logs);
+	db_p_i64(&p, progress);
+	return db_exec(db, &st_record_progress, &p);
+}
+
+int
+avatar_progress_edited(struct db *db, int64_t id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	return db_exec(db, &st_progress_edited, &p);
+}

@@ -133,4 +133,24 @@ int avatar_mark_completed(struct db *db, int64_t id, const struct fal_result *r,
 int avatar_mark_errored(struct db *db, int64_t id, const char *error, const char *logs,
     const char *json);
 
+/* A training in flight at FAL, claimed for one status check. */
+struct avatar_inflight {
+	struct avatar_job a;
+	char request_id[201];
+	char status_url[512], response_url[512];
+	char endpoint[201];
+	int elapsed;    /* seconds since the training started */
+	int progress;   /* the last stored */
+	int since_edit; /* seconds since the progress message was edited */
+};
+/* Claims up to limit trainings not checked for 15 s (only_id: that one,
+ * whenever it was checked) for this checker; *out (caller frees) holds them.
+ * The count, or -1. */
+int avatar_claim_inflight(struct db *db, int limit, int64_t only_id,
+    struct avatar_inflight **out);
+/* The training's logs (when not empty) and progress (never backwards). */
+int avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress);
+/* The progress message was just edited. */
+int avatar_progress_edited(struct db *db, int64_t id);
+
 #endif

@@ -448,75 +448,25 @@ out:
 
 /* --- polling ---------------------------------------------------------------------------- */
 
-static struct db_stmt st_poll_claim = DB_STMT("training_poll_claim",
-    "UPDATE avatars a SET last_status_check = now() FROM users u"
-    " WHERE u.id = a.user_id AND a.id IN (SELECT id FROM avatars"
-    "  WHERE status = 'training' AND fal_request_id IS NOT NULL"
-    "  AND ($2::bigint = 0 OR id = $2)"
-    "  AND (last_status_check IS NULL OR last_status_check < now() - interval '15 seconds'"
-    "   OR id = $2)"
-    "  ORDER BY last_status_check NULLS FIRST, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING a.id, a.fal_request_id, coalesce(a.status_url, ''),"
-    "  coalesce(a.response_url, ''), extract(epoch FROM now() - a.training_started_at)::int,"
-    "  coalesce(a.fal_endpoint, ''), u.telegram_id, u.lang, a.name,"
-    "  coalesce(a.progress_message_id, 0), a.training_progress,"
-    "  coalesce(extract(epoch FROM now() - a.progress_edited_at)::int, 100000)");
-static struct db_stmt st_poll_progress = DB_STMT("training_poll_progress",
-    "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
-    " training_progress = greatest(training_progress, $3::int)"
-    " WHERE id = $1 AND status = 'training'");
-static struct db_stmt st_progress_edited = DB_STMT("training_progress_edited",
-    "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
-
+/* A training in flight, as the poller works on it. */
 struct polled {
-	struct avatar_job a;
-	char request_id[201];
-	char status_url[512], response_url[512];
-	char endpoint[201];
-	int elapsed, progress, since_edit;
+	struct avatar_inflight f;
 	int new_progress;
 	struct sbuf logs;
-	bool completed;
 };
-
-static void
-read_polled(const PGresult *r, int i, struct polled *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->a.id = db_i64(r, i, 0);
-	snprintf(p->request_id, sizeof(p->request_id), "%s", db_str(r, i, 1));
-	snprintf(p->status_url, sizeof(p->status_url), "%s", db_str(r, i, 2));
-	snprintf(p->response_url, sizeof(p->response_url), "%s", db_str(r, i, 3));
-	p->elapsed = (int)db_i64(r, i, 4);
-	snprintf(p->endpoint, sizeof(p->endpoint), "%s", db_str(r, i, 5));
-	p->a.chat_id = db_i64(r, i, 6);
-	(void)lang_parse(db_str(r, i, 7), &p->a.lang);
-	snprintf(p->a.name, sizeof(p->a.name), "%s", db_str(r, i, 8));
-	p->a.progress_mid = db_i64(r, i, 9);
-	p->progress = (int)db_i64(r, i, 10);
-	p->since_edit = (int)db_i64(r, i, 11);
-	p->new_progress = -1;
-}
 
 /* Stores logs/progress and, at most every 30 s, edits the progress message. */
 static void
 record_progress(struct app_ctx *ctx, struct polled *p)
 {
-	struct db_params q;
-
-	db_params_init(&q);
-	db_p_i64(&q, p->a.id);
-	db_p_str(&q, sbuf_str(&p->logs));
-	db_p_i64(&q, p->new_progress < 0 ? 0 : p->new_progress);
-	(void)db_exec(&ctx->db, &st_poll_progress, &q);
-	if (p->new_progress <= p->progress || p->since_edit < PROGRESS_EDIT_EVERY)
+	(void)avatar_record_progress(&ctx->db, p->f.a.id, sbuf_str(&p->logs),
+	    p->new_progress < 0 ? 0 : p->new_progress);
+	if (p->new_progress <= p->f.progress || p->f.since_edit < PROGRESS_EDIT_EVERY)
 		return;
 	struct sbuf s = SBUF_INIT;
-	text_addf(&s, p->a.lang, T_TRAINING_PROGRESS, p->a.name, p->new_progress);
-	edit_progress(ctx, &p->a, s.p);
-	db_params_init(&q);
-	db_p_i64(&q, p->a.id);
-	(void)db_exec(&ctx->db, &st_progress_edited, &q);
+	text_addf(&s, p->f.a.lang, T_TRAINING_PROGRESS, p->f.a.name, p->new_progress);
+	edit_progress(ctx, &p->f.a, s.p);
+	(void)avatar_progress_edited(&ctx->db, p->f.a.id);
 	sbuf_free(&s);
 }
 
@@ -526,23 +476,23 @@ poll_test(struct app_ctx *ctx, struct polled *p, int *completed)
 {
 	int dur = ctx->cfg.fal_test_duration;
 
-	if (p->elapsed < dur) {
-		p->new_progress = dur > 0 ? p->elapsed * 100 / dur : 99;
+	if (p->f.elapsed < dur) {
+		p->new_progress = dur > 0 ? p->f.elapsed * 100 / dur : 99;
 		record_progress(ctx, p);
 		return;
 	}
 	struct fal_result r;
 	memset(&r, 0, sizeof(r));
 	r.ok = true;
-	if (fal_trainer_model(p->endpoint)->output == FAL_WEIGHTS_FINETUNE)
-		snprintf(r.finetune_id, sizeof(r.finetune_id), "test-finetune-%s", p->request_id + 5);
+	if (fal_trainer_model(p->f.endpoint)->output == FAL_WEIGHTS_FINETUNE)
+		snprintf(r.finetune_id, sizeof(r.finetune_id), "test-finetune-%s", p->f.request_id + 5);
 	else
 		snprintf(r.lora_url, sizeof(r.lora_url),
-		    "https://fal.test/test-mode/%s/pytorch_lora_weights.safetensors", p->request_id);
+		    "https://fal.test/test-mode/%s/pytorch_lora_weights.safetensors", p->f.request_id);
 	cJSON *full = cJSON_CreateObject();
 	cJSON_AddStringToObject(full, "mode", "test");
-	cJSON_AddStringToObject(full, "request_id", p->request_id);
-	if (training_finish(ctx, p->request_id, 0, &r, "test mode: no FAL call was made", full) ==
+	cJSON_AddStringToObject(full, "request_id", p->f.request_id);
+	if (training_finish(ctx, p->f.request_id, 0, &r, "test mode: no FAL call was made", full) ==
 	    FINISH_COMPLETED)
 		(*completed)++;
 	cJSON_Delete(full);
@@ -551,27 +501,23 @@ poll_test(struct app_ctx *ctx, struct polled *p, int *completed)
 static int
 poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 {
-	struct db_params q;
-
-	db_params_init(&q);
-	db_p_i64(&q, POLL_BATCH);
-	db_p_i64(&q, only_id);
-	PGresult *r = db_run(&ctx->db, &st_poll_claim, &q);
-	if (r == NULL)
+	struct avatar_inflight *rows = NULL;
+	int n = avatar_claim_inflight(&ctx->db, POLL_BATCH, only_id, &rows);
+	if (n < 0)
 		return -1;
-	int n = PQntuples(r);
 	struct polled *ps = xcalloc((size_t)(n ? n : 1), sizeof(*ps));
 	struct fal_poll *fp = xcalloc((size_t)(n ? n : 1), sizeof(*fp));
 	size_t nf = 0;
 	for (int i = 0; i < n; i++) {
-		read_polled(r, i, &ps[i]);
-		if (strncmp(ps[i].request_id, "test-", 5) == 0)
+		ps[i].f = rows[i];
+		ps[i].new_progress = -1;
+		if (strncmp(ps[i].f.request_id, "test-", 5) == 0)
 			poll_test(ctx, &ps[i], completed);
-		else if (ps[i].status_url[0] != '\0')
-			fp[nf++] = (struct fal_poll){.status_url = ps[i].status_url,
-			    .response_url = ps[i].response_url, .user = &ps[i]};
+		else if (ps[i].f.status_url[0] != '\0')
+			fp[nf++] = (struct fal_poll){.status_url = ps[i].f.status_url,
+			    .response_url = ps[i].f.response_url, .user = &ps[i]};
 	}
-	PQclear(r);
+	free(rows);
 	fal_job_poll(ctx, fp, nf, true);
 	for (size_t k = 0; k < nf; k++) {
 		struct polled *p = fp[k].user;
@@ -582,7 +528,7 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 			record_progress(ctx, p);
 		} else if (fp[k].state == FAL_POLL_ENDED) {
 			fal_classify_result(fp[k].result_status, fp[k].result, &fr);
-			enum finish_outcome o = training_finish(ctx, p->request_id, 0, &fr,
+			enum finish_outcome o = training_finish(ctx, p->f.request_id, 0, &fr,
 			    sbuf_str(&fp[k].logs), fp[k].result);
 			*completed += o == FINISH_COMPLETED;
 			*failed += o == FINISH_FAILED;
