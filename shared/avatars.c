@@ -670,3 +670,83 @@ avatar_progress_edited(struct db *db, int64_t id)
 	db_p_i64(&p, id);
 	return db_exec(db, &st_progress_edited, &p);
 }
+
+/* --- the startup checker's rows --------------------------------------------------- */
+
+static struct db_stmt st_crashed = DB_STMT("avatar_requeue_crashed",
+    "UPDATE avatars SET status = 'queued', claimed_at = NULL, next_attempt_at = now(),"
+    " updated_at = now() WHERE status = 'submitting'"
+    " AND claimed_at < now() - make_interval(secs => $1) RETURNING id");
+static struct db_stmt st_timed_out = DB_STMT("avatar_timed_out_requests",
+    "SELECT a.id, a.fal_request_id FROM avatars a WHERE a.status = 'training'"
+    " AND a.training_started_at < now() - make_interval(secs => $1) LIMIT 1000");
+static struct db_stmt st_zip_paths = DB_STMT("avatar_finished_zips",
+    "SELECT id, zip_path FROM avatars WHERE zip_path IS NOT NULL"
+    " AND (status IN ('completed', 'error', 'cancelled') OR deleted_at IS NOT NULL)"
+    " AND updated_at < now() - interval '10 minutes' LIMIT 1000");
+static struct db_stmt st_zip_forget = DB_STMT("avatar_forget_zip",
+    "UPDATE avatars SET zip_path = NULL WHERE id = $1");
+
+int
+avatar_requeue_crashed(struct db *db, int older_than)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, older_than);
+	PGresult *r = db_run(db, &st_crashed, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		log_warn("avatar %s: claim crashed; back in the queue", db_str(r, i, 0));
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_timed_out_requests(struct db *db, int older_than, char ***request_ids)
+{
+	struct db_params p;
+
+	*request_ids = NULL;
+	db_params_init(&p);
+	db_p_i64(&p, older_than);
+	PGresult *r = db_run(db, &st_timed_out, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	*request_ids = xcalloc((size_t)(n ? n : 1), sizeof(**request_ids));
+	for (int i = 0; i < n; i++)
+		(*request_ids)[i] = xstrdup(db_str(r, i, 1));
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_finished_zips(struct db *db, struct avatar_zip **out)
+{
+	PGresult *r = db_run(db, &st_zip_paths, NULL);
+
+	*out = NULL;
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	*out = xcalloc((size_t)(n ? n : 1), sizeof(**out));
+	for (int i = 0; i < n; i++) {
+		(*out)[i].id = db_i64(r, i, 0);
+		snprintf((*out)[i].path, sizeof((*out)[i].path), "%s", db_str(r, i, 1));
+	}
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_forget_zip(struct db *db, int64_t id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	return db_exec(db, &st_zip_forget, &p);
+}

@@ -153,4 +153,18 @@ int avatar_record_progress(struct db *db, int64_t id, const char *logs, int prog
 /* The progress message was just edited. */
 int avatar_progress_edited(struct db *db, int64_t id);
 
+/* For the startup checker.  Claims older than older_than seconds back to
+ * the queue (the count, or -1); the request ids of trainings started more
+ * than older_than seconds ago (*request_ids and each id: caller frees; the
+ * count, or -1); the published zips of finished or deleted avatars (*out:
+ * caller frees), and forgetting one once its file is gone. */
+int avatar_requeue_crashed(struct db *db, int older_than);
+int avatar_timed_out_requests(struct db *db, int older_than, char ***request_ids);
+struct avatar_zip {
+	int64_t id;
+	char path[1100];
+};
+int avatar_finished_zips(struct db *db, struct avatar_zip **out);
+int avatar_forget_zip(struct db *db, int64_t id);
+
 #endif

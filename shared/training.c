@@ -568,20 +568,6 @@ training_poll_all(struct app_ctx *ctx, cJSON *summary)
 
 /* --- the startup checker ------------------------------------------------------------------ */
 
-static struct db_stmt st_crashed = DB_STMT("training_crashed_claims",
-    "UPDATE avatars SET status = 'queued', claimed_at = NULL, next_attempt_at = now(),"
-    " updated_at = now() WHERE status = 'submitting'"
-    " AND claimed_at < now() - make_interval(secs => $1) RETURNING id");
-static struct db_stmt st_timed_out = DB_STMT("training_timed_out",
-    "SELECT a.id, a.fal_request_id FROM avatars a WHERE a.status = 'training'"
-    " AND a.training_started_at < now() - make_interval(secs => $1) LIMIT 1000");
-static struct db_stmt st_zip_paths = DB_STMT("training_zip_paths",
-    "SELECT id, zip_path FROM avatars WHERE zip_path IS NOT NULL"
-    " AND (status IN ('completed', 'error', 'cancelled') OR deleted_at IS NOT NULL)"
-    " AND updated_at < now() - interval '10 minutes' LIMIT 1000");
-static struct db_stmt st_zip_forget = DB_STMT("training_zip_forget",
-    "UPDATE avatars SET zip_path = NULL WHERE id = $1");
-
 /* Only files we published: inside MEDIA_DIR, a plain name ending in .zip. */
 static void
 remove_zip(const struct config *c, const char *path)
@@ -598,64 +584,40 @@ remove_zip(const struct config *c, const char *path)
 int
 training_clean_zips(struct app_ctx *ctx)
 {
-	PGresult *r = db_run(&ctx->db, &st_zip_paths, NULL);
-	int n = 0;
+	struct avatar_zip *zips = NULL;
+	int n = avatar_finished_zips(&ctx->db, &zips), done = 0;
 
-	if (r == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(r); i++) {
-		struct db_params p;
-		remove_zip(&ctx->cfg, db_str(r, i, 1));
-		db_params_init(&p);
-		db_p_i64(&p, db_i64(r, i, 0));
-		if (db_exec(&ctx->db, &st_zip_forget, &p) == 0)
-			n++;
+	for (int i = 0; i < n; i++) {
+		remove_zip(&ctx->cfg, zips[i].path);
+		done += avatar_forget_zip(&ctx->db, zips[i].id) == 0;
 	}
-	PQclear(r);
-	return n;
+	free(zips);
+	return n < 0 ? -1 : done;
 }
 
 int
 training_requeue_crashed(struct app_ctx *ctx)
 {
-	struct db_params p;
-	char secs[16];
-
-	snprintf(secs, sizeof(secs), "%d", ctx->cfg.claim_timeout);
-	db_params_init(&p);
-	db_p_str(&p, secs);
-	PGresult *r = db_run(&ctx->db, &st_crashed, &p);
-	if (r == NULL)
-		return -1;
-	int requeued = PQntuples(r);
-	for (int i = 0; i < requeued; i++)
-		log_warn("avatar %s: claim crashed; back in the queue", db_str(r, i, 0));
-	PQclear(r);
-	return requeued;
+	return avatar_requeue_crashed(&ctx->db, ctx->cfg.claim_timeout);
 }
 
 int
 training_expire(struct app_ctx *ctx)
 {
-	struct db_params p;
-	char secs[16];
+	char **ids = NULL;
+	int n = avatar_timed_out_requests(&ctx->db, ctx->cfg.fal_training_timeout, &ids);
 	int timed_out = 0;
 
-	snprintf(secs, sizeof(secs), "%d", ctx->cfg.fal_training_timeout);
-	db_params_init(&p);
-	db_p_str(&p, secs);
-	PGresult *r = db_run(&ctx->db, &st_timed_out, &p);
-	if (r == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(r); i++) {
+	for (int i = 0; i < n; i++) {
 		struct fal_result fr;
 		memset(&fr, 0, sizeof(fr));
 		fr.timed_out = true;
 		snprintf(fr.error, sizeof(fr.error), "training timed out after %d s",
 		    ctx->cfg.fal_training_timeout);
-		if (training_finish(ctx, db_str(r, i, 1), 0, &fr, NULL, NULL) == FINISH_FAILED)
+		if (training_finish(ctx, ids[i], 0, &fr, NULL, NULL) == FINISH_FAILED)
 			timed_out++;
+		free(ids[i]);
 	}
-	PQclear(r);
-	return timed_out;
+	free(ids);
+	return n < 0 ? -1 : timed_out;
 }
