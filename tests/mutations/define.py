@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""The planted mutations, as data: each names what it breaks, the tests that
+must catch it, and one exact change (old text -> new text) in one file.
+
+    /usr/bin/python3 tests/mutations/define.py     rewrites tests/mutations/*.patch
+
+Run it after a refactor moves a mutated line (make mutants says "does not
+apply"), then make mutants.  Add a mutant with each behaviour that matters.
+"""
+import difflib
+import os
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+M = []
+def mut(name, what, tests, path, old, new, unit=None):
+    M.append((name, what, tests, path, old, new, unit))
+
+mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
+    "training_zip_holds_each_of_the_avatars_photos_once", "shared/training.c",
+    "zip_source_t *src = zip_source_buffer(z, bufs[i].p, bufs[i].len, 0);",
+    "zip_source_t *src = zip_source_buffer(z, bufs[0].p, bufs[0].len, 0);")
+mut("inline-answer-without-photo", "the inline query is answered with a result that holds no picture",
+    "inline_share_answers_with_the_picture_itself,regenerate_full_quality_share_and_gallery", "shared/flow_generate.c",
+    """			if (m.file_id[0]) {
+				cJSON_AddStringToObject(r, "photo_file_id", m.file_id);
+			} else {
+				cJSON_AddStringToObject(r, "photo_url", m.url);
+				cJSON_AddStringToObject(r, "thumbnail_url", m.url);
+			}""",
+    """			cJSON_AddStringToObject(r, "thumbnail_url", m.url);""")
+mut("generation-webhook-token-unchecked", "a ?generation= webhook is taken without checking its token",
+    "generation_webhooks_need_the_generations_own_token", "functions/fal-webhook.c",
+    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+	return auth_equal(token, want) ? n : 0;""",
+    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+	if (strcmp(kind, "generation") == 0)
+		return n;
+	return auth_equal(token, want) ? n : 0;""")
+mut("avatar-webhook-token-unchecked", "an ?avatar= webhook is taken without checking its token",
+    "unauthentic_webhooks_are_401_and_change_nothing", "functions/fal-webhook.c",
+    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+	return auth_equal(token, want) ? n : 0;""",
+    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+	if (strcmp(kind, "avatar") == 0)
+		return n;
+	return auth_equal(token, want) ? n : 0;""")
+mut("submit-url-and-key-logged", "the FAL submit URL (webhook token) and Authorization header are logged",
+    "portrait_training_via_webhook,zz_no_secret_or_webhook_token_in_any_log", "shared/fal_job.c",
+    """		http_out_init(&r, "POST", url.p);
+		r.auth = auth.p;""",
+    """		http_out_init(&r, "POST", url.p);
+		log_info("submitting to %s with Authorization: %s", url.p, auth.p);
+		r.auth = auth.p;""")
+mut("template-pages-do-not-turn", "◀ ▶ on the template list always show the first page",
+    "template_pages_turn_both_ways", "shared/flow_generate.c",
+    """	if (page < 0 || page >= pages)
+		page = 0;""",
+    """	page = 0;""")
+mut("cancel-ignored-in-prompt", "/cancel while typing a prompt does nothing",
+    "cancel_while_typing_a_prompt_returns_to_the_menu", "shared/bot.c",
+    """	if (t->conv.state == CONV_GEN_PROMPT) {
+		if (conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+			return -1;
+		turn_send(t, turn_text(t, T_CANCELLED_CREATE_NONAME), kb_main_menu(t->user.lang));
+		return 0;
+	}""",
+    """	if (t->conv.state == CONV_GEN_PROMPT)
+		return 0;""")
+mut("outbox-dedupe-key-per-call", "the outbox dedupe key differs per call (one event can be queued twice)",
+    "outbox_dedupe_key_alone", "shared/outbox.c",
+    """	db_p_str(&p, m->dedupe_key);""",
+    """	char unique[160];
+	snprintf(unique, sizeof(unique), "%.100s:%ld", m->dedupe_key, (long)clock());
+	db_p_str(&p, unique);""")
+mut("outbox-claim-removed", "two senders may both claim the same due notification",
+    "outbox_claim_alone", "shared/outbox.c",
+    """    "  AND (m.claimed_until IS NULL OR m.claimed_until < now())\"""",
+    """    "  AND true\"""")
+mut("training-claim-unconditional", "start-training claims an avatar whatever its status (FAL paid twice)",
+    "concurrent_start_calls_submit_once,double_tap_on_start_training", "shared/avatars.c",
+    """ AND a.status = 'queued'\"
+    " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())\"""",
+    """ AND a.status IN ('queued', 'submitting', 'training')\"
+    " AND a.deleted_at IS NULL\"""")
+mut("update-dedupe-removed", "a repeated delivery of one update_id is handled again",
+    "duplicate_update_gives_one_user_and_one_reply", "shared/updates.c",
+    """	int first = PQntuples(c->r) == 1;""",
+    """	int first = 1;""")
+mut("photo-dedupe-removed", "the same photo (file_unique_id) is stored twice",
+    "each_photo_rejection_has_its_reason", "shared/photos.c",
+    """  SELECT $1, $2, $3, $4, $5, nullif($6::int, 0), nullif($7::int, 0),\"""",
+    """  SELECT $1, $2, $3 || random()::text, $4, $5, nullif($6::int, 0), nullif($7::int, 0),\"""")
+mut("full-quality-by-url", "full quality sent as a JPEG URL (Telegram refuses it)",
+    "regenerate_full_quality_share_and_gallery", "shared/flow_generate.c",
+    """	if (m->doc_file_id[0] == '\\0') {
+		t->after_full = m->id;
+		return;
+	}
+	cJSON *p = full_params(t->user.lang, t->u->chat_id, m);
+	cJSON_AddStringToObject(p, "document", m->doc_file_id);""",
+    """	cJSON *p = full_params(t->user.lang, t->u->chat_id, m);
+	cJSON_AddStringToObject(p, "document", m->doc_file_id[0] ? m->doc_file_id : m->url);""")
+mut("poison-update-loops", "an update that fails for good is answered 5xx (Telegram re-sends it forever)",
+    "turn_that_breaks_a_constraint_or_bad_data_is_recorded_the_person_told,update_with_a_refused_field_is_recorded", "shared/bot.c",
+    """	if (db_failure_transient(&ctx->db))
+		return BOT_RETRY;""",
+    """	return BOT_RETRY;""")
+
+os.makedirs(os.path.join(ROOT, "tests/mutations"), exist_ok=True)
+for name, what, tests, path, old, new, unit in M:
+    src = open(os.path.join(ROOT, path)).read()
+    n = src.count(old)
+    if n != 1:
+        print("!! %s: %d matches of its old text in %s" % (name, n, path))
+        continue
+    dst = src.replace(old, new)
+    diff = difflib.unified_diff(src.splitlines(True), dst.splitlines(True),
+                                "a/" + path, "b/" + path, n=3)
+    with open(os.path.join(ROOT, "tests/mutations", name + ".patch"), "w") as f:
+        f.write("Mutant: %s\n" % what)
+        if unit:
+            f.write("Unit: %s\n" % unit)
+        else:
+            f.write("Tests: %s\n" % tests)
+        f.write("\n")
+        f.writelines(diff)
+    print("ok", name)
