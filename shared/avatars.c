@@ -352,14 +352,36 @@ avatar_set_photos_shown(struct db *db, int64_t id, int shown)
 
 /* --- the training lifecycle's transitions --------------------------------------- */
 
+/* One column list (and one reader) for an avatar being trained and its
+ * owner, whatever statement returns it: read_job() reads columns 0..9. */
+#define JOB_COLS \
+    "a.id, a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style', a.attempts," \
+    " coalesce(a.progress_message_id, 0), coalesce(extract(epoch FROM a.claimed_at)::bigint, 0)," \
+    " a.status = 'training'"
+#define JOB_NCOLS 10
+
+static void
+read_job(const PGresult *r, int i, struct avatar_job *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = db_i64(r, i, 0);
+	a->user_id = db_i64(r, i, 1);
+	a->chat_id = db_i64(r, i, 2);
+	(void)lang_parse(db_str(r, i, 3), &a->lang);
+	snprintf(a->name, sizeof(a->name), "%s", db_str(r, i, 4));
+	a->style = db_bool(r, i, 5);
+	a->attempts = (int)db_i64(r, i, 6);
+	a->progress_mid = db_i64(r, i, 7);
+	a->claim_epoch = db_i64(r, i, 8);
+	a->in_training = db_bool(r, i, 9);
+}
+
 static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",
     "UPDATE avatars a SET status = 'submitting', claimed_at = now(),"
     " attempts = a.attempts + 1, updated_at = now()"
     " FROM users u WHERE a.id = $1 AND u.id = a.user_id AND a.status = 'queued'"
     " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())"
-    " RETURNING a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style',"
-    "  a.attempts, coalesce(a.progress_message_id, 0),"
-    "  extract(epoch FROM a.claimed_at)::bigint");
+    " RETURNING " JOB_COLS);
 
 static struct db_stmt st_train_exists = DB_STMT("avatar_exists",
     "SELECT 1 FROM avatars WHERE id = $1 AND deleted_at IS NULL");
@@ -395,18 +417,8 @@ avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *a)
 	if (r == NULL)
 		return -1;
 	int won = PQntuples(r) == 1;
-	if (won) {
-		memset(a, 0, sizeof(*a));
-		a->id = id;
-		a->user_id = db_i64(r, 0, 0);
-		a->chat_id = db_i64(r, 0, 1);
-		(void)lang_parse(db_str(r, 0, 2), &a->lang);
-		snprintf(a->name, sizeof(a->name), "%s", db_str(r, 0, 3));
-		a->style = db_bool(r, 0, 4);
-		a->attempts = (int)db_i64(r, 0, 5);
-		a->progress_mid = db_i64(r, 0, 6);
-		a->claim_epoch = db_i64(r, 0, 7);
-	}
+	if (won)
+		read_job(r, 0, a);
 	PQclear(r);
 	return won;
 }
@@ -483,8 +495,7 @@ avatar_fail_start(struct db *db, int64_t id, const char *why)
 }
 
 static struct db_stmt st_lock_request = DB_STMT("avatar_lock_by_request",
-    "SELECT a.id, a.user_id, u.telegram_id, u.lang, a.name, a.status = 'training',"
-    " coalesce(a.progress_message_id, 0)"
+    "SELECT " JOB_COLS
     " FROM avatars a JOIN users u ON u.id = a.user_id WHERE a.fal_request_id = $1"
     " FOR UPDATE OF a");
 /* A completion for one of our avatars whose submission outcome we never
@@ -545,16 +556,8 @@ avatar_lock_by_request(struct db *db, const char *request_id, int64_t expect_ava
 	if (r == NULL)
 		return -1;
 	int found = PQntuples(r) == 1;
-	if (found) {
-		memset(a, 0, sizeof(*a));
-		a->id = db_i64(r, 0, 0);
-		a->user_id = db_i64(r, 0, 1);
-		a->chat_id = db_i64(r, 0, 2);
-		(void)lang_parse(db_str(r, 0, 3), &a->lang);
-		snprintf(a->name, sizeof(a->name), "%s", db_str(r, 0, 4));
-		a->in_training = db_bool(r, 0, 5);
-		a->progress_mid = db_i64(r, 0, 6);
-	}
+	if (found)
+		read_job(r, 0, a);
 	PQclear(r);
 	return found;
 }
@@ -599,10 +602,9 @@ static struct db_stmt st_inflight = DB_STMT("avatar_claim_inflight",
     "  AND (last_status_check IS NULL OR last_status_check < now() - interval '15 seconds'"
     "   OR id = $2)"
     "  ORDER BY last_status_check NULLS FIRST, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING a.id, a.fal_request_id, coalesce(a.status_url, ''),"
+    " RETURNING " JOB_COLS ", a.fal_request_id, coalesce(a.status_url, ''),"
     "  coalesce(a.response_url, ''), extract(epoch FROM now() - a.training_started_at)::int,"
-    "  coalesce(a.fal_endpoint, ''), u.telegram_id, u.lang, a.name,"
-    "  coalesce(a.progress_message_id, 0), a.training_progress,"
+    "  coalesce(a.fal_endpoint, ''), a.training_progress,"
     "  coalesce(extract(epoch FROM now() - a.progress_edited_at)::int, 100000)");
 static struct db_stmt st_record_progress = DB_STMT("avatar_record_progress",
     "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
@@ -614,19 +616,17 @@ static struct db_stmt st_progress_edited = DB_STMT("avatar_progress_edited",
 static void
 read_inflight(const PGresult *r, int i, struct avatar_inflight *f)
 {
+	const int c = JOB_NCOLS;
+
 	memset(f, 0, sizeof(*f));
-	f->a.id = db_i64(r, i, 0);
-	snprintf(f->request_id, sizeof(f->request_id), "%s", db_str(r, i, 1));
-	snprintf(f->status_url, sizeof(f->status_url), "%s", db_str(r, i, 2));
-	snprintf(f->response_url, sizeof(f->response_url), "%s", db_str(r, i, 3));
-	f->elapsed = (int)db_i64(r, i, 4);
-	snprintf(f->endpoint, sizeof(f->endpoint), "%s", db_str(r, i, 5));
-	f->a.chat_id = db_i64(r, i, 6);
-	(void)lang_parse(db_str(r, i, 7), &f->a.lang);
-	snprintf(f->a.name, sizeof(f->a.name), "%s", db_str(r, i, 8));
-	f->a.progress_mid = db_i64(r, i, 9);
-	f->progress = (int)db_i64(r, i, 10);
-	f->since_edit = (int)db_i64(r, i, 11);
+	read_job(r, i, &f->a);
+	snprintf(f->request_id, sizeof(f->request_id), "%s", db_str(r, i, c));
+	snprintf(f->status_url, sizeof(f->status_url), "%s", db_str(r, i, c + 1));
+	snprintf(f->response_url, sizeof(f->response_url), "%s", db_str(r, i, c + 2));
+	f->elapsed = (int)db_i64(r, i, c + 3);
+	snprintf(f->endpoint, sizeof(f->endpoint), "%s", db_str(r, i, c + 4));
+	f->progress = (int)db_i64(r, i, c + 5);
+	f->since_edit = (int)db_i64(r, i, c + 6);
 }
 
 int
