@@ -69,13 +69,12 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	}
 	enum tg_parse_err pe = tg_update_parse(&u, req->body, req->body_len,
 	    ctx->cfg.tg_bot_username, why, sizeof(why));
-	int64_t update_id = pe == TG_PARSE_BAD_FIELD ? updates_failed_id(req->body, req->body_len) : -1;
-	if (pe == TG_PARSE_BAD_FIELD && update_id >= 0) {
+	if (pe == TG_PARSE_BAD_FIELD && u.update_id >= 0) {
 		/* An update (it has an update_id) with a field we refuse: it
 		 * would be refused the same way on every delivery.  Recorded,
 		 * answered 200. */
-		log_warn("update %lld refused: %s", (long long)update_id, why);
-		record_failed(ctx, update_id, u.kind_name, 0, why, req, resp, NULL);
+		log_warn("update %lld refused: %s", (long long)u.update_id, why);
+		record_failed(ctx, u.update_id, u.kind_name, 0, why, req, resp, NULL);
 	} else if (pe != TG_PARSE_OK) {
 		log_warn("malformed update: %s", why);
 		http_resp_error(resp, HTTP_400, "bad_update", why);

@@ -163,6 +163,14 @@ class State:
             self.calls.append(c)
             return c
 
+    def sent_file(self, fid):
+        """A file a person (the chat, a test) sent: deterministic per file_id."""
+        with self.lock:
+            h = hashlib.sha1(fid.encode()).hexdigest()
+            return self.files.setdefault(fid, {"path": "photos/file_%s.jpg" % h[:12],
+                                               "unique": "U" + h[:10], "seed": fid,
+                                               "size": None})
+
     def jpeg(self, seed):
         with self.lock:
             if seed not in self.jpeg_cache:
@@ -192,31 +200,36 @@ def tg_chat_id(p):
 HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
              "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote", "tg-time"}
 HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message")
+QUERY_TOO_OLD = ("Bad Request: query is too old and response timeout expired or query ID "
+                 "is invalid")
 # Errors Telegram gives that are part of normal life, not a bot's mistake.
 BENIGN = ("message is not modified", "message to edit not found", "query is too old",
           "file is too big", "message to delete not found", "message can't be deleted",
-          "injected", "bot was blocked", "Too Many Requests")
+          "bot was blocked", "Too Many Requests")
 
 
 def utf16_len(s):
     return len(s.encode("utf-16-le")) // 2
 
 
-def html_error(msg, offset):
+def html_error(msg, text, i):
+    """Telegram's error, with the byte offset of character i (counted only
+    when refusing: this runs for every message)."""
     return TelegramError(400, "Bad Request: can't parse entities: %s at byte offset %d"
-                         % (msg, offset))
+                         % (msg, len(text[:i].encode("utf-8"))))
 
 
 def parse_html(text):
     """Telegram's HTML parse mode: the plain text, or TelegramError."""
-    raw = text.encode("utf-8")
     out = []
     stack = []
     i = 0
     n = len(text)
     while i < n:
         c = text[i]
-        boff = len(text[:i].encode("utf-8"))
         if c == "&":
             j = text.find(";", i + 1, i + 12)
             name = text[i + 1:j] if j > 0 else ""
@@ -228,7 +241,7 @@ def parse_html(text):
             elif name.startswith("#") and name[1:].isdigit():
                 out.append(chr(int(name[1:])))
             else:
-                raise html_error("Unsupported entity or unescaped \"&\"", boff)
+                raise html_error("Unsupported entity or unescaped \"&\"", text, i)
             i = j + 1
             continue
         if c != "<":
@@ -237,33 +250,33 @@ def parse_html(text):
             continue
         j = text.find(">", i + 1)
         if j < 0:
-            raise html_error("Unclosed start tag", boff)
+            raise html_error("Unclosed start tag", text, i)
         inner = text[i + 1:j]
         if inner.startswith("/"):
             name = inner[1:].strip().lower()
             if not stack:
-                raise html_error("Unexpected end tag", boff)
+                raise html_error("Unexpected end tag", text, i)
             if name and name != stack[-1]:
-                raise html_error("Unmatched end tag at byte offset %d, expected \"</%s>\", "
-                                 "found \"</%s>\"" % (boff, stack[-1], name), boff)
+                raise html_error("Unmatched end tag, expected \"</%s>\", found \"</%s>\""
+                                 % (stack[-1], name), text, i)
             stack.pop()
         else:
             name = inner.split()[0].lower() if inner.split() else ""
             if name not in HTML_TAGS:
-                raise html_error("Unsupported start tag \"%s\"" % name, boff)
+                raise html_error("Unsupported start tag \"%s\"" % name, text, i)
             if name == "a" and "href=" not in inner:
-                raise html_error("Can't find \"href\" attribute of tag \"a\"", boff)
+                raise html_error("Can't find \"href\" attribute of tag \"a\"", text, i)
             stack.append(name)
         i = j + 1
     if stack:
         raise html_error("Can't find end tag corresponding to start tag \"%s\"" % stack[-1],
-                         len(raw))
+                         text, n)
     return "".join(out)
 
 
-def check_text(p, key, limit, required, parse_mode=None):
-    """The text or caption p[key] as Telegram checks it: parsed when a
-    parse_mode is given, then 1..limit (text) or 0..limit (caption)."""
+def check_text(p, key, limit, required):
+    """The text or caption p[key] as Telegram checks it: parsed when p has a
+    parse_mode, then 1..limit (text) or 0..limit (caption)."""
     t = p.get(key)
     if t is None:
         if required:
@@ -271,7 +284,7 @@ def check_text(p, key, limit, required, parse_mode=None):
         return None
     if not isinstance(t, str):
         raise TelegramError(400, "Bad Request: %s must be a string" % key)
-    mode = parse_mode if parse_mode is not None else p.get("parse_mode")
+    mode = p.get("parse_mode")
     plain = t
     if mode:
         if str(mode).upper() != "HTML":
@@ -361,9 +374,7 @@ class Telegram:
                 hit = (-1, "", time.time())   # a failure is asked again after 5 s
             with st.lock:
                 st.url_cache[url] = hit
-        if hit[0] < 0:
-            raise TelegramError(400, "Bad Request: failed to get HTTP URL content")
-        if hit[0] > limit:
+        if hit[0] < 0 or hit[0] > limit:
             raise TelegramError(400, "Bad Request: failed to get HTTP URL content")
         return hit[0], hit[1]
 
@@ -465,7 +476,7 @@ class Telegram:
         rm = self._check_markup(p)
         return self._new_message(chat_id, text=text, reply_markup=rm)
 
-    def _existing(self, p):
+    def _existing(self, p, verb="edit"):
         chat_id = self._need_chat(p)
         try:
             mid = int(p.get("message_id"))
@@ -473,7 +484,7 @@ class Telegram:
             raise TelegramError(400, "Bad Request: message identifier is not specified")
         m = self.st.messages.get(chat_id, {}).get(mid)
         if m is None:
-            raise TelegramError(400, "Bad Request: message to edit not found")
+            raise TelegramError(400, "Bad Request: message to %s not found" % verb)
         return m
 
     def m_editMessageText(self, p):
@@ -484,9 +495,7 @@ class Telegram:
             if "text" not in m:
                 raise TelegramError(400, "Bad Request: there is no text in the message to edit")
             if m.get("text") == text and m.get("reply_markup") == rm:
-                raise TelegramError(400, "Bad Request: message is not modified: specified new "
-                                    "message content and reply markup are exactly the same "
-                                    "as a current content and reply markup of the message")
+                raise TelegramError(400, NOT_MODIFIED)
             m["text"] = text
             m["reply_markup"] = rm
             m["edit_date"] = int(time.time())
@@ -497,9 +506,7 @@ class Telegram:
         with self.st.lock:
             m = self._existing(p)
             if m.get("reply_markup") == rm:
-                raise TelegramError(400, "Bad Request: message is not modified: specified new "
-                                    "message content and reply markup are exactly the same "
-                                    "as a current content and reply markup of the message")
+                raise TelegramError(400, NOT_MODIFIED)
             m["reply_markup"] = rm
             return m
 
@@ -525,21 +532,14 @@ class Telegram:
 
     def m_deleteMessage(self, p):
         with self.st.lock:
-            chat_id = self._need_chat(p)
-            try:
-                mid = int(p.get("message_id"))
-            except (TypeError, ValueError):
-                raise TelegramError(400, "Bad Request: message identifier is not specified")
-            if mid not in self.st.messages.get(chat_id, {}):
-                raise TelegramError(400, "Bad Request: message to delete not found")
-            del self.st.messages[chat_id][mid]
+            m = self._existing(p, "delete")
+            del self.st.messages[m["chat"]["id"]][m["message_id"]]
         return True
 
     def m_answerCallbackQuery(self, p):
         qid = p.get("callback_query_id")
         if not qid:
-            raise TelegramError(400, "Bad Request: query is too old and response timeout "
-                                "expired or query ID is invalid")
+            raise TelegramError(400, QUERY_TOO_OLD)
         if p.get("text") is not None:
             if not isinstance(p["text"], str) or len(p["text"]) > 200:
                 raise TelegramError(400, "Bad Request: MESSAGE_TOO_LONG")
@@ -548,10 +548,8 @@ class Telegram:
             if q is not None:
                 late = time.time() - q["t"] > self.st.args.query_max_age
                 if q["answered"] or late:
-                    raise TelegramError(400, "Bad Request: query is too old and response "
-                                        "timeout expired or query ID is invalid")
+                    raise TelegramError(400, QUERY_TOO_OLD)
                 q["answered"] = True
-                q["answer"] = p.get("text")
         return True
 
     def m_answerInlineQuery(self, p):
@@ -636,14 +634,7 @@ class Telegram:
         fid = p.get("file_id")
         if not isinstance(fid, str) or not fid:
             raise TelegramError(400, "Bad Request: invalid file_id")
-        with self.st.lock:
-            f = self.st.files.get(fid)
-            if f is None:
-                # Any file the chat or a test sent: deterministic per file_id.
-                f = {"path": "photos/file_%s.jpg" % hashlib.sha1(fid.encode()).hexdigest()[:12],
-                     "unique": "U" + hashlib.sha1(fid.encode()).hexdigest()[:10],
-                     "seed": fid, "size": None}
-                self.st.files[fid] = f
+        f = self.st.sent_file(fid)
         data = self.st.jpeg(f["seed"])
         if f.get("size_override", 0) > 20 * 1024 * 1024:
             raise TelegramError(400, "Bad Request: file is too big")
@@ -1168,12 +1159,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/_ctl/file":
             # {"file_id", "size"}: what getFile reports for a file a person sent
             with st.lock:
-                fid = body["file_id"]
-                f = st.files.setdefault(fid, {
-                    "path": "photos/file_%s.jpg" % hashlib.sha1(fid.encode()).hexdigest()[:12],
-                    "unique": "U" + hashlib.sha1(fid.encode()).hexdigest()[:10],
-                    "seed": fid, "size": None})
-                f["size_override"] = int(body["size"])
+                st.sent_file(body["file_id"])["size_override"] = int(body["size"])
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/config":
             # settings a test may change while the stand-in runs

@@ -5,7 +5,7 @@
 -- a serialization failure, a lock timeout) are answered 5xx instead.
 CREATE TABLE failed_updates (
     id          bigserial PRIMARY KEY,
-    update_id   bigint UNIQUE CHECK (update_id >= 0),
+    update_id   bigint NOT NULL UNIQUE CHECK (update_id >= 0),
     kind        text NOT NULL DEFAULT '' CHECK (char_length(kind) <= 32),
     telegram_id bigint,
     error       text NOT NULL CHECK (char_length(error) <= 1000),

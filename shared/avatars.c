@@ -335,7 +335,6 @@ avatar_set_main(struct db *db, int64_t id, int64_t user_id)
 	return run_returning(db, &st_set_main, id, NULL, user_id, true);
 }
 
-
 static struct db_stmt st_photos_shown = DB_STMT("avatar_photos_shown",
     "UPDATE avatars SET photos_shown = $2 WHERE id = $1");
 
@@ -406,6 +405,19 @@ static struct db_stmt st_train_fail = DB_STMT("avatar_fail_start",
     "UPDATE avatars SET status = 'error', training_error = $2, claimed_at = NULL,"
     " updated_at = now() WHERE id = $1 AND status = 'submitting'");
 
+/* 1 with *a read from r's one row, 0 when r has none, -1 when r is NULL. */
+static int
+one_job(PGresult *r, struct avatar_job *a)
+{
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found)
+		read_job(r, 0, a);
+	PQclear(r);
+	return found;
+}
+
 int
 avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *a)
 {
@@ -413,29 +425,13 @@ avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *a)
 
 	db_params_init(&p);
 	db_p_i64(&p, id);
-	PGresult *r = db_run(db, &st_train_claim, &p);
-	if (r == NULL)
-		return -1;
-	int won = PQntuples(r) == 1;
-	if (won)
-		read_job(r, 0, a);
-	PQclear(r);
-	return won;
+	return one_job(db_run(db, &st_train_claim, &p), a);
 }
 
 int
 avatar_exists(struct db *db, int64_t id)
 {
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, id);
-	PGresult *r = db_run(db, &st_train_exists, &p);
-	if (r == NULL)
-		return -1;
-	int n = PQntuples(r) > 0;
-	PQclear(r);
-	return n;
+	return run_returning(db, &st_train_exists, id, NULL, 0, false);
 }
 
 int
@@ -553,13 +549,7 @@ avatar_lock_by_request(struct db *db, const char *request_id, int64_t expect_ava
 		PQclear(r);
 		r = db_run(db, &st_lock_request, &p);
 	}
-	if (r == NULL)
-		return -1;
-	int found = PQntuples(r) == 1;
-	if (found)
-		read_job(r, 0, a);
-	PQclear(r);
-	return found;
+	return one_job(r, a);
 }
 
 int
@@ -677,10 +667,10 @@ static struct db_stmt st_crashed = DB_STMT("avatar_requeue_crashed",
     "UPDATE avatars SET status = 'queued', claimed_at = NULL, next_attempt_at = now(),"
     " updated_at = now() WHERE status = 'submitting'"
     " AND claimed_at < now() - make_interval(secs => $1) RETURNING id");
-static struct db_stmt st_timed_out = DB_STMT("avatar_timed_out_requests",
+static struct db_stmt st_timed_out = DB_STMT("avatar_each_timed_out",
     "SELECT a.id, a.fal_request_id FROM avatars a WHERE a.status = 'training'"
     " AND a.training_started_at < now() - make_interval(secs => $1) LIMIT 1000");
-static struct db_stmt st_zip_paths = DB_STMT("avatar_finished_zips",
+static struct db_stmt st_zip_paths = DB_STMT("avatar_each_finished_zip",
     "SELECT id, zip_path FROM avatars WHERE zip_path IS NOT NULL"
     " AND (status IN ('completed', 'error', 'cancelled') OR deleted_at IS NOT NULL)"
     " AND updated_at < now() - interval '10 minutes' LIMIT 1000");
@@ -705,38 +695,34 @@ avatar_requeue_crashed(struct db *db, int older_than)
 }
 
 int
-avatar_timed_out_requests(struct db *db, int older_than, char ***request_ids)
+avatar_each_timed_out(struct db *db, int older_than, void (*fn)(void *ud, const char *request_id),
+    void *ud)
 {
 	struct db_params p;
 
-	*request_ids = NULL;
 	db_params_init(&p);
 	db_p_i64(&p, older_than);
 	PGresult *r = db_run(db, &st_timed_out, &p);
 	if (r == NULL)
 		return -1;
 	int n = PQntuples(r);
-	*request_ids = xcalloc((size_t)(n ? n : 1), sizeof(**request_ids));
 	for (int i = 0; i < n; i++)
-		(*request_ids)[i] = xstrdup(db_str(r, i, 1));
+		fn(ud, db_str(r, i, 1));
 	PQclear(r);
 	return n;
 }
 
 int
-avatar_finished_zips(struct db *db, struct avatar_zip **out)
+avatar_each_finished_zip(struct db *db, void (*fn)(void *ud, int64_t id, const char *path),
+    void *ud)
 {
 	PGresult *r = db_run(db, &st_zip_paths, NULL);
 
-	*out = NULL;
 	if (r == NULL)
 		return -1;
 	int n = PQntuples(r);
-	*out = xcalloc((size_t)(n ? n : 1), sizeof(**out));
-	for (int i = 0; i < n; i++) {
-		(*out)[i].id = db_i64(r, i, 0);
-		snprintf((*out)[i].path, sizeof((*out)[i].path), "%s", db_str(r, i, 1));
-	}
+	for (int i = 0; i < n; i++)
+		fn(ud, db_i64(r, i, 0), db_str(r, i, 1));
 	PQclear(r);
 	return n;
 }

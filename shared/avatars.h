@@ -154,17 +154,15 @@ int avatar_record_progress(struct db *db, int64_t id, const char *logs, int prog
 int avatar_progress_edited(struct db *db, int64_t id);
 
 /* For the startup checker.  Claims older than older_than seconds back to
- * the queue (the count, or -1); the request ids of trainings started more
- * than older_than seconds ago (*request_ids and each id: caller frees; the
- * count, or -1); the published zips of finished or deleted avatars (*out:
- * caller frees), and forgetting one once its file is gone. */
+ * the queue; fn for the request id of each training started more than
+ * older_than seconds ago; fn for each published zip of a finished or
+ * deleted avatar, and forgetting one once its file is gone.  The counts
+ * return the number of rows, or -1. */
 int avatar_requeue_crashed(struct db *db, int older_than);
-int avatar_timed_out_requests(struct db *db, int older_than, char ***request_ids);
-struct avatar_zip {
-	int64_t id;
-	char path[1100];
-};
-int avatar_finished_zips(struct db *db, struct avatar_zip **out);
+int avatar_each_timed_out(struct db *db, int older_than,
+    void (*fn)(void *ud, const char *request_id), void *ud);
+int avatar_each_finished_zip(struct db *db, void (*fn)(void *ud, int64_t id, const char *path),
+    void *ud);
 int avatar_forget_zip(struct db *db, int64_t id);
 
 #endif

@@ -60,7 +60,8 @@ fal_job_submit(struct app_ctx *ctx, const char *endpoint, const cJSON *input,
 		r.body = body;
 		r.timeout_ms = 30000;
 		http_out_one(&r);
-		if (!retryable(&r) && r.status < 300) {
+		bool again = retryable(&r);
+		if (!again && r.status < 300) {
 			if (fal_parse_submit(ctx->cfg.fal_queue_base, endpoint, sbuf_str(&r.resp),
 			    sub) == 0) {
 				if (answer != NULL)
@@ -69,7 +70,7 @@ fal_job_submit(struct app_ctx *ctx, const char *endpoint, const cJSON *input,
 			} else {
 				snprintf(why, whylen, "FAL's answer has no request_id");
 			}
-		} else if (!retryable(&r)) {
+		} else if (!again) {
 			refusal(&r, why, whylen);
 			res = FAL_REFUSED;
 		} else {
@@ -90,7 +91,7 @@ fal_job_submit(struct app_ctx *ctx, const char *endpoint, const cJSON *input,
 
 /* Step one: every status at once; COMPLETED ones get their result URL. */
 static void
-poll_statuses(struct app_ctx *ctx, const char *auth, struct fal_poll *ps, size_t n, bool logs)
+poll_statuses(const char *auth, struct fal_poll *ps, size_t n, bool logs)
 {
 	struct http_out *hs = xcalloc(n ? n : 1, sizeof(*hs));
 	struct sbuf *urls = xcalloc(n ? n : 1, sizeof(*urls));
@@ -101,7 +102,6 @@ poll_statuses(struct app_ctx *ctx, const char *auth, struct fal_poll *ps, size_t
 		http_out_init(&hs[i], "GET", urls[i].p);
 		hs[i].auth = auth;
 	}
-	(void)ctx;
 	http_out_many(hs, n, FAL_POLL_CONCURRENCY);
 	for (size_t i = 0; i < n; i++) {
 		char st[32];
@@ -166,7 +166,7 @@ fal_job_poll(struct app_ctx *ctx, struct fal_poll *ps, size_t n, bool logs)
 		ps[i].result = NULL;
 	}
 	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
-	poll_statuses(ctx, auth.p, ps, n, logs);
+	poll_statuses(auth.p, ps, n, logs);
 	poll_results(auth.p, ps, n);
 	sbuf_free(&auth);
 }

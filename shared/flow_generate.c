@@ -160,8 +160,9 @@ on_template(struct turn *t, const struct cb *cb)
 int
 flow_generate_prompt(struct turn *t)
 {
-	struct sbuf wrapped = SBUF_INIT, s = SBUF_INIT;
+	struct sbuf clean = SBUF_INIT, s = SBUF_INIT;
 	struct avatar a;
+	int rc = 0;
 
 	int found = avatar_for_generation(&t->ctx->db, t->user.id, t->conv.avatar_id, &a);
 	if (found < 0)
@@ -172,7 +173,10 @@ flow_generate_prompt(struct turn *t)
 		no_avatar(t);
 		return 0;
 	}
-	switch (prompt_wrap(t->u->text, a.trigger, a.gender, &wrapped)) {
+	/* The cleaned text is what is kept, never the raw one (a 2,400-character
+	 * message of spaces may clean to 600 but would not fit the row); the
+	 * trigger word and cues are put around it when the job is made. */
+	switch (prompt_clean(t->u->text, &clean)) {
 	case PROMPT_EMPTY:
 		turn_send(t, turn_text(t, T_GEN_PROMPT_EMPTY), NULL);
 		break;
@@ -181,20 +185,14 @@ flow_generate_prompt(struct turn *t)
 		turn_send(t, s.p, NULL);
 		break;
 	case PROMPT_OK:
-		/* the cleaned text, never the raw one (a 2,400-character message
-		 * of spaces may clean to 600 but would not fit the row) */
-		(void)prompt_clean(t->u->text, &s);
-		if (conv_set_prompt(&t->ctx->db, &t->conv, s.p) != 0) {
-			sbuf_free(&wrapped);
-			sbuf_free(&s);
-			return -1;
-		}
-		show_aspects(t, a.id, 0, turn_text(t, T_GEN_OWN));
+		rc = conv_set_prompt(&t->ctx->db, &t->conv, clean.p);
+		if (rc == 0)
+			show_aspects(t, a.id, 0, turn_text(t, T_GEN_OWN));
 		break;
 	}
-	sbuf_free(&wrapped);
+	sbuf_free(&clean);
 	sbuf_free(&s);
-	return 0;
+	return rc;
 }
 
 static int

@@ -176,7 +176,6 @@ queue_message(struct db *db, const struct ginfo *g, const char *key_part, const 
 	return outbox_enqueue(db, &m, nid) < 0 ? -1 : 0;
 }
 
-
 static int
 queue_failure(struct db *db, const struct ginfo *g, const char *reason, int64_t *nid)
 {
@@ -811,9 +810,7 @@ image_set_doc_file_id(struct db *db, int64_t id, const char *file_id)
 	db_params_init(&p);
 	db_p_i64(&p, id);
 	db_p_str(&p, file_id);
-	PGresult *r = db_run(db, &st_img_doc, &p);
-	PQclear(r);
-	return r == NULL ? -1 : 0;
+	return db_exec(db, &st_img_doc, &p);
 }
 
 int

@@ -50,6 +50,7 @@ text_plain(struct sbuf *out, const char *html, size_t max)
 	static const struct { const char *ent, *ch; } ents[] = {
 		{"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}, {"&quot;", "\""},
 	};
+	const size_t nents = sizeof(ents) / sizeof(ents[0]);
 	size_t chars = 0;
 
 	for (const char *s = html; *s && chars < max;) {
@@ -59,9 +60,9 @@ text_plain(struct sbuf *out, const char *html, size_t max)
 			continue;
 		}
 		size_t k = 0;
-		while (k < 4 && strncmp(s, ents[k].ent, strlen(ents[k].ent)) != 0)
+		while (k < nents && strncmp(s, ents[k].ent, strlen(ents[k].ent)) != 0)
 			k++;
-		if (k < 4) {
+		if (k < nents) {
 			sbuf_add(out, ents[k].ch);
 			s += strlen(ents[k].ent);
 		} else {

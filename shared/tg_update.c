@@ -288,6 +288,7 @@ tg_update_parse(struct tg_update *u, const char *body, size_t len,
 	const cJSON *v;
 
 	memset(u, 0, sizeof(*u));
+	u->update_id = -1; /* until a usable one is read */
 	u->kind_name = "other";
 	u->command_arg = "";
 	if (!utf8_valid(body, len) || strlen(body) != len) {

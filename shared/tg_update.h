@@ -78,7 +78,9 @@ enum tg_parse_err {
 	TG_PARSE_BAD_FIELD, /* a field of the wrong type or out of range */
 };
 
-/* bot_username may be NULL or "" (then any @mention counts as ours). */
+/* bot_username may be NULL or "" (then any @mention counts as ours).  When
+ * the result is not TG_PARSE_OK, u->update_id is still the update's when it
+ * had a usable one (-1 otherwise): a refused field of an update. */
 enum tg_parse_err tg_update_parse(struct tg_update *u, const char *body,
     size_t len, const char *bot_username, char *why, size_t whylen);
 void tg_update_free(struct tg_update *u);

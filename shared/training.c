@@ -34,7 +34,6 @@
 #define POLL_BATCH 500
 #define PROGRESS_EDIT_EVERY 30 /* seconds between progress edits */
 
-
 /* --- messages to the user ----------------------------------------------------- */
 
 /* Queues a notification about avatar a in the current transaction. */
@@ -89,12 +88,10 @@ expected_minutes(const struct config *c, bool style)
 	return style ? 15 : 10;
 }
 
-/* --- claim ----------------------------------------------------------------------- */
+/* --- photos → zip ------------------------------------------------------------------ */
 
 static struct db_stmt st_photos = DB_STMT("training_photos",
     "SELECT file_id FROM avatar_photos WHERE avatar_id = $1 ORDER BY id");
-
-/* --- photos → zip ------------------------------------------------------------------ */
 
 enum step_result { STEP_OK, STEP_RETRY, STEP_FAIL };
 
@@ -205,8 +202,7 @@ out:
 	return sr;
 }
 
-/* --- store / give back / fail --------------------------------------------------------- */
-
+/* --- give back / fail ----------------------------------------------------------------- */
 
 static int
 backoff(int attempts)
@@ -418,9 +414,9 @@ training_finish(struct app_ctx *ctx, const char *request_id, int64_t expect_avat
 	int found = avatar_lock_by_request(&ctx->db, request_id, expect_avatar, &a);
 	if (found < 0)
 		goto fail;
-	if (found == 0 || (expect_avatar && a.id != expect_avatar) || !a.in_training) {
-		out = found == 0 || (expect_avatar && a.id != expect_avatar) ? FINISH_UNKNOWN :
-		    FINISH_DUPLICATE;
+	bool unknown = found == 0 || (expect_avatar && a.id != expect_avatar);
+	if (unknown || !a.in_training) {
+		out = unknown ? FINISH_UNKNOWN : FINISH_DUPLICATE;
 		db_rollback(&ctx->db);
 		goto out;
 	}
@@ -448,51 +444,43 @@ out:
 
 /* --- polling ---------------------------------------------------------------------------- */
 
-/* A training in flight, as the poller works on it. */
-struct polled {
-	struct avatar_inflight f;
-	int new_progress;
-	struct sbuf logs;
-};
-
 /* Stores logs/progress and, at most every 30 s, edits the progress message. */
 static void
-record_progress(struct app_ctx *ctx, struct polled *p)
+record_progress(struct app_ctx *ctx, const struct avatar_inflight *f, int progress,
+    const char *logs)
 {
-	(void)avatar_record_progress(&ctx->db, p->f.a.id, sbuf_str(&p->logs),
-	    p->new_progress < 0 ? 0 : p->new_progress);
-	if (p->new_progress <= p->f.progress || p->f.since_edit < PROGRESS_EDIT_EVERY)
+	(void)avatar_record_progress(&ctx->db, f->a.id, logs, progress < 0 ? 0 : progress);
+	if (progress <= f->progress || f->since_edit < PROGRESS_EDIT_EVERY)
 		return;
 	struct sbuf s = SBUF_INIT;
-	text_addf(&s, p->f.a.lang, T_TRAINING_PROGRESS, p->f.a.name, p->new_progress);
-	edit_progress(ctx, &p->f.a, s.p);
-	(void)avatar_progress_edited(&ctx->db, p->f.a.id);
+	text_addf(&s, f->a.lang, T_TRAINING_PROGRESS, f->a.name, progress);
+	edit_progress(ctx, &f->a, s.p);
+	(void)avatar_progress_edited(&ctx->db, f->a.id);
 	sbuf_free(&s);
 }
 
 /* Test mode: done after FAL_TEST_DURATION, with a recognizable placeholder. */
 static void
-poll_test(struct app_ctx *ctx, struct polled *p, int *completed)
+poll_test(struct app_ctx *ctx, const struct avatar_inflight *f, int *completed)
 {
 	int dur = ctx->cfg.fal_test_duration;
 
-	if (p->f.elapsed < dur) {
-		p->new_progress = dur > 0 ? p->f.elapsed * 100 / dur : 99;
-		record_progress(ctx, p);
+	if (f->elapsed < dur) {
+		record_progress(ctx, f, dur > 0 ? f->elapsed * 100 / dur : 99, "");
 		return;
 	}
 	struct fal_result r;
 	memset(&r, 0, sizeof(r));
 	r.ok = true;
-	if (fal_trainer_model(p->f.endpoint)->output == FAL_WEIGHTS_FINETUNE)
-		snprintf(r.finetune_id, sizeof(r.finetune_id), "test-finetune-%s", p->f.request_id + 5);
+	if (fal_trainer_model(f->endpoint)->output == FAL_WEIGHTS_FINETUNE)
+		snprintf(r.finetune_id, sizeof(r.finetune_id), "test-finetune-%s", f->request_id + 5);
 	else
 		snprintf(r.lora_url, sizeof(r.lora_url),
-		    "https://fal.test/test-mode/%s/pytorch_lora_weights.safetensors", p->f.request_id);
+		    "https://fal.test/test-mode/%s/pytorch_lora_weights.safetensors", f->request_id);
 	cJSON *full = cJSON_CreateObject();
 	cJSON_AddStringToObject(full, "mode", "test");
-	cJSON_AddStringToObject(full, "request_id", p->f.request_id);
-	if (training_finish(ctx, p->f.request_id, 0, &r, "test mode: no FAL call was made", full) ==
+	cJSON_AddStringToObject(full, "request_id", f->request_id);
+	if (training_finish(ctx, f->request_id, 0, &r, "test mode: no FAL call was made", full) ==
 	    FINISH_COMPLETED)
 		(*completed)++;
 	cJSON_Delete(full);
@@ -505,40 +493,32 @@ poll_batch(struct app_ctx *ctx, int64_t only_id, int *completed, int *failed)
 	int n = avatar_claim_inflight(&ctx->db, POLL_BATCH, only_id, &rows);
 	if (n < 0)
 		return -1;
-	struct polled *ps = xcalloc((size_t)(n ? n : 1), sizeof(*ps));
 	struct fal_poll *fp = xcalloc((size_t)(n ? n : 1), sizeof(*fp));
 	size_t nf = 0;
 	for (int i = 0; i < n; i++) {
-		ps[i].f = rows[i];
-		ps[i].new_progress = -1;
-		if (strncmp(ps[i].f.request_id, "test-", 5) == 0)
-			poll_test(ctx, &ps[i], completed);
-		else if (ps[i].f.status_url[0] != '\0')
-			fp[nf++] = (struct fal_poll){.status_url = ps[i].f.status_url,
-			    .response_url = ps[i].f.response_url, .user = &ps[i]};
+		if (strncmp(rows[i].request_id, "test-", 5) == 0)
+			poll_test(ctx, &rows[i], completed);
+		else if (rows[i].status_url[0] != '\0')
+			fp[nf++] = (struct fal_poll){.status_url = rows[i].status_url,
+			    .response_url = rows[i].response_url, .user = &rows[i]};
 	}
-	free(rows);
 	fal_job_poll(ctx, fp, nf, true);
 	for (size_t k = 0; k < nf; k++) {
-		struct polled *p = fp[k].user;
+		const struct avatar_inflight *f = fp[k].user;
 		struct fal_result fr;
 		if (fp[k].state == FAL_POLL_RUNNING) {
-			p->new_progress = fp[k].progress;
-			sbuf_add(&p->logs, sbuf_str(&fp[k].logs));
-			record_progress(ctx, p);
+			record_progress(ctx, f, fp[k].progress, sbuf_str(&fp[k].logs));
 		} else if (fp[k].state == FAL_POLL_ENDED) {
 			fal_classify_result(fp[k].result_status, fp[k].result, &fr);
-			enum finish_outcome o = training_finish(ctx, p->f.request_id, 0, &fr,
+			enum finish_outcome o = training_finish(ctx, f->request_id, 0, &fr,
 			    sbuf_str(&fp[k].logs), fp[k].result);
 			*completed += o == FINISH_COMPLETED;
 			*failed += o == FINISH_FAILED;
 		}
 		fal_poll_free(&fp[k]);
 	}
-	for (int i = 0; i < n; i++)
-		sbuf_free(&ps[i].logs);
 	free(fp);
-	free(ps);
+	free(rows);
 	return n;
 }
 
@@ -581,18 +561,27 @@ remove_zip(const struct config *c, const char *path)
 		log_warn("cannot remove a published zip: %s", strerror(errno));
 }
 
+/* What a maintenance step works with, and how many it did. */
+struct sweep {
+	struct app_ctx *ctx;
+	int done;
+};
+
+static void
+clean_zip(void *ud, int64_t id, const char *path)
+{
+	struct sweep *s = ud;
+
+	remove_zip(&s->ctx->cfg, path);
+	s->done += avatar_forget_zip(&s->ctx->db, id) == 0;
+}
+
 int
 training_clean_zips(struct app_ctx *ctx)
 {
-	struct avatar_zip *zips = NULL;
-	int n = avatar_finished_zips(&ctx->db, &zips), done = 0;
+	struct sweep s = {ctx, 0};
 
-	for (int i = 0; i < n; i++) {
-		remove_zip(&ctx->cfg, zips[i].path);
-		done += avatar_forget_zip(&ctx->db, zips[i].id) == 0;
-	}
-	free(zips);
-	return n < 0 ? -1 : done;
+	return avatar_each_finished_zip(&ctx->db, clean_zip, &s) < 0 ? -1 : s.done;
 }
 
 int
@@ -601,23 +590,24 @@ training_requeue_crashed(struct app_ctx *ctx)
 	return avatar_requeue_crashed(&ctx->db, ctx->cfg.claim_timeout);
 }
 
+static void
+expire_one(void *ud, const char *request_id)
+{
+	struct sweep *s = ud;
+	struct fal_result fr;
+
+	memset(&fr, 0, sizeof(fr));
+	fr.timed_out = true;
+	snprintf(fr.error, sizeof(fr.error), "training timed out after %d s",
+	    s->ctx->cfg.fal_training_timeout);
+	s->done += training_finish(s->ctx, request_id, 0, &fr, NULL, NULL) == FINISH_FAILED;
+}
+
 int
 training_expire(struct app_ctx *ctx)
 {
-	char **ids = NULL;
-	int n = avatar_timed_out_requests(&ctx->db, ctx->cfg.fal_training_timeout, &ids);
-	int timed_out = 0;
+	struct sweep s = {ctx, 0};
 
-	for (int i = 0; i < n; i++) {
-		struct fal_result fr;
-		memset(&fr, 0, sizeof(fr));
-		fr.timed_out = true;
-		snprintf(fr.error, sizeof(fr.error), "training timed out after %d s",
-		    ctx->cfg.fal_training_timeout);
-		if (training_finish(ctx, ids[i], 0, &fr, NULL, NULL) == FINISH_FAILED)
-			timed_out++;
-		free(ids[i]);
-	}
-	free(ids);
-	return n < 0 ? -1 : timed_out;
+	return avatar_each_timed_out(&ctx->db, ctx->cfg.fal_training_timeout, expire_one, &s) < 0 ?
+	    -1 : s.done;
 }

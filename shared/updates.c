@@ -1,9 +1,6 @@
 #include "updates.h"
 
-#include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "sbuf.h"
 #include "tg_update.h"
@@ -56,7 +53,7 @@ updates_prune(struct db *db)
 
 static struct db_stmt st_record = DB_STMT("failed_update_record",
     "WITH claim AS (INSERT INTO tg_updates (update_id, kind, telegram_id)"
-    "  SELECT $1, $2, $3 WHERE $1::bigint IS NOT NULL ON CONFLICT (update_id) DO NOTHING)"
+    "  VALUES ($1, $2, $3) ON CONFLICT (update_id) DO NOTHING)"
     " INSERT INTO failed_updates (update_id, kind, telegram_id, error, body)"
     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (update_id) DO NOTHING");
 
@@ -78,17 +75,12 @@ updates_record_failed(struct db *db, int64_t update_id, const char *kind, int64_
 		if (*c == '\n' || *c == '\r' || *c == '\t')
 			*c = ' ';
 	utf8_copy(k, sizeof(k), kind ? kind : "", 32);
+	/* the body was valid UTF-8; the cut at the limit may split a character */
 	sbuf_addn(&b, body, len > FAILED_UPDATE_BODY_MAX - 4 ? FAILED_UPDATE_BODY_MAX - 4 : len);
-	for (size_t i = 0; i < b.len; i++)
-		if (b.p[i] == '\0')
-			b.p[i] = '?';
 	if (b.p != NULL)
 		b.len = strlen(utf8_clean(b.p));
 	db_params_init(&p);
-	if (update_id >= 0)
-		db_p_i64(&p, update_id);
-	else
-		db_p_null(&p);
+	db_p_i64(&p, update_id);
 	db_p_str(&p, k);
 	if (telegram_id != 0)
 		db_p_i64(&p, telegram_id);
@@ -103,16 +95,4 @@ updates_record_failed(struct db *db, int64_t update_id, const char *kind, int64_
 		rc = db_exec(db, &st_record_only, &p);
 	sbuf_free(&b);
 	return rc;
-}
-
-int64_t
-updates_failed_id(const char *body, size_t len)
-{
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	int64_t id = -1;
-
-	if (tg_json_id(cJSON_GetObjectItemCaseSensitive(j, "update_id"), &id) != 0 || id < 0)
-		id = -1;
-	cJSON_Delete(j);
-	return id;
 }

@@ -22,13 +22,11 @@ struct tg_update;
 void updates_claim_call(const struct tg_update *u, struct db_call *c);
 int updates_claim_take(struct db_call *c);
 
-/* update_id < 0 when the body had none we could read; telegram_id 0 when
- * unknown.  0 or -1 (a database failure: answer 5xx). */
+/* An update (update_id >= 0) that failed for good, with its body (valid
+ * UTF-8); telegram_id 0 when unknown.  0 or -1 (a database failure: answer
+ * 5xx). */
 int updates_record_failed(struct db *db, int64_t update_id, const char *kind,
     int64_t telegram_id, const char *error, const char *body, size_t len);
-
-/* The update_id of a body the parser refused, when it has a usable one. */
-int64_t updates_failed_id(const char *body, size_t len);
 
 /* Forgets dedupe rows after 7 days (Telegram keeps an update 24 hours) and
  * failed updates after 30; returns how many rows went, or -1. */

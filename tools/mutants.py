@@ -5,7 +5,6 @@ Every tests/mutations/NAME.patch starts with a header:
 
     Mutant: what the change breaks, in words
     Tests: test_name[,test_name...]      (integration tests that must fail)
-    Unit: build/…/tests/test_x             (or a unit test program that must fail)
 
 then a unified diff against the tree.  For each one this copies the working
 tree (without build/, var/ and .git) to var/mutants/NAME, applies the patch,
@@ -57,18 +56,32 @@ def run(cmd, cwd, log, timeout=900):
             return 124
 
 
+def scratch(name):
+    """A fresh copy of the tree in var/mutants/NAME and an empty log."""
+    work = os.path.join(ROOT, "var", "mutants", name)
+    log = work + ".log"
+    copy_tree(work)
+    if os.path.exists(log):
+        os.remove(log)
+    return work, log
+
+
+def build(work, log):
+    return run(["make", "-s", "CC=gcc", "all", "BUILD=build/m"], work, log) == 0
+
+
+def integration(work, log, tests, pg_port):
+    """The exit status of the named integration tests in the copy."""
+    return run([PY, "tests/integration/run.py", "--bin", "build/m/bin", "--only", tests,
+                "--pg-port", str(pg_port)], work, log)
+
+
 def baseline(patches, pg_port):
     """The named tests must pass on the tree as it is, or a mutant would
     count as caught for the wrong reason."""
     tests = sorted({t for p in patches for t in header(p).get("tests", "").split(",") if t})
-    work = os.path.join(ROOT, "var", "mutants", "baseline")
-    log = os.path.join(ROOT, "var", "mutants", "baseline.log")
-    copy_tree(work)
-    if os.path.exists(log):
-        os.remove(log)
-    ok = run(["make", "-s", "CC=gcc", "all", "BUILD=build/m"], work, log) == 0 and run(
-        [PY, "tests/integration/run.py", "--bin", "build/m/bin", "--only", ",".join(tests),
-         "--pg-port", str(pg_port)], work, log) == 0
+    work, log = scratch("baseline")
+    ok = build(work, log) and integration(work, log, ",".join(tests), pg_port) == 0
     shutil.rmtree(work, ignore_errors=True)
     return ok
 
@@ -76,23 +89,13 @@ def baseline(patches, pg_port):
 def one(path, pg_port):
     name = os.path.basename(path)[:-6]
     meta = header(path)
-    work = os.path.join(ROOT, "var", "mutants", name)
-    log = os.path.join(ROOT, "var", "mutants", name + ".log")
-    copy_tree(work)
-    if os.path.exists(log):
-        os.remove(log)
+    work, log = scratch(name)
     if run(["patch", "-p1", "--forward", "-i", path], work, log) != 0:
         return name, meta, "does not apply", 0
-    if run(["make", "-s", "CC=gcc", "all", "BUILD=build/m"], work, log) != 0:
+    if not build(work, log):
         return name, meta, "does not build", 0
     t0 = time.time()
-    if meta.get("unit"):
-        unit = meta["unit"].split("/")[-1]
-        run(["make", "-s", "CC=gcc", "BUILD=build/m", "build/m/tests/" + unit], work, log)
-        rc = run([os.path.join(work, "build/m/tests", unit)], work, log)
-    else:
-        rc = run([PY, "tests/integration/run.py", "--bin", "build/m/bin", "--only",
-                  meta.get("tests", "none"), "--pg-port", str(pg_port)], work, log)
+    rc = integration(work, log, meta.get("tests", "none"), pg_port)
     verdict = "killed" if rc != 0 else "SURVIVED"
     if rc != 0:     # a survivor's copy stays, to look at
         shutil.rmtree(work, ignore_errors=True)
@@ -110,7 +113,7 @@ def write_doc(results, started):
         "| mutant | what it breaks | caught by | result |", "|---|---|---|---|"]
     for name, meta, verdict, secs in results:
         lines.append("| `%s` | %s | %s | %s |" % (
-            name, meta.get("mutant", ""), meta.get("tests") or meta.get("unit", ""),
+            name, meta.get("mutant", ""), meta.get("tests", ""),
             verdict + (" (%.0f s)" % secs if secs else "")))
     with open(doc, "w") as f:
         f.write(head.rstrip() + "\n\n" + "\n".join(lines) + "\n")

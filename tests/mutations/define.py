@@ -12,8 +12,8 @@ import os
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 M = []
-def mut(name, what, tests, path, old, new, unit=None):
-    M.append((name, what, tests, path, old, new, unit))
+def mut(name, what, tests, path, old, new):
+    M.append((name, what, tests, path, old, new))
 
 mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
     "training_zip_holds_each_of_the_avatars_photos_once", "shared/training.c",
@@ -107,7 +107,7 @@ mut("poison-update-loops", "an update that fails for good is answered 5xx (Teleg
     """	return BOT_RETRY;""")
 
 os.makedirs(os.path.join(ROOT, "tests/mutations"), exist_ok=True)
-for name, what, tests, path, old, new, unit in M:
+for name, what, tests, path, old, new in M:
     src = open(os.path.join(ROOT, path)).read()
     n = src.count(old)
     if n != 1:
@@ -118,10 +118,7 @@ for name, what, tests, path, old, new, unit in M:
                                 "a/" + path, "b/" + path, n=3)
     with open(os.path.join(ROOT, "tests/mutations", name + ".patch"), "w") as f:
         f.write("Mutant: %s\n" % what)
-        if unit:
-            f.write("Unit: %s\n" % unit)
-        else:
-            f.write("Tests: %s\n" % tests)
+        f.write("Tests: %s\n" % tests)
         f.write("\n")
         f.writelines(diff)
     print("ok", name)
