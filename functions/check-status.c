@@ -9,9 +9,9 @@
 
 #include "app.h"
 #include "avatars.h"
+#include "jobs.h"
 #include "log.h"
 #include "maintenance.h"
-#include "training.h"
 
 static const char usage[] =
     "usage: check-status --all | --startup | --avatar ID | --check-config\n"
@@ -26,6 +26,15 @@ static const char usage[] =
     "  --avatar ID     print one avatar's status as JSON\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
+/* One avatar's training, fresh from FAL when it is in flight. */
+static void
+poll_one(struct app_ctx *ctx, int64_t id)
+{
+	struct fal_poll_counts c;
+
+	(void)fal_job_poll_all(ctx, &job_training, id, &c);
+}
+
 static void
 avatar_status(struct app_ctx *ctx, const char *idstr, struct http_resp *resp)
 {
@@ -36,7 +45,7 @@ avatar_status(struct app_ctx *ctx, const char *idstr, struct http_resp *resp)
 		http_resp_error(resp, HTTP_400, "bad_id", "avatar id must be a positive integer");
 		return;
 	}
-	(void)training_poll_one(ctx, id); /* fresh from FAL when in flight */
+	poll_one(ctx, id);
 	int found = avatar_status_json(&ctx->db, id, &st);
 	if (found < 0)
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
@@ -101,7 +110,7 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 		out = cJSON_CreateObject();
 		rc = maintenance_startup(ctx, out) == 0 ? 0 : 1;
 	} else if (argc == 2 && strcmp(argv[0], "--avatar") == 0 && app_parse_id(argv[1], &id) == 0) {
-		(void)training_poll_one(ctx, id);
+		poll_one(ctx, id);
 		int found = avatar_status_json(&ctx->db, id, &out);
 		rc = found == 1 ? 0 : found == 0 ? 3 : 1;
 		if (found == 0)

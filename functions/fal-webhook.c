@@ -16,21 +16,14 @@
 #include "auth.h"
 #include "fal_events.h"
 #include "fal_verify.h"
-#include "generations.h"
+#include "jobs.h"
 #include "log.h"
-#include "training.h"
 
 static const char usage[] =
     "usage: fal-webhook [--check-config]\n"
     "\n"
     "Serves POST /fal/webhook as FastCGI (spawned by lighttpd) or CGI.\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
-
-static const char *const outcome_names[] = {
-	[FINISH_COMPLETED] = "completed", [FINISH_FAILED] = "failed",
-	[FINISH_DUPLICATE] = "duplicate", [FINISH_UNKNOWN] = "unknown_request",
-	[FINISH_DB_ERROR] = "db_error",
-};
 
 /* The avatar or generation ("kind") the URL's token vouches for, or 0. */
 static long long
@@ -47,27 +40,26 @@ token_id(struct app_ctx *ctx, const struct http_req *req, const char *kind)
 	return auth_equal(token, want) ? n : 0;
 }
 
-/* A generation's result: 200 once stored (or known). */
+/* The result, through the one finish path: 200 once stored (or known). */
 static void
-finish_generation(struct app_ctx *ctx, struct fal_webhook *w, long long gid,
+finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, long long id,
     struct http_resp *resp)
 {
-	struct fal_result r;
-	bool ok = w->status != NULL && strcmp(w->status, "OK") == 0 &&
-	    cJSON_GetObjectItemCaseSensitive(w->payload, "images") != NULL;
+	struct fal_end e;
 
-	fal_classify_webhook(w->status, w->payload, w->error, w->payload_error, &r);
-	int rc = generation_finish(ctx, w->request_id, gid, ok, w->payload, ok ? NULL : r.error);
-	const char *outcome = rc == 1 ? (ok ? "completed" : "failed") : "duplicate_or_unknown";
-	if (rc < 0 || fal_events_record(&ctx->db, w, true, outcome) != 0) {
+	fal_end_from_webhook(&e, w->status, w->payload, w->error, w->payload_error);
+	e.keep = w->root;
+	enum fal_finish o = fal_job_finish(ctx, k, w->request_id, id, &e);
+	if (o == FAL_FINISH_DB_ERROR ||
+	    fal_events_record(&ctx->db, w, true, fal_finish_names[o]) != 0) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 		return;
 	}
-	log_info("webhook %s for generation %lld: %s", w->status, gid, outcome);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddTrueToObject(o, "ok");
-	cJSON_AddStringToObject(o, "outcome", outcome);
-	http_resp_json(resp, HTTP_200, o);
+	log_info("webhook %s for %s %lld: %s", w->status, k->ops->name, id, fal_finish_names[o]);
+	cJSON *ok = cJSON_CreateObject();
+	cJSON_AddTrueToObject(ok, "ok");
+	cJSON_AddStringToObject(ok, "outcome", fal_finish_names[o]);
+	http_resp_json(resp, HTTP_200, ok);
 }
 
 static void
@@ -83,7 +75,6 @@ static void
 serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
 	struct fal_webhook w;
-	struct fal_result r;
 	char why[160];
 
 	if (strcmp(req->path, "/fal/webhook") != 0) {
@@ -110,20 +101,8 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	    fal_verify_request(ctx, req, why, sizeof(why)) != 0) {
 		refuse(ctx, &w, "bad_signature", resp);
 		log_warn("signature: %s", why);
-	} else if (gid != 0) {
-		finish_generation(ctx, &w, gid, resp);
 	} else {
-		fal_classify_webhook(w.status, w.payload, w.error, w.payload_error, &r);
-		enum finish_outcome o = training_finish(ctx, w.request_id, aid, &r, NULL, w.root);
-		if (o == FINISH_DB_ERROR || fal_events_record(&ctx->db, &w, true, outcome_names[o]) != 0) {
-			http_resp_error(resp, HTTP_500, "internal", "try again later");
-		} else {
-			log_info("webhook %s for avatar %lld: %s", w.status, aid, outcome_names[o]);
-			cJSON *ok = cJSON_CreateObject();
-			cJSON_AddTrueToObject(ok, "ok");
-			cJSON_AddStringToObject(ok, "outcome", outcome_names[o]);
-			http_resp_json(resp, HTTP_200, ok);
-		}
+		finish(ctx, aid ? &job_training : &job_generation, &w, aid ? aid : gid, resp);
 	}
 	fal_webhook_free(&w);
 }

@@ -1,15 +1,16 @@
 /*
  * start-training — POST /api/avatars/{id}/train (Bearer ADMIN_TOKEN), and
  * `start-training --avatar ID | --pending` from the command line (the bot's
- * background trigger and cron).  All the work is training_start().
+ * background trigger and cron).  The work is the job engine's (fal_job.c)
+ * with the training kind (jobs.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "app.h"
 #include "avatars.h"
+#include "jobs.h"
 #include "log.h"
-#include "training.h"
 
 static const char usage[] =
     "usage: start-training --avatar ID | --pending | --check-config\n"
@@ -19,6 +20,45 @@ static const char usage[] =
     "  --avatar ID     start training avatar ID now (it must be queued)\n"
     "  --pending       start every queued avatar that is due (cron)\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
+
+enum train_outcome {
+	TRAIN_STARTED, TRAIN_NOT_QUEUED, TRAIN_UNKNOWN, TRAIN_RETRY_LATER, TRAIN_FAILED,
+	TRAIN_DB_ERROR,
+};
+
+static enum train_outcome
+training_start(struct app_ctx *ctx, int64_t id)
+{
+	static const enum train_outcome of[] = {
+		[FAL_START_STARTED] = TRAIN_STARTED, [FAL_START_NOT_CLAIMED] = TRAIN_NOT_QUEUED,
+		[FAL_START_RETRY_LATER] = TRAIN_RETRY_LATER, [FAL_START_FAILED] = TRAIN_FAILED,
+		[FAL_START_DB_ERROR] = TRAIN_DB_ERROR,
+	};
+	enum train_outcome o = of[fal_job_start(ctx, &job_training, id)];
+
+	if (o != TRAIN_NOT_QUEUED)
+		return o;
+	int exists = avatar_exists(&ctx->db, id);
+	return exists < 0 ? TRAIN_DB_ERROR : exists ? TRAIN_NOT_QUEUED : TRAIN_UNKNOWN;
+}
+
+/* cron's safety net: the bot's trigger claims at once; an avatar it lost is
+ * started here after the claim timeout (at most two minutes). */
+static int
+start_one(void *ud, int64_t id)
+{
+	return training_start(ud, id) == TRAIN_STARTED;
+}
+
+static int
+training_start_pending(struct app_ctx *ctx)
+{
+	int n = avatar_each_due(&ctx->db, ctx->cfg.claim_timeout < 120 ? ctx->cfg.claim_timeout :
+	    120, start_one, ctx);
+
+	log_clear_ctx();
+	return n;
+}
 
 static void
 answer(struct app_ctx *ctx, long long id, enum train_outcome o, struct http_resp *resp)

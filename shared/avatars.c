@@ -352,27 +352,29 @@ avatar_set_photos_shown(struct db *db, int64_t id, int shown)
 /* --- the training lifecycle's transitions --------------------------------------- */
 
 /* One column list (and one reader) for an avatar being trained and its
- * owner, whatever statement returns it: read_job() reads columns 0..9. */
+ * owner, whatever statement returns it: read_job() reads columns 0..11. */
 #define JOB_COLS \
     "a.id, a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style', a.attempts," \
     " coalesce(a.progress_message_id, 0), coalesce(extract(epoch FROM a.claimed_at)::bigint, 0)," \
-    " a.status = 'training'"
-#define JOB_NCOLS 10
+    " a.status = 'training', coalesce(a.fal_request_id, ''), coalesce(a.fal_endpoint, '')"
+#define JOB_NCOLS 12
 
 static void
 read_job(const PGresult *r, int i, struct avatar_job *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->id = db_i64(r, i, 0);
-	a->user_id = db_i64(r, i, 1);
-	a->chat_id = db_i64(r, i, 2);
-	(void)lang_parse(db_str(r, i, 3), &a->lang);
+	a->j.id = db_i64(r, i, 0);
+	a->j.user_id = db_i64(r, i, 1);
+	a->j.chat_id = db_i64(r, i, 2);
+	(void)lang_parse(db_str(r, i, 3), &a->j.lang);
 	snprintf(a->name, sizeof(a->name), "%s", db_str(r, i, 4));
 	a->style = db_bool(r, i, 5);
-	a->attempts = (int)db_i64(r, i, 6);
+	a->j.attempts = (int)db_i64(r, i, 6);
 	a->progress_mid = db_i64(r, i, 7);
-	a->claim_epoch = db_i64(r, i, 8);
-	a->in_training = db_bool(r, i, 9);
+	a->j.claim_epoch = db_i64(r, i, 8);
+	a->j.in_flight = db_bool(r, i, 9);
+	snprintf(a->j.request_id, sizeof(a->j.request_id), "%s", db_str(r, i, 10));
+	snprintf(a->j.endpoint, sizeof(a->j.endpoint), "%s", db_str(r, i, 11));
 }
 
 static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",
@@ -385,14 +387,17 @@ static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",
 static struct db_stmt st_train_exists = DB_STMT("avatar_exists",
     "SELECT 1 FROM avatars WHERE id = $1 AND deleted_at IS NULL");
 
+static struct db_stmt st_train_settings = DB_STMT("avatar_store_settings",
+    "UPDATE avatars SET fal_endpoint = $2, learning_rate = nullif($3::float8, 0), steps = $4,"
+    " trigger_phrase = $5, multiresolution_training = $6, subject_crop = $7,"
+    " create_masks = $8, captioning = $9, finetune_type = $10::finetune_type,"
+    " finetune_comment = nullif($11, ''), fal_priority = $12::fal_priority,"
+    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
+
 static struct db_stmt st_train_store = DB_STMT("avatar_mark_training",
     "UPDATE avatars SET status = 'training', fal_request_id = $2, gateway_request_id = $3,"
-    " fal_endpoint = $4, status_url = $5, response_url = $6, cancel_url = $7,"
-    " webhook_url = $8, learning_rate = nullif($9::float8, 0), steps = $10,"
-    " trigger_phrase = $11, multiresolution_training = $12, subject_crop = $13,"
-    " create_masks = $14, captioning = $15, finetune_type = $16::finetune_type,"
-    " finetune_comment = nullif($17, ''), fal_priority = $18::fal_priority, zip_path = $19,"
-    " fal_response_data = $20::jsonb, training_started_at = now(), training_progress = 0,"
+    " status_url = $4, response_url = $5, cancel_url = $6, webhook_url = $7, zip_path = $8,"
+    " fal_response_data = $9::jsonb, training_started_at = now(), training_progress = 0,"
     " training_error = NULL, last_status_check = NULL, progress_edited_at = now(),"
     " updated_at = now() WHERE id = $1 AND status = 'submitting'");
 
@@ -435,9 +440,7 @@ avatar_exists(struct db *db, int64_t id)
 }
 
 int
-avatar_mark_training(struct db *db, int64_t id, const struct fal_train_params *tp,
-    const struct fal_submitted *sub, const char *webhook, const char *zip_path,
-    const char *answer)
+avatar_store_settings(struct db *db, int64_t id, const struct fal_train_params *tp)
 {
 	struct db_params p;
 	char lr[32];
@@ -445,13 +448,7 @@ avatar_mark_training(struct db *db, int64_t id, const struct fal_train_params *t
 	snprintf(lr, sizeof(lr), "%.10g", tp->learning_rate);
 	db_params_init(&p);
 	db_p_i64(&p, id);
-	db_p_str(&p, sub->request_id);
-	db_p_str(&p, sub->gateway_request_id[0] ? sub->gateway_request_id : NULL);
 	db_p_str(&p, tp->endpoint);
-	db_p_str(&p, sub->status_url[0] ? sub->status_url : NULL);
-	db_p_str(&p, sub->response_url[0] ? sub->response_url : NULL);
-	db_p_str(&p, sub->cancel_url[0] ? sub->cancel_url : NULL);
-	db_p_str(&p, webhook);
 	db_p_str(&p, lr);
 	db_p_i64(&p, tp->steps);
 	db_p_str(&p, tp->trigger);
@@ -462,6 +459,23 @@ avatar_mark_training(struct db *db, int64_t id, const struct fal_train_params *t
 	db_p_str(&p, tp->finetune_type);
 	db_p_str(&p, tp->finetune_comment);
 	db_p_str(&p, tp->priority);
+	return db_exec(db, &st_train_settings, &p);
+}
+
+int
+avatar_mark_training(struct db *db, int64_t id, const struct fal_submitted *sub,
+    const char *webhook, const char *zip_path, const char *answer)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, sub->request_id);
+	db_p_str(&p, sub->gateway_request_id[0] ? sub->gateway_request_id : NULL);
+	db_p_str(&p, sub->status_url[0] ? sub->status_url : NULL);
+	db_p_str(&p, sub->response_url[0] ? sub->response_url : NULL);
+	db_p_str(&p, sub->cancel_url[0] ? sub->cancel_url : NULL);
+	db_p_str(&p, webhook);
 	db_p_str(&p, zip_path);
 	db_p_str(&p, answer);
 	return db_exec(db, &st_train_store, &p);
@@ -592,9 +606,8 @@ static struct db_stmt st_inflight = DB_STMT("avatar_claim_inflight",
     "  AND (last_status_check IS NULL OR last_status_check < now() - interval '15 seconds'"
     "   OR id = $2)"
     "  ORDER BY last_status_check NULLS FIRST, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING " JOB_COLS ", a.fal_request_id, coalesce(a.status_url, ''),"
-    "  coalesce(a.response_url, ''), extract(epoch FROM now() - a.training_started_at)::int,"
-    "  coalesce(a.fal_endpoint, ''), a.training_progress,"
+    " RETURNING " JOB_COLS ", coalesce(a.status_url, ''), coalesce(a.response_url, ''),"
+    "  extract(epoch FROM now() - a.training_started_at)::int, a.training_progress,"
     "  coalesce(extract(epoch FROM now() - a.progress_edited_at)::int, 100000)");
 static struct db_stmt st_record_progress = DB_STMT("avatar_record_progress",
     "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
@@ -604,23 +617,20 @@ static struct db_stmt st_progress_edited = DB_STMT("avatar_progress_edited",
     "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
 
 static void
-read_inflight(const PGresult *r, int i, struct avatar_inflight *f)
+read_inflight(const PGresult *r, int i, struct avatar_job *a)
 {
 	const int c = JOB_NCOLS;
 
-	memset(f, 0, sizeof(*f));
-	read_job(r, i, &f->a);
-	snprintf(f->request_id, sizeof(f->request_id), "%s", db_str(r, i, c));
-	snprintf(f->status_url, sizeof(f->status_url), "%s", db_str(r, i, c + 1));
-	snprintf(f->response_url, sizeof(f->response_url), "%s", db_str(r, i, c + 2));
-	f->elapsed = (int)db_i64(r, i, c + 3);
-	snprintf(f->endpoint, sizeof(f->endpoint), "%s", db_str(r, i, c + 4));
-	f->progress = (int)db_i64(r, i, c + 5);
-	f->since_edit = (int)db_i64(r, i, c + 6);
+	read_job(r, i, a);
+	snprintf(a->j.status_url, sizeof(a->j.status_url), "%s", db_str(r, i, c));
+	snprintf(a->j.response_url, sizeof(a->j.response_url), "%s", db_str(r, i, c + 1));
+	a->j.elapsed = (int)db_i64(r, i, c + 2);
+	a->progress = (int)db_i64(r, i, c + 3);
+	a->since_edit = (int)db_i64(r, i, c + 4);
 }
 
 int
-avatar_claim_inflight(struct db *db, int limit, int64_t only_id, struct avatar_inflight **out)
+avatar_claim_inflight(struct db *db, int limit, int64_t only_id, struct avatar_job **out)
 {
 	struct db_params p;
 
@@ -659,6 +669,29 @@ avatar_progress_edited(struct db *db, int64_t id)
 	db_params_init(&p);
 	db_p_i64(&p, id);
 	return db_exec(db, &st_progress_edited, &p);
+}
+
+static struct db_stmt st_due = DB_STMT("avatar_each_due",
+    "SELECT id FROM avatars WHERE status = 'queued' AND deleted_at IS NULL"
+    " AND coalesce(next_attempt_at, now()) <= now()"
+    " AND (queued_at < now() - make_interval(secs => $1) OR attempts > 0)"
+    " ORDER BY queued_at LIMIT 100");
+
+int
+avatar_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud)
+{
+	struct db_params p;
+	int done = 0;
+
+	db_params_init(&p);
+	db_p_i64(&p, older_than);
+	PGresult *r = db_run(db, &st_due, &p);
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		done += fn(ud, db_i64(r, i, 0)) > 0;
+	PQclear(r);
+	return done;
 }
 
 /* --- the startup checker's rows --------------------------------------------------- */
@@ -702,14 +735,7 @@ avatar_each_timed_out(struct db *db, int older_than, void (*fn)(void *ud, const 
 
 	db_params_init(&p);
 	db_p_i64(&p, older_than);
-	PGresult *r = db_run(db, &st_timed_out, &p);
-	if (r == NULL)
-		return -1;
-	int n = PQntuples(r);
-	for (int i = 0; i < n; i++)
-		fn(ud, db_str(r, i, 1));
-	PQclear(r);
-	return n;
+	return db_each(db, &st_timed_out, &p, 1, fn, ud);
 }
 
 int

@@ -20,6 +20,7 @@
 
 #include "db.h"
 #include "fal_api.h"
+#include "job.h"
 #include "texts.h"
 
 enum avatar_status {
@@ -92,14 +93,16 @@ int avatar_set_photos_shown(struct db *db, int64_t id, int shown);
 
 /* --- the training lifecycle's transitions (training.c drives them) ---------- */
 
-/* An avatar being trained and its owner, as start and finish need them. */
+/* An avatar being trained: the job (job.h: owner, claim, FAL request) and
+ * what training needs besides. */
 struct avatar_job {
-	int64_t id, user_id, chat_id, progress_mid, claim_epoch;
-	enum lang lang;
+	struct job j;
 	char name[4 * AVATAR_NAME_MAX + 1];
 	bool style;
-	int attempts;
-	bool in_training; /* avatar_lock_by_request: still waiting for its result */
+	int64_t progress_mid; /* the message that shows its progress */
+	int progress;         /* the last stored (the poller's rows) */
+	int since_edit;       /* seconds since that message was edited (the poller's rows) */
+	char zip_path[1100];  /* training.c's: the photos' zip once published */
 };
 
 /* queued → submitting, for exactly one caller: 1 won (*out set), 0 not
@@ -107,11 +110,12 @@ struct avatar_job {
 int avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *out);
 /* 1 when the avatar exists (not deleted), 0 not, -1 error. */
 int avatar_exists(struct db *db, int64_t id);
-/* submitting → training with every FAL field of the submitted job (answer:
- * FAL's submit answer as JSON, may be NULL).  0 or -1. */
-int avatar_mark_training(struct db *db, int64_t id, const struct fal_train_params *tp,
-    const struct fal_submitted *sub, const char *webhook, const char *zip_path,
-    const char *answer);
+/* The training's settings, on the claimed avatar.  0 or -1. */
+int avatar_store_settings(struct db *db, int64_t id, const struct fal_train_params *tp);
+/* submitting → training with the FAL request (answer: FAL's submit answer
+ * as JSON, may be NULL).  0 or -1. */
+int avatar_mark_training(struct db *db, int64_t id, const struct fal_submitted *sub,
+    const char *webhook, const char *zip_path, const char *answer);
 /* submitting → queued again in secs, keeping why. */
 int avatar_give_back(struct db *db, int64_t id, const char *why, int secs);
 /* submitting → error, keeping why. */
@@ -133,25 +137,19 @@ int avatar_mark_completed(struct db *db, int64_t id, const struct fal_result *r,
 int avatar_mark_errored(struct db *db, int64_t id, const char *error, const char *logs,
     const char *json);
 
-/* A training in flight at FAL, claimed for one status check. */
-struct avatar_inflight {
-	struct avatar_job a;
-	char request_id[201];
-	char status_url[512], response_url[512];
-	char endpoint[201];
-	int elapsed;    /* seconds since the training started */
-	int progress;   /* the last stored */
-	int since_edit; /* seconds since the progress message was edited */
-};
 /* Claims up to limit trainings not checked for 15 s (only_id: that one,
  * whenever it was checked) for this checker; *out (caller frees) holds them.
  * The count, or -1. */
 int avatar_claim_inflight(struct db *db, int limit, int64_t only_id,
-    struct avatar_inflight **out);
+    struct avatar_job **out);
 /* The training's logs (when not empty) and progress (never backwards). */
 int avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress);
 /* The progress message was just edited. */
 int avatar_progress_edited(struct db *db, int64_t id);
+
+/* fn for each queued avatar due (queued more than older_than seconds ago,
+ * or given back); the number for which fn returned > 0, or -1. */
+int avatar_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud);
 
 /* For the startup checker.  Claims older than older_than seconds back to
  * the queue; fn for the request id of each training started more than

@@ -407,3 +407,18 @@ db_failure_transient(const struct db *db)
 	/* lock_not_available (lock_timeout) */
 	return strcmp(s, "55P03") == 0;
 }
+
+int
+db_each(struct db *db, struct db_stmt *st, const struct db_params *p, int col,
+    void (*fn)(void *ud, const char *value), void *ud)
+{
+	PGresult *r = db_run(db, st, p);
+
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		fn(ud, db_str(r, i, col));
+	PQclear(r);
+	return n;
+}

@@ -64,6 +64,9 @@ int db_connect(struct db *db);
 PGresult *db_run(struct db *db, struct db_stmt *st, const struct db_params *p);
 /* db_run for statements whose rows are not needed: 0 or -1. */
 int db_exec(struct db *db, struct db_stmt *st, const struct db_params *p);
+/* Runs st and calls fn with column col of each row; the row count or -1. */
+int db_each(struct db *db, struct db_stmt *st, const struct db_params *p, int col,
+    void (*fn)(void *ud, const char *value), void *ud);
 
 int db_begin(struct db *db);
 

@@ -1,182 +1,428 @@
+/*
+ * fal_job — see fal_job.h.  The order inside fal_job_start() matters: the
+ * claim is committed on its own (a crash leaves a visible claim for the
+ * startup checker), the slow work (prepare, submit) runs outside any
+ * transaction, and one conditional UPDATE stores the FAL request.
+ */
 #include "fal_job.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "http_out.h"
+#include "auth.h"
+#include "fal_queue.h"
 #include "log.h"
+#include "outbox.h"
+#include "sbuf.h"
 #include "utf8.h"
 
-#define FAL_POLL_CONCURRENCY 64
+#define POLL_BATCH 500
+#define TEST_PREFIX "test-"
+
+const char *const fal_finish_names[] = {
+	[FAL_FINISH_COMPLETED] = "completed", [FAL_FINISH_FAILED] = "failed",
+	[FAL_FINISH_DUPLICATE] = "duplicate", [FAL_FINISH_UNKNOWN] = "unknown_request",
+	[FAL_FINISH_DB_ERROR] = "db_error",
+};
+
+/* --- how a job ended ----------------------------------------------------------- */
+
+void
+fal_end_from_result(struct fal_end *e, long http_status, const cJSON *body)
+{
+	memset(e, 0, sizeof(*e));
+	fal_classify_result(http_status, body, &e->r);
+	e->ok = http_status >= 200 && http_status < 300 && cJSON_IsObject(body);
+	e->output = body;
+	e->keep = body;
+}
+
+void
+fal_end_from_webhook(struct fal_end *e, const char *status, const cJSON *payload,
+    const char *error, const char *payload_error)
+{
+	memset(e, 0, sizeof(*e));
+	fal_classify_webhook(status, payload, error, payload_error, &e->r);
+	e->ok = status != NULL && strcmp(status, "OK") == 0 && cJSON_IsObject(payload);
+	e->output = payload;
+}
 
 static void
-sleep_ms(long ms)
+deliver(struct app_ctx *ctx, const struct fal_notes *n)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
+	for (int i = 0; i < n->n; i++)
+		if (n->ids[i])
+			outbox_deliver(ctx, n->ids[i], 1);
 }
 
-/* FAL's reason for refusing, from its answer. */
+/* --- finish: the one completion path ------------------------------------------- */
+
+enum fal_finish
+fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *request_id,
+    int64_t expect, struct fal_end *e)
+{
+	const struct fal_job_ops *o = k->ops;
+	struct job *j = xcalloc(1, o->size);
+	struct fal_notes notes = {0};
+	enum fal_finish out = FAL_FINISH_DB_ERROR;
+
+	if (db_begin(&ctx->db) != 0)
+		goto out;
+	int found = o->lock(&ctx->db, request_id, expect, j);
+	if (found < 0)
+		goto fail;
+	bool unknown = found == 0 || (expect && j->id != expect);
+	if (unknown || !j->in_flight) {
+		out = unknown ? FAL_FINISH_UNKNOWN : FAL_FINISH_DUPLICATE;
+		db_rollback(&ctx->db);
+		goto out;
+	}
+	if (o->store_end(ctx, j, e) != 0 || k->compose(&ctx->db, j, e, &notes) != 0)
+		goto fail;
+	if (db_commit(&ctx->db) != 0)
+		goto out;
+	out = e->ok ? FAL_FINISH_COMPLETED : FAL_FINISH_FAILED;
+	log_info("%s %" PRId64 ": %s (request %s)", o->name, j->id, fal_finish_names[out],
+	    request_id);
+	deliver(ctx, &notes);
+	goto out;
+fail:
+	db_rollback(&ctx->db);
+out:
+	free(j);
+	return out;
+}
+
+/* Test mode: the kind's placeholder result, as FAL would have given it. */
+static enum fal_finish
+finish_test(struct app_ctx *ctx, const struct fal_kind *k, const struct job *j)
+{
+	struct fal_end e;
+	cJSON *out = k->ops->test_output(&ctx->cfg, j);
+
+	fal_end_from_result(&e, 200, out);
+	e.logs = "test mode: no FAL call was made";
+	enum fal_finish f = fal_job_finish(ctx, k, j->request_id, j->id, &e);
+	cJSON_Delete(out);
+	return f;
+}
+
+/* Test mode: how long a job of this kind runs. */
+static int
+test_seconds(const struct app_ctx *ctx, const struct fal_kind *k)
+{
+	return k->ops->test_seconds ? k->ops->test_seconds(&ctx->cfg) : 0;
+}
+
+/* --- start ------------------------------------------------------------------------ */
+
+static int
+backoff(int attempts)
+{
+	int s = 30;
+
+	for (int i = 1; i < attempts && s < 1800; i++)
+		s *= 2;
+	return s;
+}
+
+/* Back to the queue for a later try while attempts are left; else the job
+ * fails and the person is told, in one transaction. */
+static enum fal_start
+not_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum fal_step st,
+    const char *why)
+{
+	const struct fal_job_ops *o = k->ops;
+	struct fal_notes notes = {0};
+	struct fal_end e;
+
+	if (st == FAL_STEP_RETRY && j->attempts < o->max_attempts) {
+		int secs = backoff(j->attempts);
+		log_warn("back to the queue for %d s: %s", secs, why);
+		return o->unclaim(&ctx->db, j, why, secs) == 0 ? FAL_START_RETRY_LATER :
+		    FAL_START_DB_ERROR;
+	}
+	memset(&e, 0, sizeof(e));
+	e.how = st == FAL_STEP_RETRY ? FAL_END_UNAVAILABLE : FAL_END_REFUSED;
+	snprintf(e.r.error, sizeof(e.r.error), "%s", why);
+	int rc = db_begin(&ctx->db);
+	if (rc == 0)
+		rc = o->unclaim(&ctx->db, j, why, -1);
+	if (rc == 0)
+		rc = k->compose(&ctx->db, j, &e, &notes);
+	if (rc == 0)
+		rc = db_commit(&ctx->db);
+	else
+		db_rollback(&ctx->db);
+	log_error("%s %" PRId64 " not started: %s", o->name, j->id, why);
+	if (rc == 0)
+		deliver(ctx, &notes);
+	return rc == 0 ? FAL_START_FAILED : FAL_START_DB_ERROR;
+}
+
+/* The URL FAL calls when the job ends, with a token for this job only. */
 static void
-refusal(const struct http_out *r, char *why, size_t whylen)
+webhook_url(const struct config *c, const char *name, int64_t id, struct sbuf *out)
 {
-	struct fal_result fr;
-	cJSON *doc = cJSON_Parse(sbuf_str(&r->resp));
+	char token[65];
 
-	fal_classify_result(r->status, doc, &fr);
-	cJSON_Delete(doc);
-	snprintf(why, whylen, "FAL refused the job (HTTP %ld): %s", r->status, fr.error);
-	utf8_clean(why);
+	auth_token(c->fal_webhook_secret, name, id, token);
+	sbuf_addf(out, "%s/fal/webhook?%s=%" PRId64 "&token=%s", c->public_base_url, name, id,
+	    token);
 }
 
-static bool
-retryable(const struct http_out *r)
+/* Submits the job — or, in test mode, makes up a request. */
+static enum fal_step
+submit(struct app_ctx *ctx, struct job *j, const cJSON *in, const char *hook,
+    struct fal_submitted *sub, cJSON **answer, char *why, size_t whylen)
 {
-	return r->failed || r->status < 200 || r->status == 408 || r->status == 429 ||
-	    r->status >= 500;
-}
-
-enum fal_submit_result
-fal_job_submit(struct app_ctx *ctx, const char *endpoint, const cJSON *input,
-    const char *webhook, struct fal_submitted *sub, cJSON **answer, char *why, size_t whylen)
-{
-	struct sbuf url = SBUF_INIT, auth = SBUF_INIT;
-	char *enc = http_out_escape(webhook);
-	char *body = cJSON_PrintUnformatted(input);
-	enum fal_submit_result res = FAL_UNAVAILABLE;
-
 	memset(sub, 0, sizeof(*sub));
-	sbuf_addf(&url, "%s/%s?fal_webhook=%s", ctx->cfg.fal_queue_base, endpoint, enc);
-	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
-	for (int i = 0; i < FAL_SUBMIT_TRIES && res == FAL_UNAVAILABLE; i++) {
-		struct http_out r;
-		if (i > 0)
-			sleep_ms(500L << (i - 1));
-		http_out_init(&r, "POST", url.p);
-		r.auth = auth.p;
-		r.body = body;
-		r.timeout_ms = 30000;
-		http_out_one(&r);
-		bool again = retryable(&r);
-		if (!again && r.status < 300) {
-			if (fal_parse_submit(ctx->cfg.fal_queue_base, endpoint, sbuf_str(&r.resp),
-			    sub) == 0) {
-				if (answer != NULL)
-					*answer = cJSON_Parse(sbuf_str(&r.resp));
-				res = FAL_SUBMITTED;
-			} else {
-				snprintf(why, whylen, "FAL's answer has no request_id");
-			}
-		} else if (!again) {
-			refusal(&r, why, whylen);
-			res = FAL_REFUSED;
-		} else {
-			if (r.failed)
-				snprintf(why, whylen, "FAL unavailable: %s", r.error);
-			else
-				snprintf(why, whylen, "FAL unavailable: HTTP %ld", r.status);
-			log_warn("submit to %s, try %d: %s", endpoint, i + 1, why);
-		}
-		http_out_free(&r);
+	if (ctx->cfg.fal_test_mode) {
+		char rnd[32];
+		auth_random_b64(rnd, sizeof(rnd), 12);
+		snprintf(sub->request_id, sizeof(sub->request_id), TEST_PREFIX "%s", rnd);
+		*answer = cJSON_CreateObject();
+		cJSON_AddStringToObject(*answer, "request_id", sub->request_id);
+		cJSON_AddStringToObject(*answer, "mode", "test");
+		return FAL_STEP_OK;
 	}
-	cJSON_free(body);
-	free(enc);
-	sbuf_free(&url);
-	sbuf_free(&auth);
-	return res;
+	enum fal_submit_result fr = fal_queue_submit(ctx, j->endpoint, in, hook, sub, answer, why,
+	    whylen);
+	return fr == FAL_SUBMITTED ? FAL_STEP_OK : fr == FAL_REFUSED ? FAL_STEP_FAIL :
+	    FAL_STEP_RETRY;
 }
 
-/* Step one: every status at once; COMPLETED ones get their result URL. */
+/* The slow part: prepare, build the input, submit, store. */
+static enum fal_start
+run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
+{
+	const struct fal_job_ops *o = k->ops;
+	struct sbuf hook = SBUF_INIT;
+	struct fal_submitted sub;
+	cJSON *in = NULL, *answer = NULL;
+	char why[700] = "";
+	enum fal_step st = o->prepare ? o->prepare(ctx, j, why, sizeof(why)) : FAL_STEP_OK;
+	enum fal_start out;
+
+	if (st == FAL_STEP_OK && (in = o->input(ctx, j)) == NULL) {
+		snprintf(why, sizeof(why), "database");
+		st = FAL_STEP_RETRY;
+	}
+	webhook_url(&ctx->cfg, o->name, j->id, &hook);
+	if (st == FAL_STEP_OK)
+		st = submit(ctx, j, in, hook.p, &sub, &answer, why, sizeof(why));
+	if (st != FAL_STEP_OK) {
+		out = not_started(ctx, k, j, st, why);
+	} else if (o->store_submitted(&ctx->db, j, &sub, hook.p, in, answer) != 0) {
+		/* FAL has the job; the webhook or the poller will find it by
+		 * request id only if it was stored — say so loudly. */
+		log_error("FAL request %s submitted but not stored", sub.request_id);
+		out = FAL_START_DB_ERROR;
+	} else {
+		snprintf(j->request_id, sizeof(j->request_id), "%s", sub.request_id);
+		log_info("started: request %s at %s", sub.request_id, j->endpoint);
+		if (k->show)
+			k->show(ctx, j, FAL_SHOW_STARTED, 0);
+		out = FAL_START_STARTED;
+	}
+	cJSON_Delete(in);
+	cJSON_Delete(answer);
+	sbuf_free(&hook);
+	return out;
+}
+
+enum fal_start
+fal_job_start(struct app_ctx *ctx, const struct fal_kind *k, int64_t id)
+{
+	const struct fal_job_ops *o = k->ops;
+	struct job *j = xcalloc(1, o->size);
+	enum fal_start out = FAL_START_NOT_CLAIMED;
+
+	int won = o->claim(&ctx->db, id, j);
+	if (won < 0)
+		out = FAL_START_DB_ERROR;
+	if (won <= 0)
+		goto done;
+	log_set_ctx("req=%s %s=%" PRId64, ctx->req_id, o->name, id);
+	log_info("claimed (attempt %d, %s)", j->attempts,
+	    ctx->cfg.fal_test_mode ? "test mode" : "live");
+	out = run(ctx, k, j);
+	if (out == FAL_START_STARTED && ctx->cfg.fal_test_mode &&
+	    test_seconds(ctx, k) == 0)
+		(void)finish_test(ctx, k, j);
+done:
+	free(j);
+	return out;
+}
+
+/* --- polling ------------------------------------------------------------------------ */
+
+static struct job *
+row_at(const struct fal_job_ops *o, void *rows, int i)
+{
+	return (struct job *)((char *)rows + (size_t)i * o->size);
+}
+
+/* Keeps a running job's progress; shows it when the kind says it is time. */
 static void
-poll_statuses(const char *auth, struct fal_poll *ps, size_t n, bool logs)
+progress(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, int pct,
+    const char *logs)
 {
-	struct http_out *hs = xcalloc(n ? n : 1, sizeof(*hs));
-	struct sbuf *urls = xcalloc(n ? n : 1, sizeof(*urls));
-
-	for (size_t i = 0; i < n; i++) {
-		sbuf_addf(&urls[i], "%s%s", ps[i].status_url, !logs ? "" :
-		    strchr(ps[i].status_url, '?') ? "&logs=1" : "?logs=1");
-		http_out_init(&hs[i], "GET", urls[i].p);
-		hs[i].auth = auth;
-	}
-	http_out_many(hs, n, FAL_POLL_CONCURRENCY);
-	for (size_t i = 0; i < n; i++) {
-		char st[32];
-		if (hs[i].failed || hs[i].status < 200 || hs[i].status >= 300) {
-			log_warn("status check failed (%ld %s)", hs[i].status, hs[i].error);
-			ps[i].state = FAL_POLL_NO_ANSWER;
-		} else {
-			fal_parse_status(sbuf_str(&hs[i].resp), st, sizeof(st), &ps[i].progress,
-			    &ps[i].logs);
-			ps[i].state = strcmp(st, "COMPLETED") == 0 ? FAL_POLL_ENDED : FAL_POLL_RUNNING;
-		}
-		http_out_free(&hs[i]);
-		sbuf_free(&urls[i]);
-	}
-	free(hs);
-	free(urls);
-}
-
-/* Step two: the result of every COMPLETED request at once. */
-static void
-poll_results(const char *auth, struct fal_poll *ps, size_t n)
-{
-	struct http_out *rs = xcalloc(n ? n : 1, sizeof(*rs));
-	size_t *at = xcalloc(n ? n : 1, sizeof(*at)), nr = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (ps[i].state != FAL_POLL_ENDED)
-			continue;
-		if (ps[i].response_url == NULL || ps[i].response_url[0] == '\0') {
-			ps[i].state = FAL_POLL_NO_ANSWER;
-			continue;
-		}
-		http_out_init(&rs[nr], "GET", ps[i].response_url);
-		rs[nr].auth = auth;
-		at[nr++] = i;
-	}
-	http_out_many(rs, nr, FAL_POLL_CONCURRENCY);
-	for (size_t k = 0; k < nr; k++) {
-		struct fal_poll *p = &ps[at[k]];
-		if (rs[k].failed || rs[k].status == 0 || rs[k].status == 429) {
-			log_warn("result fetch failed (%ld %s); next pass", rs[k].status, rs[k].error);
-			p->state = FAL_POLL_NO_ANSWER;
-		} else {
-			p->result_status = rs[k].status;
-			p->result = cJSON_Parse(sbuf_str(&rs[k].resp));
-		}
-		http_out_free(&rs[k]);
-	}
-	free(rs);
-	free(at);
-}
-
-void
-fal_job_poll(struct app_ctx *ctx, struct fal_poll *ps, size_t n, bool logs)
-{
-	struct sbuf auth = SBUF_INIT;
-
-	for (size_t i = 0; i < n; i++) {
-		ps[i].state = FAL_POLL_NO_ANSWER;
-		ps[i].progress = -1;
-		ps[i].result_status = 0;
-		ps[i].result = NULL;
-	}
-	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
-	poll_statuses(auth.p, ps, n, logs);
-	poll_results(auth.p, ps, n);
-	sbuf_free(&auth);
-}
-
-void
-fal_poll_free(struct fal_poll *p)
-{
-	if (p == NULL)
+	if (k->ops->record_progress == NULL)
 		return;
-	sbuf_free(&p->logs);
-	cJSON_Delete(p->result);
-	p->result = NULL;
+	if (k->ops->record_progress(&ctx->db, j, logs, pct < 0 ? 0 : pct) > 0 && k->show)
+		k->show(ctx, j, FAL_SHOW_PROGRESS, pct);
+}
+
+static void
+count(struct fal_poll_counts *c, enum fal_finish f)
+{
+	c->completed += f == FAL_FINISH_COMPLETED;
+	c->failed += f == FAL_FINISH_FAILED;
+}
+
+/* Test mode: running until the kind's test time is over. */
+static void
+poll_test(struct app_ctx *ctx, const struct fal_kind *k, struct job *j,
+    struct fal_poll_counts *c)
+{
+	int dur = test_seconds(ctx, k);
+
+	if (j->elapsed < dur)
+		progress(ctx, k, j, j->elapsed * 100 / dur, "");
+	else
+		count(c, finish_test(ctx, k, j));
+}
+
+static void
+poll_ended(struct app_ctx *ctx, const struct fal_kind *k, const struct fal_poll *p,
+    struct fal_poll_counts *c)
+{
+	const struct job *j = p->user;
+	struct fal_end e;
+
+	fal_end_from_result(&e, p->result_status, p->result);
+	e.logs = sbuf_str(&p->logs);
+	count(c, fal_job_finish(ctx, k, j->request_id, 0, &e));
+}
+
+static int
+poll_batch(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
+    struct fal_poll_counts *c)
+{
+	const struct fal_job_ops *o = k->ops;
+	void *rows = NULL;
+	int n = o->claim_inflight(&ctx->db, POLL_BATCH, only_id, &rows);
+	if (n < 0)
+		return -1;
+	struct fal_poll *fp = xcalloc((size_t)(n ? n : 1), sizeof(*fp));
+	size_t nf = 0;
+	for (int i = 0; i < n; i++) {
+		struct job *j = row_at(o, rows, i);
+		if (strncmp(j->request_id, TEST_PREFIX, strlen(TEST_PREFIX)) == 0)
+			poll_test(ctx, k, j, c);
+		else if (j->status_url[0] != '\0')
+			fp[nf++] = (struct fal_poll){.status_url = j->status_url,
+			    .response_url = j->response_url, .user = j};
+	}
+	fal_queue_poll(ctx, fp, nf, o->record_progress != NULL);
+	for (size_t i = 0; i < nf; i++) {
+		if (fp[i].state == FAL_POLL_RUNNING)
+			progress(ctx, k, fp[i].user, fp[i].progress, sbuf_str(&fp[i].logs));
+		else if (fp[i].state == FAL_POLL_ENDED)
+			poll_ended(ctx, k, &fp[i], c);
+		fal_queue_poll_free(&fp[i]);
+	}
+	free(fp);
+	free(rows);
+	return n;
+}
+
+int
+fal_job_poll_all(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
+    struct fal_poll_counts *c)
+{
+	int n;
+
+	memset(c, 0, sizeof(*c));
+	while ((n = poll_batch(ctx, k, only_id, c)) > 0) {
+		c->checked += n;
+		if (only_id)
+			break;
+	}
+	if (c->checked)
+		log_info("%s jobs polled: %d checked, %d completed, %d failed", k->ops->name,
+		    c->checked, c->completed, c->failed);
+	return n < 0 ? -1 : 0;
+}
+
+/* --- timeouts ------------------------------------------------------------------------ */
+
+struct expiry {
+	struct app_ctx *ctx;
+	const struct fal_kind *k;
+	struct fal_end e;
+	struct fal_notes notes;
+	int done, unsent;
+};
+
+static void
+expire_running(void *ud, const char *request_id)
+{
+	struct expiry *x = ud;
+	struct fal_end e = x->e;
+
+	log_warn("%s request %s: no result in time; failed", x->k->ops->name, request_id);
+	x->done += fal_job_finish(x->ctx, x->k, request_id, 0, &e) == FAL_FINISH_FAILED;
+}
+
+static int
+expire_unsent(void *ud, struct job *j)
+{
+	struct expiry *x = ud;
+
+	log_warn("%s %" PRId64 ": never submitted; timed out", x->k->ops->name, j->id);
+	x->notes.n = 0;
+	if (x->k->compose(&x->ctx->db, j, &x->e, &x->notes) != 0)
+		return -1;
+	x->done++;
+	x->unsent++;
+	return 0;
+}
+
+/* The jobs never submitted, in one transaction: failed, each person told. */
+static int
+expire_all_unsent(struct expiry *x, int secs)
+{
+	struct app_ctx *ctx = x->ctx;
+
+	if (db_begin(&ctx->db) != 0)
+		return -1;
+	if (x->k->ops->expire_unsent(&ctx->db, secs, x->e.r.error, expire_unsent, x) < 0 ||
+	    db_commit(&ctx->db) != 0) {
+		db_rollback(&ctx->db);
+		return -1;
+	}
+	return 0;
+}
+
+int
+fal_job_expire(struct app_ctx *ctx, const struct fal_kind *k)
+{
+	const struct fal_job_ops *o = k->ops;
+	int secs = o->timeout(&ctx->cfg);
+	struct expiry x = {.ctx = ctx, .k = k};
+
+	x.e.how = FAL_END_TIMED_OUT;
+	x.e.r.timed_out = true;
+	snprintf(x.e.r.error, sizeof(x.e.r.error), "timed out after %d s", secs);
+	if (o->each_timed_out(&ctx->db, secs, expire_running, &x) < 0)
+		return -1;
+	if (o->expire_unsent != NULL && expire_all_unsent(&x, secs) != 0)
+		return -1;
+	if (x.unsent > 0) /* their notices, queued in that transaction */
+		outbox_deliver(ctx, 0, 1000);
+	return x.done;
 }

@@ -1,65 +1,143 @@
 /*
- * fal_job — the FAL queue protocol as every kind of job (a training, a
- * generation) uses it: one way to submit, one way to poll.
+ * fal_job — the one engine for "a FAL job", whatever its kind:
  *
- * Submit: POST {FAL_QUEUE_BASE}/{endpoint}?fal_webhook={url} with the
- * input, under one retry policy for every kind — up to FAL_SUBMIT_TRIES
- * tries, 0.5 s then 1 s apart; a transport failure, 408, 429 or 5xx is
- * tried again, any other 4xx refuses the job at once (FAL's detail kept).
+ *   claim ─▶ prepare ─▶ submit (one retry policy) ─▶ store ─▶ poll ─▶ finish ─▶ outbox
  *
- * Poll: the status of many requests at once (libcurl multi), then the
- * result of each one that says COMPLETED, at once too.  COMPLETED is not
- * success: the result decides.  After COMPLETED every answer but 429 is
- * final (FAL has retried already); no answer at all, or a 429, waits for
- * the next pass.  What a result means for the job's rows and the person is
- * the caller's: the engine only speaks HTTP and classifies.
+ * It owns the order of the steps and their exactly-once rules: a job is
+ * claimed by one conditional UPDATE (only one caller can win, so FAL is paid
+ * once per claim), the slow work runs outside any transaction, the FAL
+ * request is stored by a conditional UPDATE, and ONE finish path — taken by
+ * the webhook, the poller, the timeout and test mode alike — stores the
+ * result and queues what the person is told in one transaction; whoever
+ * comes second finds the job no longer in flight and changes nothing.
+ * Test mode is a mode of the engine: no FAL call, a made-up request that
+ * ends after the kind's test time with the kind's placeholder result,
+ * through the same finish path.
+ *
+ * What differs between kinds is a descriptor: the kind's table operations
+ * and FAL input (struct fal_job_ops: training.c, generations.c) and what the
+ * person is told (compose / show: the flow layer, jobs.c).
  */
 #ifndef AISHA_FAL_JOB_H
 #define AISHA_FAL_JOB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "app.h"
 #include "fal_api.h"
-#include "sbuf.h"
+#include "job.h"
 
-#define FAL_SUBMIT_TRIES 3
-
-enum fal_submit_result {
-	FAL_SUBMITTED,   /* sub (and *answer) filled */
-	FAL_UNAVAILABLE, /* no usable answer after every try: the job may wait */
-	FAL_REFUSED,     /* FAL refused the input: trying again will not help */
+/* How a job ended (or why it never started). */
+enum fal_end_how {
+	FAL_END_RESULT,      /* FAL's result (or the webhook's) */
+	FAL_END_TIMED_OUT,   /* no result in the kind's time */
+	FAL_END_REFUSED,     /* never started: FAL refused it, or it cannot be built */
+	FAL_END_UNAVAILABLE, /* never started: FAL unavailable past the attempts */
 };
 
-/* answer (may be NULL) receives FAL's whole submit answer (caller deletes);
- * why (whole characters, safe to store) says what went wrong. */
-enum fal_submit_result fal_job_submit(struct app_ctx *ctx, const char *endpoint,
-    const cJSON *input, const char *webhook, struct fal_submitted *sub, cJSON **answer,
-    char *why, size_t whylen);
-
-enum fal_poll_state {
-	FAL_POLL_NO_ANSWER, /* nothing usable this pass: ask again next time */
-	FAL_POLL_RUNNING,   /* IN_QUEUE / IN_PROGRESS: progress and logs are set */
-	FAL_POLL_ENDED,     /* COMPLETED and its result fetched: result_status, result */
+struct fal_end {
+	enum fal_end_how how;
+	bool ok;              /* success; a kind's store may turn it into a failure */
+	struct fal_result r;  /* r.error when not ok; a training's weights */
+	const cJSON *output;  /* the result document (NULL when none) */
+	const cJSON *keep;    /* the document to keep with the job (may be NULL) */
+	const char *logs;     /* may be NULL */
 };
 
-struct fal_poll {
-	/* in */
-	const char *status_url, *response_url;
-	void *user;
-	/* out */
-	enum fal_poll_state state;
-	int progress;        /* 0..100 from the logs, -1 when they say nothing */
-	struct sbuf logs;
-	long result_status;
-	cJSON *result;       /* the result's body (NULL when not JSON) */
+/* The result of an HTTP fetch (status + body), or of a webhook. */
+void fal_end_from_result(struct fal_end *e, long http_status, const cJSON *body);
+void fal_end_from_webhook(struct fal_end *e, const char *status, const cJSON *payload,
+    const char *error, const char *payload_error);
+
+/* The messages one step queued in its transaction, delivered after commit. */
+#define FAL_NOTES_MAX 8
+struct fal_notes {
+	int64_t ids[FAL_NOTES_MAX];
+	int n;
 };
 
-/* Polls ps[0..n-1] (statuses with ?logs=1 when logs is true). */
-void fal_job_poll(struct app_ctx *ctx, struct fal_poll *ps, size_t n, bool logs);
-void fal_poll_free(struct fal_poll *p);
+enum fal_step { FAL_STEP_OK, FAL_STEP_RETRY, FAL_STEP_FAIL };
+
+/* A kind's table operations and FAL input.  Each takes the kind's own row,
+ * which begins with a struct job. */
+struct fal_job_ops {
+	const char *name;     /* "avatar" / "generation": the webhook's query key */
+	size_t size;          /* sizeof the kind's row */
+	int max_attempts;     /* claims per queueing while FAL is unavailable */
+	int (*test_seconds)(const struct config *c); /* test mode: how long (NULL: at once) */
+	int (*timeout)(const struct config *c);      /* in flight longer: failed */
+	/* queued → claimed for one caller: 1 won, 0 not, -1 error */
+	int (*claim)(struct db *db, int64_t id, struct job *j);
+	/* the slow work before the submit (may be NULL); why when not OK */
+	enum fal_step (*prepare)(struct app_ctx *ctx, struct job *j, char *why, size_t whylen);
+	/* the FAL input; sets j->endpoint.  NULL: try again later */
+	cJSON *(*input)(struct app_ctx *ctx, struct job *j);
+	/* claimed → in flight with the FAL request.  0 or -1 */
+	int (*store_submitted)(struct db *db, struct job *j, const struct fal_submitted *sub,
+	    const char *webhook, const cJSON *input, const cJSON *answer);
+	/* claimed → queued again in retry_in seconds, or (retry_in < 0) failed */
+	int (*unclaim)(struct db *db, struct job *j, const char *why, int retry_in);
+	/* In the caller's transaction: locks the job of request_id (expect, whose
+	 * webhook token vouched for it, may adopt it): 1 found, 0 none, -1 */
+	int (*lock)(struct db *db, const char *request_id, int64_t expect, struct job *j);
+	/* in flight → completed / error with e (may turn e->ok false).  0 or -1 */
+	int (*store_end)(struct app_ctx *ctx, struct job *j, struct fal_end *e);
+	/* Claims up to limit jobs due for a status check (only_id: that one);
+	 * *rows (caller frees) holds them.  The count or -1 */
+	int (*claim_inflight)(struct db *db, int limit, int64_t only_id, void **rows);
+	/* Keeps progress (may be NULL): 1 when the person should see it now */
+	int (*record_progress)(struct db *db, struct job *j, const char *logs, int progress);
+	/* fn for each request in flight longer than secs.  The count or -1 */
+	int (*each_timed_out)(struct db *db, int secs, void (*fn)(void *ud, const char *request_id),
+	    void *ud);
+	/* In the caller's transaction: fails the jobs claimed or queued longer
+	 * than secs and never submitted (may be NULL), fn for each.  Count or -1 */
+	int (*expire_unsent)(struct db *db, int secs, const char *why,
+	    int (*fn)(void *ud, struct job *j), void *ud);
+	/* test mode: the result a real job would have given */
+	cJSON *(*test_output)(const struct config *c, const struct job *j);
+};
+
+enum fal_moment { FAL_SHOW_STARTED, FAL_SHOW_PROGRESS };
+
+struct fal_kind {
+	const struct fal_job_ops *ops;
+	/* In the job's transaction: queues what the person is told about e. */
+	int (*compose)(struct db *db, const struct job *j, const struct fal_end *e,
+	    struct fal_notes *notes);
+	/* Best effort, outside any transaction (may be NULL). */
+	void (*show)(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress);
+};
+
+enum fal_start {
+	FAL_START_STARTED,     /* submitted (or test-mode started) */
+	FAL_START_NOT_CLAIMED, /* not waiting, not due, or someone else has it */
+	FAL_START_RETRY_LATER, /* FAL or Telegram unavailable: back in the queue */
+	FAL_START_FAILED,      /* refused, or unavailable past the attempts: person told */
+	FAL_START_DB_ERROR,
+};
+enum fal_start fal_job_start(struct app_ctx *ctx, const struct fal_kind *k, int64_t id);
+
+enum fal_finish { FAL_FINISH_COMPLETED, FAL_FINISH_FAILED, FAL_FINISH_DUPLICATE,
+	FAL_FINISH_UNKNOWN, FAL_FINISH_DB_ERROR };
+extern const char *const fal_finish_names[];
+/* The one finish path.  expect (when not 0) must own the request. */
+enum fal_finish fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k,
+    const char *request_id, int64_t expect, struct fal_end *e);
+
+struct fal_poll_counts {
+	int checked, completed, failed;
+};
+/* Polls the jobs in flight (only_id: that one, now), finishing those that
+ * ended.  0 or -1. */
+int fal_job_poll_all(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
+    struct fal_poll_counts *c);
+/* Fails the jobs past the kind's timeout (in flight or never submitted),
+ * telling each person once.  The count or -1. */
+int fal_job_expire(struct app_ctx *ctx, const struct fal_kind *k);
 
 #endif

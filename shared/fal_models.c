@@ -216,3 +216,67 @@ fal_generation_input(const char *endpoint, const struct fal_gen_args *a)
 	m->input(a, in);
 	return in;
 }
+
+/* --- aspects ------------------------------------------------------------------------ */
+
+const struct fal_aspect fal_aspects[FAL_ASPECTS] = {
+	{"1:1", "square_hd"},
+	{"3:4", "portrait_4_3"},
+	{"9:16", "portrait_16_9"},
+	{"4:3", "landscape_4_3"},
+	{"16:9", "landscape_16_9"},
+};
+
+int
+fal_aspect_index(const char *ratio)
+{
+	for (int i = 0; i < FAL_ASPECTS; i++)
+		if (strcmp(fal_aspects[i].ratio, ratio) == 0)
+			return i;
+	return 0;
+}
+
+/* --- test mode: what a model would have returned ---------------------------------- */
+
+cJSON *
+fal_test_training_output(const char *endpoint, const char *request_id)
+{
+	cJSON *out = cJSON_CreateObject();
+	char s[400];
+
+	if (fal_trainer_model(endpoint)->output == FAL_WEIGHTS_FINETUNE) {
+		snprintf(s, sizeof(s), "test-finetune-%s",
+		    request_id + (strncmp(request_id, "test-", 5) == 0 ? 5 : 0));
+		cJSON_AddStringToObject(out, "finetune_id", s);
+	} else {
+		snprintf(s, sizeof(s), "https://fal.test/test-mode/%s/pytorch_lora_weights.safetensors",
+		    request_id);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(out, "diffusers_lora_file"), "url", s);
+	}
+	cJSON_AddStringToObject(out, "mode", "test");
+	cJSON_AddStringToObject(out, "request_id", request_id);
+	return out;
+}
+
+cJSON *
+fal_test_generation_output(const char *base_url, int n, int64_t seed)
+{
+	cJSON *out = cJSON_CreateObject(), *imgs = cJSON_AddArrayToObject(out, "images");
+	cJSON *nsfw = cJSON_AddArrayToObject(out, "has_nsfw_concepts");
+	char url[1200];
+
+	for (int i = 0; i < n; i++) {
+		cJSON *img = cJSON_CreateObject();
+		snprintf(url, sizeof(url), "%s/media/placeholder/placeholder-%d.jpg", base_url,
+		    (int)((seed + i) % 3) + 1);
+		cJSON_AddStringToObject(img, "url", url);
+		cJSON_AddNumberToObject(img, "width", 512);
+		cJSON_AddNumberToObject(img, "height", 512);
+		cJSON_AddStringToObject(img, "content_type", "image/jpeg");
+		cJSON_AddItemToArray(imgs, img);
+		cJSON_AddItemToArray(nsfw, cJSON_CreateFalse());
+	}
+	cJSON_AddNumberToObject(out, "seed", (double)seed);
+	cJSON_AddStringToObject(out, "mode", "test");
+	return out;
+}

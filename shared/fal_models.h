@@ -29,6 +29,17 @@ struct fal_trainer_model {
 	void (*input)(const struct fal_train_params *p, cJSON *in);
 };
 
+/* The picture shapes a person can choose, in both spellings the
+ * generators use ("3:4" for the finetuned endpoint, "portrait_4_3" for
+ * flux-lora). */
+#define FAL_ASPECTS 5
+struct fal_aspect {
+	const char *ratio, *image_size;
+};
+extern const struct fal_aspect fal_aspects[FAL_ASPECTS];
+/* The index of ratio in fal_aspects (0 when unknown). */
+int fal_aspect_index(const char *ratio);
+
 /* What a generation asks for, whatever the model. */
 struct fal_gen_args {
 	const char *prompt;
@@ -54,5 +65,11 @@ const struct fal_generator_model *fal_generator_for(enum fal_weights w);
 const struct fal_generator_model *fal_generator_model(const char *endpoint);
 /* The generation input for endpoint (or, when unknown, for what a holds). */
 cJSON *fal_generation_input(const char *endpoint, const struct fal_gen_args *a);
+
+/* Test mode: the result a trainer (a recognizable placeholder LoRA URL or
+ * finetune id) or a generator (n of make up's placeholder JPEGs) would have
+ * given, in the model's own shape. */
+cJSON *fal_test_training_output(const char *endpoint, const char *request_id);
+cJSON *fal_test_generation_output(const char *base_url, int n, int64_t seed);
 
 #endif

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "photos.h"
 #include "sbuf.h"
+#include "training.h"
 #include "utf8.h"
 
 /* --- names ----------------------------------------------------------------- */
@@ -97,16 +98,6 @@ kb_types(const struct turn *t, int64_t aid, bool with_info)
 	return kb;
 }
 
-static int
-training_minutes(const struct turn *t, enum training_type type)
-{
-	const struct config *c = &t->ctx->cfg;
-
-	if (c->fal_test_mode)
-		return c->fal_test_duration / 60 + 1;
-	return type == TRAIN_STYLE ? 15 : 10;
-}
-
 static void
 show_summary(struct turn *t, const struct avatar *a, bool as_new)
 {
@@ -116,7 +107,7 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 
 	text_addf(&s, l, T_SUMMARY, a->name,
 	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
-	    training_minutes(t, a->type));
+	    training_minutes(&t->ctx->cfg, a->type == TRAIN_STYLE));
 	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
 	kb_row(kb);
 	if (a->photos < t->ctx->cfg.photos_max)
@@ -449,7 +440,7 @@ on_start_training(struct turn *t, const struct cb *cb)
 		return -1;
 	log_info("avatar %" PRId64 " queued for training (%d photos)", a.id, a.photos);
 	t->after_trigger = a.id;
-	text_addf(&s, t->user.lang, T_QUEUED, a.name, training_minutes(t, a.type));
+	text_addf(&s, t->user.lang, T_QUEUED, a.name, training_minutes(&t->ctx->cfg, a.type == TRAIN_STYLE));
 	cJSON *kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 	turn_toast(t, NULL);

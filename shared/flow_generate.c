@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "avatars.h"
+#include "fal_models.h"
 #include "generations.h"
 #include "http_out.h"
+#include "jobs.h"
 #include "keyboard.h"
 #include "log.h"
 #include "sbuf.h"
@@ -123,10 +125,10 @@ show_aspects(struct turn *t, int64_t aid, int64_t tpl, const char *style)
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
 
-	for (int i = 0; i < GEN_ASPECTS; i++) {
+	for (int i = 0; i < FAL_ASPECTS; i++) {
 		if (i == 3)
 			kb_row(kb);
-		kb_button(kb, gen_aspects[i].ratio, CB_GEN_AR, aid, tpl * 8 + i);
+		kb_button(kb, fal_aspects[i].ratio, CB_GEN_AR, aid, tpl * 8 + i);
 	}
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, aid, 0);
@@ -203,7 +205,7 @@ on_aspect(struct turn *t, const struct cb *cb)
 	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8;
 	const struct gen_template *tp = template_at((size_t)tpl);
 
-	if (ar >= GEN_ASPECTS || (tpl != 0 && tp == NULL) ||
+	if (ar >= FAL_ASPECTS || (tpl != 0 && tp == NULL) ||
 	    (tpl == 0 && (t->conv.state != CONV_GEN_PROMPT || t->conv.avatar_id != cb->n[0]))) {
 		turn_stale(t);
 		return 0;
@@ -219,7 +221,7 @@ on_aspect(struct turn *t, const struct cb *cb)
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
 	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name,
-	    tp ? tp->name[t->user.lang] : turn_text(t, T_GEN_OWN), gen_aspects[ar].ratio);
+	    tp ? tp->name[t->user.lang] : turn_text(t, T_GEN_OWN), fal_aspects[ar].ratio);
 	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
@@ -277,7 +279,7 @@ on_go(struct turn *t, const struct cb *cb)
 	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8, gid = 0;
 	const struct gen_template *tp = template_at((size_t)tpl);
 
-	if (ar >= GEN_ASPECTS || (tpl != 0 && tp == NULL)) {
+	if (ar >= FAL_ASPECTS || (tpl != 0 && tp == NULL)) {
 		turn_stale(t);
 		return 0;
 	}
@@ -657,5 +659,5 @@ flow_generate_inline(struct turn *t)
 void
 flow_generate_after(struct app_ctx *ctx, int64_t gen_id)
 {
-	(void)generation_submit(ctx, gen_id);
+	(void)fal_job_start(ctx, &job_generation, gen_id);
 }

@@ -1,5 +1,6 @@
 #include "keyboard.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static cJSON *
@@ -99,5 +100,44 @@ kb_image(enum lang l, int64_t image_id)
 	kb_button_t(kb, l, T_BTN_FULL_QUALITY, CB_IMG_FULL, image_id, 0);
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_SHARE, CB_IMG_SHARE, image_id, 0);
+	return kb;
+}
+
+cJSON *
+kb_album(enum lang l, const int64_t *image_ids, int n)
+{
+	cJSON *kb = kb_new();
+	char label[64];
+
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			kb_row(kb);
+		snprintf(label, sizeof(label), "%d · %s", i + 1, text_get(l, T_BTN_REGENERATE));
+		kb_button(kb, label, CB_IMG_REGEN, image_ids[i], 0);
+		snprintf(label, sizeof(label), "%d · ⬇️", i + 1);
+		kb_button(kb, label, CB_IMG_FULL, image_ids[i], 0);
+		snprintf(label, sizeof(label), "%d · 🔗", i + 1);
+		kb_button(kb, label, CB_IMG_SHARE, image_ids[i], 0);
+	}
+	return kb;
+}
+
+cJSON *
+kb_retry(enum lang l, int64_t avatar_id)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_RETRY, CB_AVATAR_RETRY, avatar_id, 0);
+	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	return kb;
+}
+
+cJSON *
+kb_trained(enum lang l, int64_t avatar_id)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_GENERATE, CB_GEN_AVATAR, avatar_id, 0);
+	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 	return kb;
 }

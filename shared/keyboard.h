@@ -23,5 +23,11 @@ void kb_url_button(cJSON *kb, const char *text, const char *url);
 cJSON *kb_main_menu(enum lang l);
 /* The buttons under a generated picture: Regenerate, Full quality, Share. */
 cJSON *kb_image(enum lang l, int64_t image_id);
+/* Under an album: a row per picture (n · Regenerate, n · ⬇️, n · 🔗). */
+cJSON *kb_album(enum lang l, const int64_t *image_ids, int n);
+/* Under a training that failed: Retry, My avatars. */
+cJSON *kb_retry(enum lang l, int64_t avatar_id);
+/* Under a training that completed: Generate, My avatars. */
+cJSON *kb_trained(enum lang l, int64_t avatar_id);
 
 #endif

@@ -1,24 +1,60 @@
 #include "maintenance.h"
 
-#include "generations.h"
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "avatars.h"
+#include "jobs.h"
 #include "log.h"
 #include "outbox.h"
-#include "training.h"
+#include "training_zip.h"
 #include "updates.h"
 
 int
 maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
 {
-	int rc = 0;
+	struct fal_poll_counts t, g;
+	int rc = fal_job_poll_all(ctx, &job_training, 0, &t);
 
-	rc |= training_poll_all(ctx, summary);
-	rc |= generation_poll_all(ctx, summary);
-	rc |= generation_expire(ctx, summary) < 0 ? -1 : 0;
+	rc |= fal_job_poll_all(ctx, &job_generation, 0, &g);
+	int expired = fal_job_expire(ctx, &job_generation);
+	if (expired < 0)
+		rc = -1;
+	cJSON_AddNumberToObject(summary, "checked", t.checked);
+	cJSON_AddNumberToObject(summary, "completed", t.completed);
+	cJSON_AddNumberToObject(summary, "failed", t.failed);
+	cJSON_AddNumberToObject(summary, "generations_checked", g.checked);
+	cJSON_AddNumberToObject(summary, "generations_completed", g.completed);
+	cJSON_AddNumberToObject(summary, "generations_timed_out", expired < 0 ? 0 : expired);
 	int sent = outbox_deliver(ctx, 0, 1000);
 	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
 	if (sent)
 		log_info("status pass: %d notifications sent", sent);
 	return rc ? -1 : 0;
+}
+
+/* A published zip of a finished (or deleted) avatar: removed, forgotten. */
+struct sweep {
+	struct app_ctx *ctx;
+	int done;
+};
+
+static void
+clean_zip(void *ud, int64_t id, const char *path)
+{
+	struct sweep *s = ud;
+
+	training_zip_remove(&s->ctx->cfg, path);
+	s->done += avatar_forget_zip(&s->ctx->db, id) == 0;
+}
+
+static int
+clean_zips(struct app_ctx *ctx)
+{
+	struct sweep s = {ctx, 0};
+
+	return avatar_each_finished_zip(&ctx->db, clean_zip, &s) < 0 ? -1 : s.done;
 }
 
 static int
@@ -33,9 +69,9 @@ int
 maintenance_startup(struct app_ctx *ctx, cJSON *summary)
 {
 	int rc = 0;
-	int requeued = count_of(training_requeue_crashed(ctx), &rc);
-	int timed_out = count_of(training_expire(ctx), &rc);
-	int zips = count_of(training_clean_zips(ctx), &rc);
+	int requeued = count_of(avatar_requeue_crashed(&ctx->db, ctx->cfg.claim_timeout), &rc);
+	int timed_out = count_of(fal_job_expire(ctx, &job_training), &rc);
+	int zips = count_of(clean_zips(ctx), &rc);
 	int pruned = count_of(updates_prune(&ctx->db), &rc);
 	int sent = outbox_deliver(ctx, 0, 1000);
 

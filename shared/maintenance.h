@@ -11,7 +11,8 @@
  *   removed, old dedupe and failed-update rows pruned, due notifications sent.
  *
  * It owns no table: each step is a named operation of the module that owns
- * the rows (training, generations, updates, outbox).  Counters go into the
+ * the rows (avatars, updates, outbox) or of the job engine (fal_job.c with
+ * the kinds of jobs.c).  Counters go into the
  * summary the command prints.
  */
 #ifndef AISHA_MAINTENANCE_H

@@ -45,6 +45,73 @@ reply_message_params(int64_t chat_id, const char *html, cJSON *kb)
 	return p;
 }
 
+cJSON *
+reply_photo_params(int64_t chat_id, const char *photo, const char *caption, cJSON *kb)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "chat_id", (double)chat_id);
+	cJSON_AddStringToObject(p, "photo", photo);
+	cJSON_AddStringToObject(p, "caption", caption);
+	if (kb != NULL)
+		cJSON_AddItemToObject(p, "reply_markup", kb);
+	return p;
+}
+
+static cJSON *
+input_photo(const char *photo, const char *caption)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "type", "photo");
+	cJSON_AddStringToObject(m, "media", photo);
+	if (caption != NULL)
+		cJSON_AddStringToObject(m, "caption", caption);
+	return m;
+}
+
+cJSON *
+reply_album_params(int64_t chat_id, const char *const *photos, int n, const char *caption)
+{
+	cJSON *p = cJSON_CreateObject(), *media;
+
+	cJSON_AddNumberToObject(p, "chat_id", (double)chat_id);
+	media = cJSON_AddArrayToObject(p, "media");
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(media, input_photo(photos[i], i == 0 ? caption : NULL));
+	return p;
+}
+
+cJSON *
+reply_edit_photo_params(int64_t chat_id, int64_t message_id, const char *photo,
+    const char *caption, cJSON *kb)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "chat_id", (double)chat_id);
+	cJSON_AddNumberToObject(p, "message_id", (double)message_id);
+	cJSON_AddItemToObject(p, "media", input_photo(photo, caption));
+	if (kb != NULL)
+		cJSON_AddItemToObject(p, "reply_markup", kb);
+	return p;
+}
+
+cJSON *
+reply_inline_photo(const char *id, const char *file_id, const char *url)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(r, "type", "photo");
+	cJSON_AddStringToObject(r, "id", id);
+	if (file_id != NULL && file_id[0] != '\0') {
+		cJSON_AddStringToObject(r, "photo_file_id", file_id);
+	} else {
+		cJSON_AddStringToObject(r, "photo_url", url);
+		cJSON_AddStringToObject(r, "thumbnail_url", url);
+	}
+	return r;
+}
+
 void
 reply_message(struct reply *r, int64_t chat_id, const char *html, cJSON *kb)
 {

@@ -40,6 +40,17 @@ void reply_answer_callback(struct reply *r, const char *callback_id, const char 
 /* Params for sendMessage (exposed for the outbox and tests). */
 cJSON *reply_message_params(int64_t chat_id, const char *html, cJSON *kb);
 
+/* Photos (a URL or a file_id; captions are plain text; kb owned, may be NULL):
+ * sendPhoto, sendMediaGroup (n photos, the caption on the first; an album
+ * cannot carry buttons), editMessageMedia, and an InlineQueryResultPhoto
+ * (by file_id when Telegram gave one, else by URL). */
+cJSON *reply_photo_params(int64_t chat_id, const char *photo, const char *caption, cJSON *kb);
+cJSON *reply_album_params(int64_t chat_id, const char *const *photos, int n,
+    const char *caption);
+cJSON *reply_edit_photo_params(int64_t chat_id, int64_t message_id, const char *photo,
+    const char *caption, cJSON *kb);
+cJSON *reply_inline_photo(const char *id, const char *file_id, const char *url);
+
 /*
  * Performs all but the last call through api and returns the last one as a
  * webhook answer body ({"method":…,…}; caller frees) or NULL when none.

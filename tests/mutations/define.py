@@ -45,7 +45,7 @@ mut("avatar-webhook-token-unchecked", "an ?avatar= webhook is taken without chec
 		return n;
 	return auth_equal(token, want) ? n : 0;""")
 mut("submit-url-and-key-logged", "the FAL submit URL (webhook token) and Authorization header are logged",
-    "portrait_training_via_webhook,zz_no_secret_or_webhook_token_in_any_log", "shared/fal_job.c",
+    "portrait_training_via_webhook,zz_no_secret_or_webhook_token_in_any_log", "shared/fal_queue.c",
     """		http_out_init(&r, "POST", url.p);
 		r.auth = auth.p;""",
     """		http_out_init(&r, "POST", url.p);

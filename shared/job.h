@@ -1,0 +1,28 @@
+/*
+ * job — what every FAL job row holds, whatever its kind (an avatar's
+ * training, a generation): its owner and where to tell them, its claim and
+ * its FAL request.  A kind's table module (avatars.c, generations.c) fills
+ * it; the engine (fal_job.c) reads it.  A kind's own row struct begins with
+ * a struct job, so the engine can hold any kind's row through it.
+ */
+#ifndef AISHA_JOB_H
+#define AISHA_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "texts.h"
+
+struct job {
+	int64_t id, user_id, chat_id;
+	enum lang lang;
+	int attempts;          /* claims since it was queued */
+	int64_t claim_epoch;   /* when it was claimed (keys a not-started notice) */
+	bool in_flight;        /* a locked row: still waiting for its result */
+	char request_id[201];  /* FAL's, once submitted */
+	char endpoint[201];
+	char status_url[512], response_url[512];
+	int elapsed;           /* seconds since it was submitted (the poller's rows) */
+};
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * jobs — see jobs.h.
+ */
+#include "jobs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "avatars.h"
+#include "generations.h"
+#include "keyboard.h"
+#include "outbox.h"
+#include "reply.h"
+#include "sbuf.h"
+#include "templates.h"
+#include "texts.h"
+#include "training.h"
+
+/* Queues m (user and chat from j), sent once per dedupe key. */
+static int
+queue(struct db *db, const struct job *j, struct outbox_msg *m, struct fal_notes *notes)
+{
+	if (notes->n >= FAL_NOTES_MAX) {
+		cJSON_Delete(m->params);
+		return -1;
+	}
+	m->user_id = j->user_id;
+	m->chat_id = j->chat_id;
+	return outbox_enqueue(db, m, &notes->ids[notes->n++]) < 0 ? -1 : 0;
+}
+
+/* --- a training --------------------------------------------------------------------- */
+
+#define AV(j) ((const struct avatar_job *)(j))
+
+static int
+training_compose(struct db *db, const struct job *j, const struct fal_end *e,
+    struct fal_notes *notes)
+{
+	const struct avatar_job *a = AV(j);
+	struct sbuf s = SBUF_INIT;
+	char key[400];
+	const char *kind = e->ok ? "done" : e->how == FAL_END_UNAVAILABLE ? "unavailable" : "failed";
+	cJSON *kb = e->ok ? kb_trained(j->lang, j->id) : kb_retry(j->lang, j->id);
+
+	if (e->how == FAL_END_REFUSED || e->how == FAL_END_UNAVAILABLE)
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":c%" PRId64 ":%s", j->id,
+		    j->claim_epoch, kind);
+	else
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:%s", j->id, j->request_id, kind);
+	if (e->ok)
+		text_addf(&s, j->lang, T_TRAINING_DONE, a->name);
+	else if (e->how == FAL_END_UNAVAILABLE)
+		text_addf(&s, j->lang, T_TRAINING_UNAVAILABLE, a->name);
+	else if (e->how == FAL_END_TIMED_OUT)
+		text_addf(&s, j->lang, T_TRAINING_TIMEOUT, a->name);
+	else
+		text_addf(&s, j->lang, T_TRAINING_FAILED, a->name, e->r.error);
+	struct outbox_msg m = {.kind = kind, .dedupe_key = key, .avatar_id = j->id,
+		.method = "sendMessage", .params = reply_message_params(j->chat_id, s.p, kb)};
+	int rc = queue(db, j, &m, notes);
+	sbuf_free(&s);
+	return rc;
+}
+
+/* The avatar's progress message, edited in place. */
+static void
+training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress)
+{
+	const struct avatar_job *a = AV(j);
+	struct sbuf s = SBUF_INIT;
+	struct tg_reply r;
+
+	if (j->chat_id == 0 || a->progress_mid == 0)
+		return;
+	if (m == FAL_SHOW_STARTED)
+		text_addf(&s, j->lang, T_TRAINING_STARTED, a->name,
+		    training_minutes(&ctx->cfg, a->style));
+	else
+		text_addf(&s, j->lang, T_TRAINING_PROGRESS, a->name, progress);
+	cJSON *p = reply_message_params(j->chat_id, s.p, NULL);
+	cJSON_AddNumberToObject(p, "message_id", (double)a->progress_mid);
+	tg_call(ctx->tg, "editMessageText", p, &r);
+	tg_reply_free(&r);
+	cJSON_Delete(p);
+	sbuf_free(&s);
+}
+
+const struct fal_kind job_training = {&training_ops, training_compose, training_show};
+
+/* --- a generation ------------------------------------------------------------------ */
+
+static int
+gen_queue(struct db *db, const struct job *j, const char *part, const char *method,
+    cJSON *params, const struct image_batch *pics, struct fal_notes *notes)
+{
+	char key[120];
+	struct outbox_msg m = {.kind = "generation", .dedupe_key = key, .generation_id = j->id,
+		.method = method, .params = params};
+
+	snprintf(key, sizeof(key), "gen:%" PRId64 ":%s", j->id, part);
+	if (pics != NULL) {
+		m.image_ids = pics->ids;
+		m.n_images = pics->shown;
+	}
+	return queue(db, j, &m, notes);
+}
+
+static void
+caption(const struct gen_job *g, struct sbuf *s)
+{
+	const struct gen_template *t = template_by_key(g->template_key);
+	enum lang l = g->j.lang;
+
+	sbuf_addf(s, text_get(l, T_GEN_CAPTION), t ? t->name[l] : text_get(l, T_GEN_OWN),
+	    g->aspect);
+}
+
+/* One picture: a photo with its own buttons.  Several: a media group
+ * (which cannot carry buttons), then a message with a row per picture. */
+static int
+gen_pictures(struct db *db, const struct gen_job *g, struct fal_notes *notes)
+{
+	const struct image_batch *b = &g->pics;
+	const struct job *j = &g->j;
+	struct sbuf cap = SBUF_INIT;
+	int rc;
+
+	caption(g, &cap);
+	if (b->shown == 1) {
+		rc = gen_queue(db, j, "img", "sendPhoto", reply_photo_params(j->chat_id, b->urls[0],
+		    cap.p, kb_image(j->lang, b->ids[0])), b, notes);
+	} else {
+		rc = gen_queue(db, j, "album", "sendMediaGroup", reply_album_params(j->chat_id,
+		    b->urls, b->shown, cap.p), b, notes);
+		if (rc == 0)
+			rc = gen_queue(db, j, "album-buttons", "sendMessage",
+			    reply_message_params(j->chat_id, text_get(j->lang, T_GEN_STARTED_DONE),
+			    kb_album(j->lang, b->ids, b->shown)), NULL, notes);
+	}
+	sbuf_free(&cap);
+	return rc;
+}
+
+static int
+gen_compose(struct db *db, const struct job *j, const struct fal_end *e,
+    struct fal_notes *notes)
+{
+	const struct gen_job *g = (const struct gen_job *)j;
+	struct sbuf s = SBUF_INIT;
+	int rc = 0;
+
+	if (!e->ok) {
+		text_addf(&s, j->lang, T_GEN_FAILED, e->r.error[0] ? e->r.error :
+		    "FAL reported an error");
+		rc = gen_queue(db, j, "failed", "sendMessage",
+		    reply_message_params(j->chat_id, s.p, NULL), NULL, notes);
+		sbuf_free(&s);
+		return rc;
+	}
+	if (g->pics.shown > 0)
+		rc = gen_pictures(db, g, notes);
+	if (rc == 0 && g->pics.hidden > 0)
+		rc = gen_queue(db, j, "nsfw", "sendMessage", reply_message_params(j->chat_id,
+		    text_get(j->lang, T_GEN_NSFW), NULL), NULL, notes);
+	return rc;
+}
+
+const struct fal_kind job_generation = {&generation_ops, gen_compose, NULL};
