@@ -349,32 +349,76 @@ avatar_set_photos_shown(struct db *db, int64_t id, int shown)
 	return db_exec(db, &st_photos_shown, &p);
 }
 
+static struct db_stmt st_lock_photos = DB_STMT("avatar_lock_photos_open",
+    "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
+static struct db_stmt st_progress_lock = DB_STMT("avatar_photo_progress_lock",
+    "SELECT pg_advisory_xact_lock(4243, ($1::bigint % 2147483647)::int)");
+static struct db_stmt st_progress_read = DB_STMT("avatar_photo_progress",
+    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.photos_shown,"
+    " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
+    " a.status = 'photos' FROM avatars a WHERE a.id = $1");
+
+int
+avatar_lock_photos_open(struct db *db, int64_t id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	PGresult *r = db_run(db, &st_lock_photos, &p);
+	if (r == NULL)
+		return -1;
+	int open = PQntuples(r) == 1 && db_bool(r, 0, 0);
+	PQclear(r);
+	return open;
+}
+
+int
+avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *out)
+{
+	struct db_params p;
+
+	memset(out, 0, sizeof(*out));
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	if (db_exec(db, &st_progress_lock, &p) != 0)
+		return -1;
+	PGresult *r = db_run(db, &st_progress_read, &p);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found) {
+		out->count = (int)db_i64(r, 0, 0);
+		out->shown = (int)db_i64(r, 0, 1);
+		out->chat_id = db_i64(r, 0, 2);
+		out->message_id = db_i64(r, 0, 3);
+		out->open = db_bool(r, 0, 4);
+	}
+	PQclear(r);
+	return found;
+}
+
 /* --- the training lifecycle's transitions --------------------------------------- */
 
 /* One column list (and one reader) for an avatar being trained and its
- * owner, whatever statement returns it: read_job() reads columns 0..11. */
+ * owner, whatever statement returns it: the job's head (job.h), then its own. */
 #define JOB_COLS \
-    "a.id, a.user_id, u.telegram_id, u.lang, a.name, a.training_type = 'style', a.attempts," \
-    " coalesce(a.progress_message_id, 0), coalesce(extract(epoch FROM a.claimed_at)::bigint, 0)," \
-    " a.status = 'training', coalesce(a.fal_request_id, ''), coalesce(a.fal_endpoint, '')"
-#define JOB_NCOLS 12
+    "a.id, a.user_id, u.telegram_id, u.lang, a.attempts,"                                  \
+    " coalesce(extract(epoch FROM a.claimed_at)::bigint, 0), a.status = 'training',"       \
+    " coalesce(a.fal_request_id, ''), coalesce(a.fal_endpoint, ''),"                      \
+    " a.name, a.training_type = 'style', coalesce(a.progress_message_id, 0)"
+#define JOB_NCOLS (JOB_HEAD_NCOLS + 3)
 
 static void
 read_job(const PGresult *r, int i, struct avatar_job *a)
 {
+	const int c = JOB_HEAD_NCOLS;
+
 	memset(a, 0, sizeof(*a));
-	a->j.id = db_i64(r, i, 0);
-	a->j.user_id = db_i64(r, i, 1);
-	a->j.chat_id = db_i64(r, i, 2);
-	(void)lang_parse(db_str(r, i, 3), &a->j.lang);
-	snprintf(a->name, sizeof(a->name), "%s", db_str(r, i, 4));
-	a->style = db_bool(r, i, 5);
-	a->j.attempts = (int)db_i64(r, i, 6);
-	a->progress_mid = db_i64(r, i, 7);
-	a->j.claim_epoch = db_i64(r, i, 8);
-	a->j.in_flight = db_bool(r, i, 9);
-	snprintf(a->j.request_id, sizeof(a->j.request_id), "%s", db_str(r, i, 10));
-	snprintf(a->j.endpoint, sizeof(a->j.endpoint), "%s", db_str(r, i, 11));
+	job_read(r, i, &a->j);
+	snprintf(a->name, sizeof(a->name), "%s", db_str(r, i, c));
+	a->style = db_bool(r, i, c + 1);
+	a->progress_mid = db_i64(r, i, c + 2);
 }
 
 static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",

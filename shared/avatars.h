@@ -91,6 +91,20 @@ int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
  * items edit it in order and only when it changes).  0 or -1. */
 int avatar_set_photos_shown(struct db *db, int64_t id, int shown);
 
+/* In the caller's transaction: locks the avatar; 1 when it takes photos
+ * (status photos), 0 not, -1 error. */
+int avatar_lock_photos_open(struct db *db, int64_t id);
+
+/* The photo step's progress message, as the bot last showed it. */
+struct avatar_photo_progress {
+	int count, shown;   /* photos stored / shown in the message */
+	int64_t chat_id, message_id;
+	bool open;          /* still taking photos */
+};
+/* In the caller's transaction, one caller per avatar at a time (an
+ * advisory lock until commit): 1 read, 0 no such avatar, -1 error. */
+int avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *out);
+
 /* --- the training lifecycle's transitions (training.c drives them) ---------- */
 
 /* An avatar being trained: the job (job.h: owner, claim, FAL request) and

@@ -512,41 +512,24 @@ flow_create_button(struct turn *t, const struct cb *cb)
 
 /* --- after commit: the progress message ----------------------------------------- */
 
-static struct db_stmt st_progress_lock = DB_STMT("create_progress_lock",
-    "SELECT pg_advisory_xact_lock(4243, ($1::bigint % 2147483647)::int)");
-static struct db_stmt st_progress_read = DB_STMT("create_progress_read",
-    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.photos_shown,"
-    " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
-    " a.status = 'photos' FROM avatars a WHERE a.id = $1");
-
 void
 flow_create_show_progress(struct app_ctx *ctx, int64_t aid, enum lang l)
 {
-	struct db_params p;
+	struct avatar_photo_progress pp;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = NULL;
 
 	if (db_begin(&ctx->db) != 0)
 		return;
-	db_params_init(&p);
-	db_p_i64(&p, aid);
-	if (db_exec(&ctx->db, &st_progress_lock, &p) != 0)
+	if (avatar_photo_progress(&ctx->db, aid, &pp) != 1)
 		goto fail;
-	PGresult *r = db_run(&ctx->db, &st_progress_read, &p);
-	if (r == NULL || PQntuples(r) != 1) {
-		if (r)
-			PQclear(r);
-		goto fail;
-	}
-	int count = (int)db_i64(r, 0, 0), shown = (int)db_i64(r, 0, 1);
-	int64_t chat = db_i64(r, 0, 2), mid = db_i64(r, 0, 3);
-	bool open = db_bool(r, 0, 4);
-	PQclear(r);
-	if (count == shown || chat == 0) {
+	int count = pp.count;
+	int64_t chat = pp.chat_id, mid = pp.message_id;
+	if (count == pp.shown || chat == 0) {
 		db_rollback(&ctx->db);
 		return;
 	}
-	progress_screen(&ctx->cfg, l, aid, count, open, &s, &kb);
+	progress_screen(&ctx->cfg, l, aid, count, pp.open, &s, &kb);
 	cJSON *params = reply_message_params(chat, s.p, kb);
 	struct tg_reply tr;
 	if (mid != 0) {

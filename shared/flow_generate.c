@@ -473,23 +473,12 @@ show_gallery(struct turn *t, int64_t page, bool edit_media)
 	kb_button_t(kb, l, T_BTN_DELETE, CB_IMG_DELETE, m.id, 0);
 	sbuf_addf(&cap, turn_text(t, T_GALLERY_CAPTION), (int)page + 1, total,
 	    style_of(t, m.template_key), m.created);
-	cJSON *p = cJSON_CreateObject();
-	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
-	if (edit_media && t->u->kind == TG_KIND_CALLBACK && t->u->callback_photo) {
-		cJSON *media = cJSON_CreateObject();
-		cJSON_AddStringToObject(media, "type", "photo");
-		cJSON_AddStringToObject(media, "media", photo_ref(&m));
-		cJSON_AddStringToObject(media, "caption", cap.p);
-		cJSON_AddNumberToObject(p, "message_id", (double)t->u->message_id);
-		cJSON_AddItemToObject(p, "media", media);
-		cJSON_AddItemToObject(p, "reply_markup", kb);
-		reply_add(&t->out, "editMessageMedia", p);
-	} else {
-		cJSON_AddStringToObject(p, "photo", photo_ref(&m));
-		cJSON_AddStringToObject(p, "caption", cap.p);
-		cJSON_AddItemToObject(p, "reply_markup", kb);
-		reply_add(&t->out, "sendPhoto", p);
-	}
+	if (edit_media && t->u->kind == TG_KIND_CALLBACK && t->u->callback_photo)
+		reply_add(&t->out, "editMessageMedia", reply_edit_photo_params(t->u->chat_id,
+		    t->u->message_id, photo_ref(&m), cap.p, kb));
+	else
+		reply_add(&t->out, "sendPhoto", reply_photo_params(t->u->chat_id, photo_ref(&m),
+		    cap.p, kb));
 	sbuf_free(&cap);
 	return 0;
 }
@@ -613,12 +602,9 @@ flow_generate_shared(struct turn *t, const char *arg)
 		turn_send(t, turn_text(t, T_IMG_GONE), NULL);
 		return 1;
 	}
-	cJSON *p = cJSON_CreateObject();
 	sbuf_addf(&cap, turn_text(t, T_SHARED_IMAGE), style_of(t, m.template_key));
-	cJSON_AddNumberToObject(p, "chat_id", (double)t->u->chat_id);
-	cJSON_AddStringToObject(p, "photo", photo_ref(&m));
-	cJSON_AddStringToObject(p, "caption", cap.p);
-	reply_add(&t->out, "sendPhoto", p);
+	reply_add(&t->out, "sendPhoto", reply_photo_params(t->u->chat_id, photo_ref(&m), cap.p,
+	    NULL));
 	sbuf_free(&cap);
 	return 1;
 }
@@ -639,18 +625,8 @@ flow_generate_inline(struct turn *t)
 			cJSON_Delete(p);
 			return -1;
 		}
-		if (found == 1) {
-			cJSON *r = cJSON_CreateObject();
-			cJSON_AddStringToObject(r, "type", "photo");
-			cJSON_AddStringToObject(r, "id", m.code);
-			if (m.file_id[0]) {
-				cJSON_AddStringToObject(r, "photo_file_id", m.file_id);
-			} else {
-				cJSON_AddStringToObject(r, "photo_url", m.url);
-				cJSON_AddStringToObject(r, "thumbnail_url", m.url);
-			}
-			cJSON_AddItemToArray(results, r);
-		}
+		if (found == 1)
+			cJSON_AddItemToArray(results, reply_inline_photo(m.code, m.file_id, m.url));
 	}
 	reply_add(&t->out, "answerInlineQuery", p);
 	return 0;

@@ -118,47 +118,39 @@ generation_repeat(struct app_ctx *ctx, int64_t user_id, int64_t image_id, int64_
 	return created(ctx, db_run(&ctx->db, &st_repeat, &p), user_id, id);
 }
 
-/* --- the job's rows ------------------------------------------------------------- */
-
 #define GJ(j) ((struct gen_job *)(j))
 
-/* One column list (and one reader) for a generation and its owner, whatever
- * statement returns it: read_gen() reads columns 0..10. */
+/* --- the job's rows: the job's head (job.h), then its own -------------------- */
 #define GEN_COLS \
-    "g.id, g.user_id, g.chat_id, u.lang, g.seed, coalesce(g.template_key, ''),"        \
-    " g.aspect_ratio, g.status = 'running', g.avatar_id, coalesce(g.fal_request_id, ''),"  \
-    " g.endpoint"
-#define GEN_NCOLS 11
+    "g.id, g.user_id, g.chat_id, u.lang, g.attempts,"                                      \
+    " coalesce(extract(epoch FROM g.claimed_at)::bigint, 0), g.status = 'running',"        \
+    " coalesce(g.fal_request_id, ''), g.endpoint,"                                        \
+    " g.seed, coalesce(g.template_key, ''), g.aspect_ratio, g.avatar_id"
+#define GEN_NCOLS (JOB_HEAD_NCOLS + 4)
 
 static void
 read_gen(const PGresult *r, int i, struct gen_job *g)
 {
+	const int c = JOB_HEAD_NCOLS;
+
 	memset(g, 0, sizeof(*g));
-	g->j.id = db_i64(r, i, 0);
-	g->j.user_id = db_i64(r, i, 1);
-	g->j.chat_id = db_i64(r, i, 2);
-	(void)lang_parse(db_str(r, i, 3), &g->j.lang);
-	g->seed = db_i64(r, i, 4);
-	snprintf(g->template_key, sizeof(g->template_key), "%s", db_str(r, i, 5));
-	snprintf(g->aspect, sizeof(g->aspect), "%s", db_str(r, i, 6));
-	g->j.in_flight = db_bool(r, i, 7);
-	g->avatar_id = db_i64(r, i, 8);
-	snprintf(g->j.request_id, sizeof(g->j.request_id), "%s", db_str(r, i, 9));
-	snprintf(g->j.endpoint, sizeof(g->j.endpoint), "%s", db_str(r, i, 10));
+	job_read(r, i, &g->j);
+	g->seed = db_i64(r, i, c);
+	snprintf(g->template_key, sizeof(g->template_key), "%s", db_str(r, i, c + 1));
+	snprintf(g->aspect, sizeof(g->aspect), "%s", db_str(r, i, c + 2));
+	g->avatar_id = db_i64(r, i, c + 3);
 }
 
 /* 1 with *g read from r's one row, 0 when r has none, -1 when r is NULL. */
 static int
 one_gen(PGresult *r, struct gen_job *g, void (*more)(const PGresult *r, struct gen_job *g))
 {
-	if (r == NULL)
-		return -1;
-	int found = PQntuples(r) == 1;
-	if (found) {
+	int found = r == NULL ? -1 : PQntuples(r) == 1;
+
+	if (found == 1)
 		read_gen(r, 0, g);
-		if (more)
-			more(r, g);
-	}
+	if (found == 1 && more)
+		more(r, g);
 	PQclear(r);
 	return found;
 }
@@ -168,7 +160,7 @@ static struct db_stmt st_claim = DB_STMT("gen_claim",
     " attempts = g.attempts + 1 FROM avatars a, users u"
     " WHERE g.id = $1 AND g.status = 'queued' AND a.id = g.avatar_id AND u.id = g.user_id"
     " RETURNING " GEN_COLS ", g.prompt, g.num_images, coalesce(a.diffusers_lora_file_url, ''),"
-    "  coalesce(a.finetune_id, ''), g.attempts");
+    "  coalesce(a.finetune_id, '')");
 static struct db_stmt st_running = DB_STMT("gen_running",
     "UPDATE generations SET status = 'running', fal_request_id = $2, status_url = $3,"
     " response_url = $4, cancel_url = $5, params = $6::jsonb WHERE id = $1"
@@ -221,7 +213,6 @@ read_claim(const PGresult *r, struct gen_job *g)
 	g->num_images = (int)db_i64(r, 0, c + 1);
 	snprintf(g->lora_url, sizeof(g->lora_url), "%s", db_str(r, 0, c + 2));
 	snprintf(g->finetune_id, sizeof(g->finetune_id), "%s", db_str(r, 0, c + 3));
-	g->j.attempts = (int)db_i64(r, 0, c + 4);
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "texts.h"
 
 struct job {
@@ -24,5 +25,12 @@ struct job {
 	char status_url[512], response_url[512];
 	int elapsed;           /* seconds since it was submitted (the poller's rows) */
 };
+
+/* Every kind's row list begins with these columns, in this order: id,
+ * user_id, chat_id, lang, attempts, the claim's epoch seconds (0 when not
+ * claimed), in flight (bool), request id ('' when none), endpoint. */
+#define JOB_HEAD_NCOLS 9
+/* Reads them from row i of r into *j (the rest of *j zeroed). */
+void job_read(const PGresult *r, int i, struct job *j);
 
 #endif

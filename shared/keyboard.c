@@ -122,22 +122,25 @@ kb_album(enum lang l, const int64_t *image_ids, int n)
 	return kb;
 }
 
-cJSON *
-kb_retry(enum lang l, int64_t avatar_id)
+/* One button, then My avatars. */
+static cJSON *
+kb_then_avatars(enum lang l, enum text_id t, enum cb_action a, int64_t avatar_id)
 {
 	cJSON *kb = kb_new();
 
-	kb_button_t(kb, l, T_BTN_RETRY, CB_AVATAR_RETRY, avatar_id, 0);
+	kb_button_t(kb, l, t, a, avatar_id, 0);
 	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 	return kb;
 }
 
 cJSON *
+kb_retry(enum lang l, int64_t avatar_id)
+{
+	return kb_then_avatars(l, T_BTN_RETRY, CB_AVATAR_RETRY, avatar_id);
+}
+
+cJSON *
 kb_trained(enum lang l, int64_t avatar_id)
 {
-	cJSON *kb = kb_new();
-
-	kb_button_t(kb, l, T_BTN_GENERATE, CB_GEN_AVATAR, avatar_id, 0);
-	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
-	return kb;
+	return kb_then_avatars(l, T_BTN_GENERATE, CB_GEN_AVATAR, avatar_id);
 }

@@ -1,7 +1,11 @@
 #include "photos.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "avatars.h"
 
 static const char *const image_mimes[] = {"image/jpeg", "image/png", "image/webp"};
 
@@ -33,8 +37,6 @@ photo_check(const struct tg_update *u, int min_side, const char **mime)
 	return PHOTO_OK;
 }
 
-static struct db_stmt st_lock = DB_STMT("photos_lock_avatar",
-    "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
 static struct db_stmt st_add = DB_STMT("photos_add",
     "WITH c AS (SELECT count(*) AS n FROM avatar_photos WHERE avatar_id = $1),"
     " ins AS (INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source,"
@@ -46,6 +48,8 @@ static struct db_stmt st_add = DB_STMT("photos_add",
     " SELECT (SELECT n FROM c), (SELECT count(*) FROM ins), EXISTS (SELECT 1 FROM dup)");
 static struct db_stmt st_count = DB_STMT("photos_count",
     "SELECT count(*) FROM avatar_photos WHERE avatar_id = $1");
+static struct db_stmt st_file_ids = DB_STMT("photos_file_ids",
+    "SELECT file_id FROM avatar_photos WHERE avatar_id = $1 ORDER BY id");
 
 int
 photos_count(struct db *db, int64_t avatar_id)
@@ -71,13 +75,9 @@ photos_add(struct db *db, int64_t avatar_id, const struct tg_update *u,
 
 	/* The lock first, in its own statement: the count below then sees every
 	 * photo committed by whoever held the lock before us. */
-	db_params_init(&p);
-	db_p_i64(&p, avatar_id);
-	PGresult *r = db_run(db, &st_lock, &p);
-	if (r == NULL)
+	int open = avatar_lock_photos_open(db, avatar_id);
+	if (open < 0)
 		return -1;
-	int open = PQntuples(r) == 1 && db_bool(r, 0, 0);
-	PQclear(r);
 	if (!open) {
 		*res = PHOTO_GONE;
 		*count = 0;
@@ -95,7 +95,7 @@ photos_add(struct db *db, int64_t avatar_id, const struct tg_update *u,
 	db_p_str(&p, u->media_group_id);
 	db_p_i64(&p, u->message_id);
 	db_p_i64(&p, max);
-	r = db_run(db, &st_add, &p);
+	PGresult *r = db_run(db, &st_add, &p);
 	if (r == NULL)
 		return -1;
 	int before = (int)db_i64(r, 0, 0);
@@ -105,4 +105,23 @@ photos_add(struct db *db, int64_t avatar_id, const struct tg_update *u,
 	*count = before + added;
 	*res = added ? PHOTO_ADDED : dup ? PHOTO_DUPLICATE : PHOTO_FULL;
 	return 0;
+}
+
+int
+photos_file_ids(struct db *db, int64_t avatar_id, struct photo_file_id **out)
+{
+	struct db_params p;
+
+	*out = NULL;
+	db_params_init(&p);
+	db_p_i64(&p, avatar_id);
+	PGresult *r = db_run(db, &st_file_ids, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	*out = xcalloc((size_t)(n ? n : 1), sizeof(**out));
+	for (int i = 0; i < n; i++)
+		snprintf((*out)[i].id, sizeof((*out)[i].id), "%s", db_str(r, i, 0));
+	PQclear(r);
+	return n;
 }

@@ -38,5 +38,11 @@ int photos_add(struct db *db, int64_t avatar_id, const struct tg_update *u,
     const char *mime, int max, enum photo_add_result *res, int *count);
 /* The avatar's photo count, or -1. */
 int photos_count(struct db *db, int64_t avatar_id);
+/* The avatar's photos' Telegram file_ids, in the order they came; *out
+ * (caller frees) holds them.  The count or -1. */
+struct photo_file_id {
+	char id[257];
+};
+int photos_file_ids(struct db *db, int64_t avatar_id, struct photo_file_id **out);
 
 #endif

@@ -14,10 +14,9 @@
 
 #include "auth.h"
 #include "log.h"
+#include "photos.h"
 #include "tg_api.h"
 
-static struct db_stmt st_photos = DB_STMT("training_zip_photos",
-    "SELECT file_id FROM avatar_photos WHERE avatar_id = $1 ORDER BY id");
 
 static enum fal_step
 download_photo(struct app_ctx *ctx, const char *file_id, struct sbuf *out, char *why,
@@ -58,22 +57,15 @@ enum fal_step
 training_zip_build(struct app_ctx *ctx, int64_t aid, struct sbuf *url, struct sbuf *path,
     char *why, size_t whylen)
 {
-	struct db_params p;
+	struct photo_file_id *ids;
 	char name[32], tmp[1100];
 	enum fal_step sr = FAL_STEP_OK;
+	int n = photos_file_ids(&ctx->db, aid, &ids);
 
-	db_params_init(&p);
-	db_p_i64(&p, aid);
-	PGresult *r = db_run(&ctx->db, &st_photos, &p);
-	if (r == NULL) {
-		snprintf(why, whylen, "database");
-		return FAL_STEP_RETRY;
-	}
-	int n = PQntuples(r);
-	if (n == 0) {
-		PQclear(r);
-		snprintf(why, whylen, "the avatar has no photos");
-		return FAL_STEP_FAIL;
+	if (n <= 0) {
+		free(ids);
+		snprintf(why, whylen, n < 0 ? "database" : "the avatar has no photos");
+		return n < 0 ? FAL_STEP_RETRY : FAL_STEP_FAIL;
 	}
 	struct sbuf *bufs = xcalloc((size_t)n, sizeof(*bufs));
 	auth_random_b64(name, sizeof(name), 16);
@@ -89,7 +81,7 @@ training_zip_build(struct app_ctx *ctx, int64_t aid, struct sbuf *url, struct sb
 	}
 	for (int i = 0; i < n && sr == FAL_STEP_OK; i++) {
 		char entry[32];
-		sr = download_photo(ctx, db_str(r, i, 0), &bufs[i], why, whylen);
+		sr = download_photo(ctx, ids[i].id, &bufs[i], why, whylen);
 		if (sr != FAL_STEP_OK)
 			break;
 		snprintf(entry, sizeof(entry), "photo_%02d.jpg", i + 1);
@@ -116,7 +108,7 @@ out:
 	for (int i = 0; i < n; i++)
 		sbuf_free(&bufs[i]);
 	free(bufs);
-	PQclear(r);
+	free(ids);
 	if (sr != FAL_STEP_OK)
 		unlink(path->p);
 	else

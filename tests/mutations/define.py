@@ -16,18 +16,18 @@ def mut(name, what, tests, path, old, new):
     M.append((name, what, tests, path, old, new))
 
 mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
-    "training_zip_holds_each_of_the_avatars_photos_once", "shared/training.c",
+    "training_zip_holds_each_of_the_avatars_photos_once", "shared/training_zip.c",
     "zip_source_t *src = zip_source_buffer(z, bufs[i].p, bufs[i].len, 0);",
     "zip_source_t *src = zip_source_buffer(z, bufs[0].p, bufs[0].len, 0);")
 mut("inline-answer-without-photo", "the inline query is answered with a result that holds no picture",
-    "inline_share_answers_with_the_picture_itself,regenerate_full_quality_share_and_gallery", "shared/flow_generate.c",
-    """			if (m.file_id[0]) {
-				cJSON_AddStringToObject(r, "photo_file_id", m.file_id);
-			} else {
-				cJSON_AddStringToObject(r, "photo_url", m.url);
-				cJSON_AddStringToObject(r, "thumbnail_url", m.url);
-			}""",
-    """			cJSON_AddStringToObject(r, "thumbnail_url", m.url);""")
+    "inline_share_answers_with_the_picture_itself,regenerate_full_quality_share_and_gallery", "shared/reply.c",
+    """	if (file_id != NULL && file_id[0] != '\\0') {
+		cJSON_AddStringToObject(r, "photo_file_id", file_id);
+	} else {
+		cJSON_AddStringToObject(r, "photo_url", url);
+		cJSON_AddStringToObject(r, "thumbnail_url", url);
+	}""",
+    """	cJSON_AddStringToObject(r, "thumbnail_url", url);""")
 mut("generation-webhook-token-unchecked", "a ?generation= webhook is taken without checking its token",
     "generation_webhooks_need_the_generations_own_token", "functions/fal-webhook.c",
     """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
