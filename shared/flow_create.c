@@ -530,14 +530,10 @@ flow_create_show_progress(struct app_ctx *ctx, int64_t aid, enum lang l)
 		return;
 	}
 	progress_screen(&ctx->cfg, l, aid, count, pp.open, &s, &kb);
-	cJSON *params = reply_message_params(chat, s.p, kb);
+	cJSON *params = mid != 0 ? reply_edit_params(chat, mid, s.p, kb) :
+	    reply_message_params(chat, s.p, kb);
 	struct tg_reply tr;
-	if (mid != 0) {
-		cJSON_AddNumberToObject(params, "message_id", (double)mid);
-		tg_call(ctx->tg, "editMessageText", params, &tr);
-	} else {
-		tg_call(ctx->tg, "sendMessage", params, &tr);
-	}
+	tg_call(ctx->tg, mid != 0 ? "editMessageText" : "sendMessage", params, &tr);
 	tg_reply_free(&tr);
 	cJSON_Delete(params);
 	sbuf_free(&s);

@@ -419,15 +419,12 @@ static void
 send_share(struct turn *t, const struct gen_image *m)
 {
 	struct sbuf link = SBUF_INIT, s = SBUF_INIT, q = SBUF_INIT;
-	cJSON *kb = kb_new(), *b = cJSON_CreateObject();
+	cJSON *kb = kb_new();
 
 	share_link(t, m, &link);
 	sbuf_addf(&s, turn_text(t, T_SHARE_TEXT), link.p);
 	sbuf_addf(&q, "img_%s", m->code);
-	cJSON_AddStringToObject(b, "text", turn_text(t, T_BTN_SHARE_INLINE));
-	cJSON_AddStringToObject(b, "switch_inline_query", q.p);
-	kb_row(kb);
-	cJSON_AddItemToArray(cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0), b);
+	kb_inline_query_button(kb, turn_text(t, T_BTN_SHARE_INLINE), q.p);
 	turn_send(t, s.p, kb);
 	sbuf_free(&link);
 	sbuf_free(&s);

@@ -78,8 +78,7 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 		    training_minutes(&ctx->cfg, a->style));
 	else
 		text_addf(&s, j->lang, T_TRAINING_PROGRESS, a->name, progress);
-	cJSON *p = reply_message_params(j->chat_id, s.p, NULL);
-	cJSON_AddNumberToObject(p, "message_id", (double)a->progress_mid);
+	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, NULL);
 	tg_call(ctx->tg, "editMessageText", p, &r);
 	tg_reply_free(&r);
 	cJSON_Delete(p);

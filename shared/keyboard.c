@@ -76,6 +76,16 @@ kb_url_button(cJSON *kb, const char *text, const char *url)
 	cJSON_AddItemToArray(kb_current_row(kb), b);
 }
 
+void
+kb_inline_query_button(cJSON *kb, const char *text, const char *query)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "text", text);
+	cJSON_AddStringToObject(b, "switch_inline_query", query);
+	cJSON_AddItemToArray(kb_current_row(kb), b);
+}
+
 cJSON *
 kb_main_menu(enum lang l)
 {

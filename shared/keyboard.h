@@ -18,6 +18,8 @@ void kb_button(cJSON *kb, const char *text, enum cb_action a, int64_t n1, int64_
 void kb_button_t(cJSON *kb, enum lang l, enum text_id t, enum cb_action a,
     int64_t n1, int64_t n2);
 void kb_url_button(cJSON *kb, const char *text, const char *url);
+/* A button that opens an inline query for the bot in a chat the person picks. */
+void kb_inline_query_button(cJSON *kb, const char *text, const char *query);
 
 /* The five-entry main menu. */
 cJSON *kb_main_menu(enum lang l);

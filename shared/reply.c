@@ -119,15 +119,21 @@ reply_message(struct reply *r, int64_t chat_id, const char *html, cJSON *kb)
 	reply_add(r, "sendMessage", reply_message_params(chat_id, html, kb));
 }
 
-void
-reply_edit(struct reply *r, int64_t chat_id, int64_t message_id, const char *html,
-    cJSON *kb)
+cJSON *
+reply_edit_params(int64_t chat_id, int64_t message_id, const char *html, cJSON *kb)
 {
 	cJSON *p = reply_message_params(chat_id, html, kb);
 
 	cJSON_AddNumberToObject(p, "message_id", (double)message_id);
+	return p;
+}
+
+void
+reply_edit(struct reply *r, int64_t chat_id, int64_t message_id, const char *html,
+    cJSON *kb)
+{
 	r->chat_id = chat_id;
-	reply_add(r, "editMessageText", p);
+	reply_add(r, "editMessageText", reply_edit_params(chat_id, message_id, html, kb));
 }
 
 void

@@ -37,8 +37,10 @@ void reply_edit(struct reply *r, int64_t chat_id, int64_t message_id,
 /* text may be NULL (just stop the spinner). */
 void reply_answer_callback(struct reply *r, const char *callback_id, const char *text);
 
-/* Params for sendMessage (exposed for the outbox and tests). */
+/* Params for sendMessage / editMessageText (HTML text; kb owned, may be
+ * NULL), for calls made outside a turn's reply. */
 cJSON *reply_message_params(int64_t chat_id, const char *html, cJSON *kb);
+cJSON *reply_edit_params(int64_t chat_id, int64_t message_id, const char *html, cJSON *kb);
 
 /* Photos (a URL or a file_id; captions are plain text; kb owned, may be NULL):
  * sendPhoto, sendMediaGroup (n photos, the caption on the first; an album
