@@ -678,11 +678,15 @@ def outbox_claim_alone_stops_two_senders_sending_one_notice_twice(s):
           " VALUES (%s, %d, 'done', 'claim-test-%s', %s, '{\"method\": \"sendMessage\","
           " \"params\": {\"chat_id\": %d, \"text\": \"claim test\"}}')"
           % (uid, tid, aid, aid, tid))
-    s.ctl("/_ctl/fail", {"method": "sendMessage", "chat_id": tid, "delay": 1.5, "count": 2})
+    s.ctl("/_ctl/fail", {"method": "sendMessage", "chat_id": tid, "delay": 3, "count": 2})
     seq = s.seq()
     ts = [threading.Thread(target=lambda: s.cli("check-status", "--all")) for _ in range(2)]
-    for t in ts:
-        t.start()
+    ts[0].start()
+    # the second sender comes while the first holds the claim and waits on Telegram
+    wait_for(lambda: s.one("SELECT claimed_until IS NOT NULL FROM notifications"
+                           " WHERE dedupe_key = 'claim-test-%s'" % aid) == "t", 10,
+             what="the first sender's claim")
+    ts[1].start()
     for t in ts:
         t.join()
     eq(len([t for t in chat_texts(s, tid, seq) if t == "claim test"]), 1, "sent once")

@@ -27,7 +27,8 @@ mut("inline-answer-without-photo", "the inline query is answered with a result t
 		cJSON_AddStringToObject(r, "photo_url", url);
 		cJSON_AddStringToObject(r, "thumbnail_url", url);
 	}""",
-    """	cJSON_AddStringToObject(r, "thumbnail_url", url);""")
+    """	(void)file_id;
+	cJSON_AddStringToObject(r, "thumbnail_url", url);""")
 mut("generation-webhook-token-unchecked", "a ?generation= webhook is taken without checking its token",
     "generation_webhooks_need_the_generations_own_token", "functions/fal-webhook.c",
     """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
