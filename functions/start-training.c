@@ -23,7 +23,7 @@ static const char usage[] =
 
 enum train_outcome {
 	TRAIN_STARTED, TRAIN_NOT_QUEUED, TRAIN_UNKNOWN, TRAIN_RETRY_LATER, TRAIN_FAILED,
-	TRAIN_DB_ERROR,
+	TRAIN_DEFERRED, TRAIN_DB_ERROR,
 };
 
 static enum train_outcome
@@ -32,7 +32,7 @@ training_start(struct app_ctx *ctx, int64_t id)
 	static const enum train_outcome of[] = {
 		[FAL_START_STARTED] = TRAIN_STARTED, [FAL_START_NOT_CLAIMED] = TRAIN_NOT_QUEUED,
 		[FAL_START_RETRY_LATER] = TRAIN_RETRY_LATER, [FAL_START_FAILED] = TRAIN_FAILED,
-		[FAL_START_DB_ERROR] = TRAIN_DB_ERROR,
+		[FAL_START_DEFERRED] = TRAIN_DEFERRED, [FAL_START_DB_ERROR] = TRAIN_DB_ERROR,
 	};
 	enum train_outcome o = of[fal_job_start(ctx, &job_training, id)];
 
@@ -42,22 +42,15 @@ training_start(struct app_ctx *ctx, int64_t id)
 	return exists < 0 ? TRAIN_DB_ERROR : exists ? TRAIN_NOT_QUEUED : TRAIN_UNKNOWN;
 }
 
-/* cron's safety net: the bot's trigger claims at once; an avatar it lost is
- * started here after the claim timeout (at most two minutes). */
-static int
-start_one(void *ud, int64_t id)
-{
-	return training_start(ud, id) == TRAIN_STARTED;
-}
-
+/* cron's safety net: the bot's trigger claims at once; an avatar it lost (or
+ * one given back, or waiting for the budget) is started here, after the
+ * claim timeout (two minutes at most) for a lost trigger. */
 static int
 training_start_pending(struct app_ctx *ctx)
 {
-	int n = avatar_each_due(&ctx->db, ctx->cfg.claim_timeout < 120 ? ctx->cfg.claim_timeout :
-	    120, start_one, ctx);
+	int older = ctx->cfg.claim_timeout < 120 ? ctx->cfg.claim_timeout : 120;
 
-	log_clear_ctx();
-	return n;
+	return fal_job_start_due(ctx, &job_training, older);
 }
 
 static void
@@ -88,6 +81,11 @@ answer(struct app_ctx *ctx, long long id, enum train_outcome o, struct http_resp
 	case TRAIN_FAILED:
 		http_resp_error(resp, HTTP_422, "training_refused",
 		    "the training could not be started; the reason is in the avatar's status");
+		return;
+	case TRAIN_DEFERRED:
+		http_resp_header(resp, "Retry-After", "600");
+		http_resp_error(resp, HTTP_503, "budget_spent",
+		    "today's FAL budget is spent; the avatar stays queued and starts later");
 		return;
 	case TRAIN_DB_ERROR:
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
@@ -138,7 +136,8 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 	static const char *const what[] = {
 		[TRAIN_STARTED] = "started", [TRAIN_NOT_QUEUED] = "not queued",
 		[TRAIN_UNKNOWN] = "not found", [TRAIN_RETRY_LATER] = "back in the queue (upstream unavailable)",
-		[TRAIN_FAILED] = "failed (see its status)", [TRAIN_DB_ERROR] = "database error",
+		[TRAIN_FAILED] = "failed (see its status)", [TRAIN_DEFERRED] = "waiting for the budget",
+		[TRAIN_DB_ERROR] = "database error",
 	};
 	printf("avatar %lld: %s\n", id, what[o]);
 	return o == TRAIN_STARTED ? 0 : o == TRAIN_NOT_QUEUED || o == TRAIN_UNKNOWN ? 3 : 1;

@@ -11,6 +11,7 @@
 #include "callback.h"
 #include "flow_avatars.h"
 #include "flow_create.h"
+#include "flow_credits.h"
 #include "flow_generate.h"
 #include "keyboard.h"
 #include "log.h"
@@ -83,6 +84,7 @@ const struct bot_command bot_commands[] = {
 	{"help", T_CMD_HELP, cmd_help},
 	{"cancel", T_CMD_CANCEL, cmd_cancel},
 	{"language", T_CMD_LANGUAGE, cmd_language},
+	{"balance", T_CMD_BALANCE, flow_credits_balance},
 };
 const size_t bot_commands_count = sizeof(bot_commands) / sizeof(bot_commands[0]);
 
@@ -124,7 +126,8 @@ load_user(struct turn *t)
 {
 	if (t->loaded)
 		return 0;
-	if (users_upsert(&t->ctx->db, &t->u->from, &t->user) != 0)
+	if (users_upsert(&t->ctx->db, &t->u->from, &t->user) != 0 ||
+	    (t->user.created && flow_credits_welcome(t) != 0))
 		return -1;
 	return conv_load(&t->ctx->db, t->user.id, &t->conv);
 }
@@ -214,6 +217,8 @@ on_callback(struct turn *t)
 	case CB_GEN_AR: case CB_GEN_GO: case CB_IMG_REGEN: case CB_IMG_FULL: case CB_IMG_SHARE:
 	case CB_IMG_DELETE: case CB_IMG_DELETE_OK: case CB_GAL_PAGE:
 		return flow_generate_button(t, &cb);
+	case CB_BALANCE: case CB_BUY:
+		return flow_credits_button(t, &cb);
 	default:
 		return on_menu_button(t, &cb);
 	}
@@ -294,6 +299,8 @@ open_turn(struct turn *t)
 		int rc = users_upsert_take(&c[1], u->from.id, &t->user);
 		if (rc == 1)
 			rc = users_upsert(&t->ctx->db, &u->from, &t->user);
+		if (rc == 0 && t->user.created)
+			rc = flow_credits_welcome(t);
 		if (rc == 0 && first)
 			rc = conv_lock_take(&t->ctx->db, &c[2], t->user.id, &t->conv);
 		PQclear(c[2].r);

@@ -43,6 +43,8 @@ static const struct {
 	[CB_IMG_DELETE] = {"idel", 1},
 	[CB_IMG_DELETE_OK] = {"idelok", 1},
 	[CB_GAL_PAGE] = {"galp", 1},
+	[CB_BALANCE] = {"bal", 0},
+	[CB_BUY] = {"buy", 2},
 };
 
 int

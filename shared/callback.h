@@ -51,6 +51,9 @@ enum cb_action {
 	CB_IMG_DELETE,
 	CB_IMG_DELETE_OK,
 	CB_GAL_PAGE,      /* n1: 0-based page */
+	/* credits */
+	CB_BALANCE,
+	CB_BUY,           /* n1: pack index, n2: its credits (a pack changed since is refused) */
 	CB__COUNT
 };
 

@@ -60,6 +60,15 @@ static const struct cfg_def cfg_defs[] = {
 	{"PHOTOS_MIN", CFG_INT, F(photos_min), "10", 1, 100, false},
 	{"PHOTOS_MAX", CFG_INT, F(photos_max), "20", 1, 100, false},
 	{"PHOTO_MIN_SIDE", CFG_INT, F(photo_min_side), "512", 1, 10000, false},
+	{"CREDITS_START", CFG_INT, F(credits_start), "300", 0, 1000000, false},
+	{"PRICE_TRAINING", CFG_INT, F(price_training), "100", 0, 1000000, false},
+	{"PRICE_GENERATION", CFG_INT, F(price_generation), "10", 0, 1000000, false},
+	{"CREDIT_PACKS", CFG_STR, F(credit_packs), "100:50,300:120,1000:350", 0, 200, false},
+	{"TRAININGS_PER_DAY", CFG_INT, F(trainings_per_day), "5", 0, 10000, false},
+	{"GENERATIONS_PER_DAY", CFG_INT, F(generations_per_day), "100", 0, 100000, false},
+	{"FAL_COST_TRAINING_USD", CFG_DOUBLE, F(fal_cost_training_usd), "2.0", 0, 1000, false},
+	{"FAL_COST_IMAGE_USD", CFG_DOUBLE, F(fal_cost_image_usd), "0.04", 0, 100, false},
+	{"FAL_DAILY_BUDGET_USD", CFG_DOUBLE, F(fal_daily_budget_usd), "50", 0, 1000000, false},
 	{"PORT", CFG_INT, F(port), "8080", 1, 65535, false},
 	{"LOG_LEVEL", CFG_STR, F(log_level), "info", 1, 10, false},
 };
@@ -355,6 +364,34 @@ cfg_set(struct config *c, const struct cfg_def *d, const char *v, char *err,
 	return 0;
 }
 
+/* "100:50,500:200": credits:stars, each 1..1000000 credits for 1..100000
+ * Stars (Telegram's range), at most CREDIT_PACKS_MAX. */
+static int
+parse_packs(struct config *c, char *err, size_t errlen)
+{
+	const char *p = c->credit_packs;
+
+	c->n_packs = 0;
+	while (*p != '\0') {
+		char *end;
+		long credits = strtol(p, &end, 10), stars = 0;
+		bool ok = end != p && *end == ':' && credits >= 1 && credits <= 1000000;
+		if (ok) {
+			p = end + 1;
+			stars = strtol(p, &end, 10);
+			ok = end != p && (*end == ',' || *end == '\0') && stars >= 1 && stars <= 100000;
+		}
+		if (!ok || c->n_packs == CREDIT_PACKS_MAX) {
+			snprintf(err, errlen, "config: CREDIT_PACKS must be up to %d credits:stars pairs"
+			    " like 100:50,500:200 (got '%s')", CREDIT_PACKS_MAX, c->credit_packs);
+			return -1;
+		}
+		c->packs[c->n_packs++] = (struct credit_pack){(int)credits, (int)stars};
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
 static int
 config_check(struct config *c, bool test_mode_given, char *err, size_t errlen)
 {
@@ -365,6 +402,8 @@ config_check(struct config *c, bool test_mode_given, char *err, size_t errlen)
 		    c->log_level);
 		return -1;
 	}
+	if (parse_packs(c, err, errlen) != 0)
+		return -1;
 	if (c->photos_max < c->photos_min) {
 		snprintf(err, errlen, "config: PHOTOS_MAX (%d) must not be below PHOTOS_MIN (%d)",
 		    c->photos_max, c->photos_min);

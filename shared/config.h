@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define CREDIT_PACKS_MAX 6
+
 struct config {
 	char *database_url;
 	char *tg_token;
@@ -45,6 +47,19 @@ struct config {
 	int photos_min;
 	int photos_max;
 	int photo_min_side;
+	int credits_start;        /* credits a new user gets */
+	int price_training;       /* credits; 0: free */
+	int price_generation;
+	char *credit_packs;       /* "credits:stars,…" as set */
+	struct credit_pack {
+		int credits, stars;
+	} packs[CREDIT_PACKS_MAX]; /* parsed */
+	int n_packs;
+	int trainings_per_day;    /* per person; 0: no limit */
+	int generations_per_day;
+	double fal_cost_training_usd; /* estimated FAL cost of one training */
+	double fal_cost_image_usd;    /* … of one picture */
+	double fal_daily_budget_usd;  /* estimated spend per UTC day; 0: no limit */
 	int port;
 	char *log_level;
 	char *env_file; /* the file that was read, or NULL */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "billing.h"
 #include "fal_queue.h"
 #include "log.h"
 #include "outbox.h"
@@ -59,6 +60,19 @@ deliver(struct app_ctx *ctx, const struct fal_notes *n)
 
 /* --- finish: the one completion path ------------------------------------------- */
 
+/* In the transaction that ends the job: all of a failed job's charge back,
+ * or the share its kind says of an ok one (pictures blocked as NSFW). */
+static int
+refund(struct app_ctx *ctx, const struct fal_kind *k, const struct job *j, struct fal_end *e)
+{
+	struct job_bill b;
+	int num = e->ok ? e->refund_num : 1, den = e->ok ? e->refund_den : 1;
+
+	k->ops->bill(&ctx->cfg, j, &b);
+	e->refunded = billing_refund(&ctx->db, j, &b, num, den);
+	return e->refunded < 0 ? -1 : 0;
+}
+
 enum fal_finish
 fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *request_id,
     int64_t expect, struct fal_end *e)
@@ -79,7 +93,8 @@ fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *reques
 		db_rollback(&ctx->db);
 		goto out;
 	}
-	if (o->store_end(ctx, j, e) != 0 || k->compose(&ctx->db, j, e, &notes) != 0)
+	if (o->store_end(ctx, j, e) != 0 || refund(ctx, k, j, e) != 0 ||
+	    k->compose(ctx, j, e, &notes) != 0)
 		goto fail;
 	if (db_commit(&ctx->db) != 0)
 		goto out;
@@ -151,7 +166,9 @@ not_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum f
 	if (rc == 0)
 		rc = o->unclaim(&ctx->db, j, why, -1);
 	if (rc == 0)
-		rc = k->compose(&ctx->db, j, &e, &notes);
+		rc = refund(ctx, k, j, &e);
+	if (rc == 0)
+		rc = k->compose(ctx, j, &e, &notes);
 	if (rc == 0)
 		rc = db_commit(&ctx->db);
 	else
@@ -233,28 +250,122 @@ run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
 	return out;
 }
 
+/* Tells the person once (compose, in its own transaction). */
+static int
+tell(struct app_ctx *ctx, const struct fal_kind *k, const struct job *j, const struct fal_end *e)
+{
+	struct fal_notes notes = {0};
+	int rc = db_begin(&ctx->db);
+
+	if (rc == 0)
+		rc = k->compose(ctx, j, e, &notes);
+	if (rc == 0)
+		rc = db_commit(&ctx->db);
+	else
+		db_rollback(&ctx->db);
+	if (rc == 0)
+		deliver(ctx, &notes);
+	return rc;
+}
+
+/* In the claim's transaction, which it ends: a job that cannot pay now.
+ * Over the budget it stays queued (the claim undone) and the person hears
+ * it will start later; short of credits or over the daily limit it fails
+ * and the person hears why. */
+static enum fal_start
+unpaid(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum bill_verdict v,
+    const struct job_bill *b, int balance)
+{
+	struct fal_notes notes = {0};
+	struct fal_end e = {.how = FAL_END_UNPAID, .bill = v, .balance = balance,
+		.price = b->price, .per_day = b->per_day};
+
+	if (v == BILL_ERROR || v == BILL_BUDGET) {
+		db_rollback(&ctx->db);
+		if (v == BILL_ERROR)
+			return FAL_START_DB_ERROR;
+		e.how = FAL_END_DEFERRED;
+		return tell(ctx, k, j, &e) == 0 ? FAL_START_DEFERRED : FAL_START_DB_ERROR;
+	}
+	snprintf(e.r.error, sizeof(e.r.error), "%s", v == BILL_SHORT ? "not enough credits" :
+	    "the daily limit is reached");
+	log_warn("%s %" PRId64 " not started: %s", k->ops->name, j->id, e.r.error);
+	if (k->ops->unclaim(&ctx->db, j, e.r.error, -1) != 0 ||
+	    k->compose(ctx, j, &e, &notes) != 0 || db_commit(&ctx->db) != 0) {
+		db_rollback(&ctx->db);
+		return FAL_START_DB_ERROR;
+	}
+	deliver(ctx, &notes);
+	return FAL_START_FAILED;
+}
+
+/* One transaction: the claim (1 won, 0 not, -1 error) and its charge. */
+static int
+claim_and_charge(struct app_ctx *ctx, const struct fal_kind *k, int64_t id, struct job *j,
+    enum fal_start *out)
+{
+	struct job_bill b;
+	int balance;
+
+	if (db_begin(&ctx->db) != 0)
+		return -1;
+	int won = k->ops->claim(&ctx->db, id, j);
+	if (won <= 0) {
+		db_rollback(&ctx->db);
+		return won;
+	}
+	log_set_ctx("req=%s %s=%" PRId64, ctx->req_id, k->ops->name, id);
+	k->ops->bill(&ctx->cfg, j, &b);
+	enum bill_verdict v = billing_charge(ctx, j, &b, &balance);
+	if (v != BILL_PAID) {
+		*out = unpaid(ctx, k, j, v, &b, balance);
+		return 0;
+	}
+	return db_commit(&ctx->db) == 0 ? 1 : -1;
+}
+
 enum fal_start
 fal_job_start(struct app_ctx *ctx, const struct fal_kind *k, int64_t id)
 {
-	const struct fal_job_ops *o = k->ops;
-	struct job *j = xcalloc(1, o->size);
+	struct job *j = xcalloc(1, k->ops->size);
 	enum fal_start out = FAL_START_NOT_CLAIMED;
 
-	int won = o->claim(&ctx->db, id, j);
+	int won = claim_and_charge(ctx, k, id, j, &out);
 	if (won < 0)
 		out = FAL_START_DB_ERROR;
 	if (won <= 0)
 		goto done;
-	log_set_ctx("req=%s %s=%" PRId64, ctx->req_id, o->name, id);
 	log_info("claimed (attempt %d, %s)", j->attempts,
 	    ctx->cfg.fal_test_mode ? "test mode" : "live");
 	out = run(ctx, k, j);
-	if (out == FAL_START_STARTED && ctx->cfg.fal_test_mode &&
-	    test_seconds(ctx, k) == 0)
+	if (out == FAL_START_STARTED && ctx->cfg.fal_test_mode && test_seconds(ctx, k) == 0)
 		(void)finish_test(ctx, k, j);
 done:
 	free(j);
 	return out;
+}
+
+struct starter {
+	struct app_ctx *ctx;
+	const struct fal_kind *k;
+};
+
+static int
+start_one(void *ud, int64_t id)
+{
+	struct starter *s = ud;
+
+	return fal_job_start(s->ctx, s->k, id) == FAL_START_STARTED;
+}
+
+int
+fal_job_start_due(struct app_ctx *ctx, const struct fal_kind *k, int older_than)
+{
+	struct starter s = {ctx, k};
+	int n = k->ops->each_due(&ctx->db, older_than, start_one, &s);
+
+	log_clear_ctx();
+	return n;
 }
 
 /* --- polling ------------------------------------------------------------------------ */
@@ -383,9 +494,11 @@ expire_unsent(void *ud, struct job *j)
 {
 	struct expiry *x = ud;
 
+	struct fal_end e = x->e;
+
 	log_warn("%s %" PRId64 ": never submitted; timed out", x->k->ops->name, j->id);
 	x->notes.n = 0;
-	if (x->k->compose(&x->ctx->db, j, &x->e, &x->notes) != 0)
+	if (refund(x->ctx, x->k, j, &e) != 0 || x->k->compose(x->ctx, j, &e, &x->notes) != 0)
 		return -1;
 	x->done++;
 	x->unsent++;

@@ -1,11 +1,14 @@
 /*
  * fal_job — the one engine for "a FAL job", whatever its kind:
  *
- *   claim ─▶ prepare ─▶ submit (one retry policy) ─▶ store ─▶ poll ─▶ finish ─▶ outbox
+ *   claim + charge ─▶ prepare ─▶ submit (one retry policy) ─▶ store ─▶ poll
+ *   ─▶ finish (+ refund when it failed) ─▶ outbox
  *
  * It owns the order of the steps and their exactly-once rules: a job is
  * claimed by one conditional UPDATE (only one caller can win, so FAL is paid
- * once per claim), the slow work runs outside any transaction, the FAL
+ * once per claim) and charged in the same transaction (billing.h: a claim
+ * that cannot pay is not a claim), the slow work runs outside any
+ * transaction, the FAL
  * request is stored by a conditional UPDATE, and ONE finish path — taken by
  * the webhook, the poller, the timeout and test mode alike — stores the
  * result and queues what the person is told in one transaction; whoever
@@ -28,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
+#include "billing.h"
 #include "fal_api.h"
 #include "job.h"
 
@@ -37,6 +41,8 @@ enum fal_end_how {
 	FAL_END_TIMED_OUT,   /* no result in the kind's time */
 	FAL_END_REFUSED,     /* never started: FAL refused it, or it cannot be built */
 	FAL_END_UNAVAILABLE, /* never started: FAL unavailable past the attempts */
+	FAL_END_UNPAID,      /* never started: not enough credits, or the daily limit */
+	FAL_END_DEFERRED,    /* not started yet: today's FAL budget is spent; it waits */
 };
 
 struct fal_end {
@@ -46,6 +52,12 @@ struct fal_end {
 	const cJSON *output;  /* the result document (NULL when none) */
 	const cJSON *keep;    /* the document to keep with the job (may be NULL) */
 	const char *logs;     /* may be NULL */
+	int refund_num, refund_den; /* a kind's store: give back this share of an ok job */
+	/* the engine's, for what the person is told */
+	int refunded;         /* credits given back by this end */
+	enum bill_verdict bill; /* UNPAID: why */
+	int balance, price;   /* UNPAID: the person's balance, the job's price */
+	int per_day;          /* UNPAID: the person's daily limit of the kind */
 };
 
 /* The result of an HTTP fetch (status + body), or of a webhook. */
@@ -100,6 +112,12 @@ struct fal_job_ops {
 	    int (*fn)(void *ud, struct job *j), void *ud);
 	/* test mode: the result a real job would have given */
 	cJSON *(*test_output)(const struct config *c, const struct job *j);
+	/* what the job costs (billing.h) */
+	void (*bill)(const struct config *c, const struct job *j, struct job_bill *b);
+	/* fn for each queued job whose start is due (a lost trigger, a job that
+	 * waited for the budget, a give-back whose time has come); the number
+	 * for which fn returned > 0, or -1 */
+	int (*each_due)(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud);
 };
 
 enum fal_moment { FAL_SHOW_STARTED, FAL_SHOW_PROGRESS };
@@ -107,7 +125,7 @@ enum fal_moment { FAL_SHOW_STARTED, FAL_SHOW_PROGRESS };
 struct fal_kind {
 	const struct fal_job_ops *ops;
 	/* In the job's transaction: queues what the person is told about e. */
-	int (*compose)(struct db *db, const struct job *j, const struct fal_end *e,
+	int (*compose)(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 	    struct fal_notes *notes);
 	/* Best effort, outside any transaction (may be NULL). */
 	void (*show)(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress);
@@ -117,10 +135,14 @@ enum fal_start {
 	FAL_START_STARTED,     /* submitted (or test-mode started) */
 	FAL_START_NOT_CLAIMED, /* not waiting, not due, or someone else has it */
 	FAL_START_RETRY_LATER, /* FAL or Telegram unavailable: back in the queue */
-	FAL_START_FAILED,      /* refused, or unavailable past the attempts: person told */
+	FAL_START_FAILED,      /* refused, unpaid, or unavailable past the attempts: person told */
+	FAL_START_DEFERRED,    /* today's FAL budget is spent: it waits, person told once */
 	FAL_START_DB_ERROR,
 };
 enum fal_start fal_job_start(struct app_ctx *ctx, const struct fal_kind *k, int64_t id);
+/* Starts the kind's due jobs queued more than older_than seconds ago (cron's
+ * safety net); how many started, or -1. */
+int fal_job_start_due(struct app_ctx *ctx, const struct fal_kind *k, int older_than);
 
 enum fal_finish { FAL_FINISH_COMPLETED, FAL_FINISH_FAILED, FAL_FINISH_DUPLICATE,
 	FAL_FINISH_UNKNOWN, FAL_FINISH_DB_ERROR };

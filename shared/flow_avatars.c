@@ -3,9 +3,11 @@
 #include <inttypes.h>
 
 #include "avatars.h"
+#include "flow_credits.h"
 #include "keyboard.h"
 #include "log.h"
 #include "sbuf.h"
+#include "training.h"
 
 #define LIST_MAX 20
 
@@ -152,8 +154,13 @@ static int
 on_retry(struct turn *t, struct avatar *a)
 {
 	struct sbuf s = SBUF_INIT;
-	int done = avatar_queue(&t->ctx->db, a->id, true);
+	struct job_bill b;
 
+	training_bill(&t->ctx->cfg, &b);
+	int may = a->status == AV_ERROR ? flow_credits_gate(t, &b) : 1;
+	if (may <= 0)
+		return may;
+	int done = avatar_queue(&t->ctx->db, a->id, true);
 	if (done < 0)
 		return -1;
 	if (done == 0) {

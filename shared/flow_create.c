@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "avatars.h"
+#include "flow_credits.h"
 #include "keyboard.h"
 #include "log.h"
 #include "photos.h"
@@ -101,6 +102,7 @@ kb_types(const struct turn *t, int64_t aid, bool with_info)
 static void
 show_summary(struct turn *t, const struct avatar *a, bool as_new)
 {
+	struct job_bill b;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
 	enum lang l = t->user.lang;
@@ -108,6 +110,8 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 	text_addf(&s, l, T_SUMMARY, a->name,
 	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
 	    training_minutes(&t->ctx->cfg, a->type == TRAIN_STYLE));
+	training_bill(&t->ctx->cfg, &b);
+	(void)flow_credits_price(t, &b, &s);
 	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
 	kb_row(kb);
 	if (a->photos < t->ctx->cfg.photos_max)
@@ -423,6 +427,11 @@ on_start_training(struct turn *t, const struct cb *cb)
 		turn_stale(t);
 		return 0;
 	}
+	struct job_bill b;
+	training_bill(&t->ctx->cfg, &b);
+	int may = a.status == AV_READY ? flow_credits_gate(t, &b) : 1;
+	if (may <= 0)
+		return may;
 	int queued = avatar_queue(&t->ctx->db, a.id, false);
 	if (queued < 0)
 		return -1;

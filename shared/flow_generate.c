@@ -6,6 +6,8 @@
 
 #include "avatars.h"
 #include "fal_models.h"
+#include "flow_credits.h"
+#include "gen_job.h"
 #include "generations.h"
 #include "http_out.h"
 #include "jobs.h"
@@ -200,6 +202,7 @@ flow_generate_prompt(struct turn *t)
 static int
 on_aspect(struct turn *t, const struct cb *cb)
 {
+	struct job_bill b;
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
 	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8;
@@ -222,6 +225,12 @@ on_aspect(struct turn *t, const struct cb *cb)
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
 	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name,
 	    tp ? tp->name[t->user.lang] : turn_text(t, T_GEN_OWN), fal_aspects[ar].ratio);
+	gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, &b);
+	if (flow_credits_price(t, &b, &s) != 0) {
+		cJSON_Delete(kb);
+		sbuf_free(&s);
+		return -1;
+	}
 	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
@@ -303,6 +312,13 @@ on_go(struct turn *t, const struct cb *cb)
 			sbuf_free(&prompt);
 			return 0;
 		}
+	}
+	struct job_bill b;
+	gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, &b);
+	int may = flow_credits_gate(t, &b);
+	if (may <= 0) {
+		sbuf_free(&prompt);
+		return may;
 	}
 	enum gen_create rc = generation_create(t->ctx, t->user.id, a.id, t->u->chat_id,
 	    tp ? tp->key : NULL, tp ? NULL : own, prompt.p, (int)ar, &gid);
@@ -495,6 +511,11 @@ on_image(struct turn *t, const struct cb *cb)
 	}
 	switch (cb->action) {
 	case CB_IMG_REGEN: {
+		struct job_bill b;
+		gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, &b);
+		int may = flow_credits_gate(t, &b);
+		if (may <= 0)
+			return may;
 		enum gen_create rc = generation_repeat(t->ctx, t->user.id, m.id, t->u->chat_id, &gid);
 		if (rc == GEN_DB_ERROR)
 			return -1;

@@ -10,7 +10,6 @@
 
 #include <sodium.h>
 
-#include "auth.h"
 #include "fal_models.h"
 #include "log.h"
 
@@ -118,13 +117,11 @@ generation_repeat(struct app_ctx *ctx, int64_t user_id, int64_t image_id, int64_
 	return created(ctx, db_run(&ctx->db, &st_repeat, &p), user_id, id);
 }
 
-#define GJ(j) ((struct gen_job *)(j))
-
 /* --- the job's rows: the job's head (job.h), then its own -------------------- */
 #define GEN_COLS \
     "g.id, g.user_id, g.chat_id, u.lang, g.attempts,"                                      \
     " coalesce(extract(epoch FROM g.claimed_at)::bigint, 0), g.status = 'running',"        \
-    " coalesce(g.fal_request_id, ''), g.endpoint,"                                        \
+    " coalesce(g.fal_request_id, ''), g.endpoint, 'generation:' || g.id,"                \
     " g.seed, coalesce(g.template_key, ''), g.aspect_ratio, g.avatar_id"
 #define GEN_NCOLS (JOB_HEAD_NCOLS + 4)
 
@@ -187,6 +184,9 @@ static struct db_stmt st_inflight = DB_STMT("gen_claim_inflight",
 static struct db_stmt st_timed_out = DB_STMT("gen_timed_out",
     "SELECT fal_request_id FROM generations WHERE status = 'running'"
     " AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 500");
+static struct db_stmt st_due = DB_STMT("gen_each_due",
+    "SELECT id FROM generations WHERE status = 'queued'"
+    " AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 100");
 /* Never submitted (the worker died before or while submitting). */
 static struct db_stmt st_unsent = DB_STMT("gen_expire_unsent",
     "UPDATE generations g SET status = 'error', error = $2, completed_at = now()"
@@ -196,13 +196,7 @@ static struct db_stmt st_unsent = DB_STMT("gen_expire_unsent",
     "  FOR UPDATE SKIP LOCKED)"
     " RETURNING " GEN_COLS);
 
-/* --- the kind's operations (fal_job.h) ------------------------------------------- */
-
-static int
-timeout(const struct config *c)
-{
-	return c->gen_timeout;
-}
+/* --- the job's transitions ------------------------------------------------------ */
 
 static void
 read_claim(const PGresult *r, struct gen_job *g)
@@ -215,108 +209,72 @@ read_claim(const PGresult *r, struct gen_job *g)
 	snprintf(g->finetune_id, sizeof(g->finetune_id), "%s", db_str(r, 0, c + 3));
 }
 
-static int
-claim(struct db *db, int64_t id, struct job *j)
+int
+generation_claim(struct db *db, int64_t id, struct gen_job *g)
 {
 	struct db_params p;
 
 	db_params_init(&p);
 	db_p_i64(&p, id);
-	return one_gen(db_run(db, &st_claim, &p), GJ(j), read_claim);
+	return one_gen(db_run(db, &st_claim, &p), g, read_claim);
 }
 
-/* The input, by the model row the job's endpoint names (fal_models.c). */
-static cJSON *
-input(struct app_ctx *ctx, struct job *j)
-{
-	const struct gen_job *g = GJ(j);
-	const struct fal_aspect *ar = &fal_aspects[fal_aspect_index(g->aspect)];
-	struct fal_gen_args a = {
-		.prompt = g->prompt, .num_images = g->num_images, .seed = g->seed,
-		.lora_url = g->lora_url, .finetune_id = g->finetune_id,
-		.ratio = ar->ratio, .image_size = ar->image_size,
-		.cfg = &ctx->cfg,
-	};
-
-	return fal_generation_input(j->endpoint, &a);
-}
-
-static int
-store_submitted(struct db *db, struct job *j, const struct fal_submitted *s,
-    const char *webhook, const cJSON *in, const cJSON *answer)
+int
+generation_mark_running(struct db *db, int64_t id, const struct fal_submitted *s,
+    const char *params)
 {
 	struct db_params p;
-	char *json = cJSON_PrintUnformatted(in);
 
-	(void)webhook;
-	(void)answer;
 	db_params_init(&p);
-	db_p_i64(&p, j->id);
+	db_p_i64(&p, id);
 	db_p_str(&p, s->request_id);
 	db_p_str(&p, s->status_url[0] ? s->status_url : NULL);
 	db_p_str(&p, s->response_url[0] ? s->response_url : NULL);
 	db_p_str(&p, s->cancel_url[0] ? s->cancel_url : NULL);
-	db_p_str(&p, json);
-	int rc = db_exec(db, &st_running, &p);
-	cJSON_free(json);
-	return rc;
+	db_p_str(&p, params);
+	return db_exec(db, &st_running, &p);
 }
 
-/* A generation is never given back (max_attempts 1): it fails. */
-static int
-unclaim(struct db *db, struct job *j, const char *why, int retry_in)
+int
+generation_fail_start(struct db *db, int64_t id, const char *why)
 {
 	struct db_params p;
 
-	(void)retry_in;
 	db_params_init(&p);
-	db_p_i64(&p, j->id);
+	db_p_i64(&p, id);
 	db_p_str(&p, why);
 	return db_exec(db, &st_fail, &p);
 }
 
-static int
-lock(struct db *db, const char *request_id, int64_t expect, struct job *j)
+int
+generation_lock_by_request(struct db *db, const char *request_id, struct gen_job *g)
 {
 	struct db_params p;
 
-	(void)expect;
 	db_params_init(&p);
 	db_p_str(&p, request_id);
-	return one_gen(db_run(db, &st_lock, &p), GJ(j), NULL);
+	return one_gen(db_run(db, &st_lock, &p), g, NULL);
 }
 
-/* A result without pictures is a failure. */
-static int
-store_end(struct app_ctx *ctx, struct job *j, struct fal_end *e)
+int
+generation_mark_done(struct db *db, int64_t id, bool ok, const char *error, const char *json)
 {
-	struct gen_job *g = GJ(j);
 	struct db_params p;
 
-	if (e->ok && image_store_result(&ctx->db, j->id, j->user_id, g->avatar_id, g->seed,
-	    e->output, &g->pics) != 0)
-		return -1;
-	if (e->ok && g->pics.shown + g->pics.hidden == 0) {
-		e->ok = false;
-		snprintf(e->r.error, sizeof(e->r.error), "the result holds no images");
-	}
-	char *json = e->keep ? cJSON_PrintUnformatted(e->keep) : NULL;
 	db_params_init(&p);
-	db_p_i64(&p, j->id);
-	db_p_str(&p, e->ok ? "completed" : "error");
-	db_p_str(&p, e->ok ? NULL : e->r.error);
+	db_p_i64(&p, id);
+	db_p_str(&p, ok ? "completed" : "error");
+	db_p_str(&p, ok ? NULL : error);
 	db_p_str(&p, json);
-	int rc = db_exec(&ctx->db, &st_done, &p);
-	cJSON_free(json);
-	return rc;
+	return db_exec(db, &st_done, &p);
 }
 
-static int
-claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
+int
+generation_claim_inflight(struct db *db, int limit, int64_t only_id, struct gen_job **out)
 {
 	struct db_params p;
 
-	*rows = NULL;
+	*out = NULL;
 	db_params_init(&p);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, only_id);
@@ -333,12 +291,13 @@ claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
 		g[i].j.elapsed = (int)db_i64(r, i, GEN_NCOLS + 2);
 	}
 	PQclear(r);
-	*rows = g;
+	*out = g;
 	return n;
 }
 
-static int
-each_timed_out(struct db *db, int secs, void (*fn)(void *ud, const char *request_id), void *ud)
+int
+generation_each_timed_out(struct db *db, int secs, void (*fn)(void *ud, const char *request_id),
+    void *ud)
 {
 	struct db_params p;
 
@@ -347,9 +306,9 @@ each_timed_out(struct db *db, int secs, void (*fn)(void *ud, const char *request
 	return db_each(db, &st_timed_out, &p, 0, fn, ud);
 }
 
-static int
-expire_unsent(struct db *db, int secs, const char *why, int (*fn)(void *ud, struct job *j),
-    void *ud)
+int
+generation_expire_unsent(struct db *db, int secs, const char *why,
+    int (*fn)(void *ud, struct job *j), void *ud)
 {
 	struct db_params p;
 	struct gen_job g;
@@ -370,25 +329,19 @@ expire_unsent(struct db *db, int secs, const char *why, int (*fn)(void *ud, stru
 	return rc;
 }
 
-static cJSON *
-test_output(const struct config *c, const struct job *j)
+int
+generation_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud)
 {
-	return fal_test_generation_output(c->public_base_url, GJ(j)->num_images, GJ(j)->seed);
-}
+	struct db_params p;
+	int started = 0;
 
-const struct fal_job_ops generation_ops = {
-	.name = "generation",
-	.size = sizeof(struct gen_job),
-	.max_attempts = 1,
-	.timeout = timeout,
-	.claim = claim,
-	.input = input,
-	.store_submitted = store_submitted,
-	.unclaim = unclaim,
-	.lock = lock,
-	.store_end = store_end,
-	.claim_inflight = claim_inflight,
-	.each_timed_out = each_timed_out,
-	.expire_unsent = expire_unsent,
-	.test_output = test_output,
-};
+	db_params_init(&p);
+	db_p_i64(&p, older_than);
+	PGresult *r = db_run(db, &st_due, &p);
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		started += fn(ud, db_i64(r, i, 0)) > 0;
+	PQclear(r);
+	return started;
+}

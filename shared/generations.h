@@ -1,13 +1,12 @@
 /*
- * generations — image generation as a kind of FAL job (fal_job.h), and the
- * generations table: a job row per tap (created in the tap's transaction,
- * under the per-user concurrency limit), claimed once before the FAL
- * submit, finished by the engine's one path, which stores the pictures
- * (images.c) with the row in one transaction.  The model follows what the
- * avatar holds: a LoRA file generates with fal-ai/flux-lora, a finetune id
- * with the finetuned FLUX endpoint (fal_models.c).  In test mode the job
- * completes at once with placeholder JPEGs served from MEDIA_DIR.  What
- * the person is told is the flow layer's (jobs.c).
+ * generations — the generations table: a job row per tap (created in the
+ * tap's transaction, under the per-user concurrency limit), claimed once
+ * before the FAL submit (queued → submitting), then running with its FAL
+ * request, then completed or error — each a conditional UPDATE on the
+ * current status, so of two callers racing for a transition one wins.  The
+ * model follows what the avatar holds: a LoRA file generates with
+ * fal-ai/flux-lora, a finetune id with the finetuned FLUX endpoint (the
+ * endpoints of fal_models.c's rows).  gen_job.c drives the transitions.
  */
 #ifndef AISHA_GENERATIONS_H
 #define AISHA_GENERATIONS_H
@@ -16,8 +15,10 @@
 
 #include <cjson/cJSON.h>
 
+#include <stdbool.h>
+
 #include "app.h"
-#include "fal_job.h"
+#include "fal_api.h"
 #include "images.h"
 #include "job.h"
 
@@ -45,6 +46,30 @@ struct gen_job {
 	struct image_batch pics; /* the finish's: what was stored */
 };
 
-extern const struct fal_job_ops generation_ops;
+/* queued → submitting for one caller: 1 won (*g with the input's fields), 0, -1. */
+int generation_claim(struct db *db, int64_t id, struct gen_job *g);
+/* submitting → running with the FAL request and the input (params JSON). */
+int generation_mark_running(struct db *db, int64_t id, const struct fal_submitted *s,
+    const char *params);
+/* submitting → error with why. */
+int generation_fail_start(struct db *db, int64_t id, const char *why);
+/* In the caller's transaction: locks the job of request_id: 1, 0 none, -1. */
+int generation_lock_by_request(struct db *db, const char *request_id, struct gen_job *g);
+/* running → completed, or error with error; json (FAL's document) kept. */
+int generation_mark_done(struct db *db, int64_t id, bool ok, const char *error,
+    const char *json);
+/* Claims up to limit running jobs not checked for 10 s (only_id: that one)
+ * for one status check; *out (caller frees).  The count or -1. */
+int generation_claim_inflight(struct db *db, int limit, int64_t only_id, struct gen_job **out);
+/* fn for the request of each job running for more than secs. */
+int generation_each_timed_out(struct db *db, int secs,
+    void (*fn)(void *ud, const char *request_id), void *ud);
+/* In the caller's transaction: queued or claimed more than secs ago and
+ * never submitted → error with why; fn for each.  The count or -1. */
+int generation_expire_unsent(struct db *db, int secs, const char *why,
+    int (*fn)(void *ud, struct job *j), void *ud);
+/* fn for each job queued more than older_than seconds ago. */
+int generation_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id),
+    void *ud);
 
 #endif

@@ -19,4 +19,5 @@ job_read(const PGresult *r, int i, struct job *j)
 	j->in_flight = db_bool(r, i, 6);
 	snprintf(j->request_id, sizeof(j->request_id), "%s", db_str(r, i, 7));
 	snprintf(j->endpoint, sizeof(j->endpoint), "%s", db_str(r, i, 8));
+	snprintf(j->charge_ref, sizeof(j->charge_ref), "%s", db_str(r, i, 9));
 }

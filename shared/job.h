@@ -24,12 +24,14 @@ struct job {
 	char endpoint[201];
 	char status_url[512], response_url[512];
 	int elapsed;           /* seconds since it was submitted (the poller's rows) */
+	char charge_ref[80];   /* its charge's ledger reference (credits.h) */
 };
 
 /* Every kind's row list begins with these columns, in this order: id,
  * user_id, chat_id, lang, attempts, the claim's epoch seconds (0 when not
- * claimed), in flight (bool), request id ('' when none), endpoint. */
-#define JOB_HEAD_NCOLS 9
+ * claimed), in flight (bool), request id ('' when none), endpoint, the
+ * charge's reference. */
+#define JOB_HEAD_NCOLS 10
 /* Reads them from row i of r into *j (the rest of *j zeroed). */
 void job_read(const PGresult *r, int i, struct job *j);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "avatars.h"
+#include "billing.h"
+#include "gen_job.h"
 #include "generations.h"
 #include "keyboard.h"
 #include "outbox.h"
@@ -33,32 +35,91 @@ queue(struct db *db, const struct job *j, struct outbox_msg *m, struct fal_notes
 
 #define AV(j) ((const struct avatar_job *)(j))
 
+/* Not paid for: short of credits (then the packs to top up) or the daily
+ * limit. */
+static void
+unpaid(const struct app_ctx *ctx, const struct job *j, const struct fal_end *e, struct sbuf *s,
+    cJSON **kb)
+{
+	if (e->bill == BILL_SHORT) {
+		text_addf(s, j->lang, T_CREDITS_SHORT, e->price, e->balance);
+		if (ctx->cfg.n_packs > 0)
+			*kb = kb_packs(j->lang, &ctx->cfg);
+	} else {
+		text_addf(s, j->lang, T_DAILY_LIMIT, e->per_day);
+	}
+}
+
+static void
+refunded(const struct job *j, const struct fal_end *e, struct sbuf *s)
+{
+	if (e->refunded > 0)
+		text_addf(s, j->lang, T_REFUNDED, e->refunded);
+}
+
+static const char *
+training_event(const struct fal_end *e)
+{
+	static const char *const names[] = {
+		[FAL_END_RESULT] = "failed", [FAL_END_TIMED_OUT] = "failed",
+		[FAL_END_REFUSED] = "failed", [FAL_END_UNAVAILABLE] = "unavailable",
+		[FAL_END_UNPAID] = "unpaid", [FAL_END_DEFERRED] = "later",
+	};
+
+	return e->ok ? "done" : names[e->how];
+}
+
+static void
+training_text(const struct app_ctx *ctx, const struct avatar_job *a, const struct fal_end *e,
+    struct sbuf *s, cJSON **kb)
+{
+	enum lang l = a->j.lang;
+
+	if (e->ok)
+		text_addf(s, l, T_TRAINING_DONE, a->name);
+	else if (e->how == FAL_END_UNPAID)
+		unpaid(ctx, &a->j, e, s, kb);
+	else if (e->how == FAL_END_DEFERRED)
+		text_addf(s, l, T_TRAINING_LATER, a->name);
+	else if (e->how == FAL_END_UNAVAILABLE)
+		text_addf(s, l, T_TRAINING_UNAVAILABLE, a->name);
+	else if (e->how == FAL_END_TIMED_OUT)
+		text_addf(s, l, T_TRAINING_TIMEOUT, a->name);
+	else
+		text_addf(s, l, T_TRAINING_FAILED, a->name, e->r.error);
+	refunded(&a->j, e, s);
+	if (e->ok)
+		*kb = kb_trained(l, a->j.id);
+	else if (e->how != FAL_END_DEFERRED && *kb == NULL)
+		*kb = kb_retry(l, a->j.id);
+	else if (e->how != FAL_END_DEFERRED) { /* under the packs: Retry, once topped up */
+		kb_row(*kb);
+		kb_button_t(*kb, l, T_BTN_RETRY, CB_AVATAR_RETRY, a->j.id, 0);
+	}
+}
+
+/* The key makes each event one message: per claim for a start that failed,
+ * per queueing for a wait, per request for an end. */
 static int
-training_compose(struct db *db, const struct job *j, const struct fal_end *e,
+training_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
     struct fal_notes *notes)
 {
-	const struct avatar_job *a = AV(j);
 	struct sbuf s = SBUF_INIT;
+	cJSON *kb = NULL;
 	char key[400];
-	const char *kind = e->ok ? "done" : e->how == FAL_END_UNAVAILABLE ? "unavailable" : "failed";
-	cJSON *kb = e->ok ? kb_trained(j->lang, j->id) : kb_retry(j->lang, j->id);
+	const char *event = training_event(e);
 
-	if (e->how == FAL_END_REFUSED || e->how == FAL_END_UNAVAILABLE)
+	if (e->how == FAL_END_DEFERRED)
+		snprintf(key, sizeof(key), "%s:%s", j->charge_ref, event);
+	else if (e->how != FAL_END_RESULT && e->how != FAL_END_TIMED_OUT)
 		snprintf(key, sizeof(key), "avatar:%" PRId64 ":c%" PRId64 ":%s", j->id,
-		    j->claim_epoch, kind);
+		    j->claim_epoch, event);
 	else
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:%s", j->id, j->request_id, kind);
-	if (e->ok)
-		text_addf(&s, j->lang, T_TRAINING_DONE, a->name);
-	else if (e->how == FAL_END_UNAVAILABLE)
-		text_addf(&s, j->lang, T_TRAINING_UNAVAILABLE, a->name);
-	else if (e->how == FAL_END_TIMED_OUT)
-		text_addf(&s, j->lang, T_TRAINING_TIMEOUT, a->name);
-	else
-		text_addf(&s, j->lang, T_TRAINING_FAILED, a->name, e->r.error);
-	struct outbox_msg m = {.kind = kind, .dedupe_key = key, .avatar_id = j->id,
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:%s", j->id, j->request_id, event);
+	training_text(ctx, AV(j), e, &s, &kb);
+	struct outbox_msg m = {.kind = event, .dedupe_key = key, .avatar_id = j->id,
 		.method = "sendMessage", .params = reply_message_params(j->chat_id, s.p, kb)};
-	int rc = queue(db, j, &m, notes);
+	int rc = queue(&ctx->db, j, &m, notes);
 	sbuf_free(&s);
 	return rc;
 }
@@ -141,28 +202,50 @@ gen_pictures(struct db *db, const struct gen_job *g, struct fal_notes *notes)
 	return rc;
 }
 
+/* A failure (with what was given back), a wait, or unpaid. */
 static int
-gen_compose(struct db *db, const struct job *j, const struct fal_end *e,
+gen_not_made(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
+    struct fal_notes *notes)
+{
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = NULL;
+	const char *part = e->how == FAL_END_DEFERRED ? "later" :
+	    e->how == FAL_END_UNPAID ? "unpaid" : "failed";
+
+	if (e->how == FAL_END_DEFERRED)
+		text_addf(&s, j->lang, T_GEN_LATER);
+	else if (e->how == FAL_END_UNPAID)
+		unpaid(ctx, j, e, &s, &kb);
+	else
+		text_addf(&s, j->lang, T_GEN_FAILED, e->r.error[0] ? e->r.error :
+		    "FAL reported an error");
+	refunded(j, e, &s);
+	int rc = gen_queue(&ctx->db, j, part, "sendMessage", reply_message_params(j->chat_id, s.p,
+	    kb), NULL, notes);
+	sbuf_free(&s);
+	return rc;
+}
+
+static int
+gen_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
     struct fal_notes *notes)
 {
 	const struct gen_job *g = (const struct gen_job *)j;
 	struct sbuf s = SBUF_INIT;
 	int rc = 0;
 
-	if (!e->ok) {
-		text_addf(&s, j->lang, T_GEN_FAILED, e->r.error[0] ? e->r.error :
-		    "FAL reported an error");
-		rc = gen_queue(db, j, "failed", "sendMessage",
-		    reply_message_params(j->chat_id, s.p, NULL), NULL, notes);
-		sbuf_free(&s);
-		return rc;
-	}
+	if (!e->ok)
+		return gen_not_made(ctx, j, e, notes);
 	if (g->pics.shown > 0)
-		rc = gen_pictures(db, g, notes);
-	if (rc == 0 && g->pics.hidden > 0)
-		rc = gen_queue(db, j, "nsfw", "sendMessage", reply_message_params(j->chat_id,
-		    text_get(j->lang, T_GEN_NSFW), NULL), NULL, notes);
+		rc = gen_pictures(&ctx->db, g, notes);
+	if (rc == 0 && g->pics.hidden > 0) {
+		text_addf(&s, j->lang, T_GEN_NSFW);
+		refunded(j, e, &s);
+		rc = gen_queue(&ctx->db, j, "nsfw", "sendMessage", reply_message_params(j->chat_id,
+		    s.p, NULL), NULL, notes);
+	}
+	sbuf_free(&s);
 	return rc;
 }
 
-const struct fal_kind job_generation = {&generation_ops, gen_compose, NULL};
+const struct fal_kind job_generation = {&gen_job_ops, gen_compose, NULL};

@@ -97,6 +97,7 @@ kb_main_menu(enum lang l)
 	kb_button_t(kb, l, T_BTN_GENERATE, CB_GENERATE, 0, 0);
 	kb_button_t(kb, l, T_BTN_GALLERY, CB_GALLERY, 0, 0);
 	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_BALANCE, CB_BALANCE, 0, 0);
 	kb_button_t(kb, l, T_BTN_HELP, CB_HELP, 0, 0);
 	return kb;
 }
@@ -153,4 +154,19 @@ cJSON *
 kb_trained(enum lang l, int64_t avatar_id)
 {
 	return kb_then_avatars(l, T_BTN_GENERATE, CB_GEN_AVATAR, avatar_id);
+}
+
+cJSON *
+kb_packs(enum lang l, const struct config *c)
+{
+	cJSON *kb = kb_new();
+	char label[96];
+
+	for (int i = 0; i < c->n_packs; i++) {
+		kb_row(kb);
+		snprintf(label, sizeof(label), text_get(l, T_BTN_PACK), c->packs[i].credits,
+		    c->packs[i].stars);
+		kb_button(kb, label, CB_BUY, i, c->packs[i].credits);
+	}
+	return kb;
 }

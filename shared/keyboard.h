@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "callback.h"
+#include "config.h"
 #include "texts.h"
 
 cJSON *kb_new(void);
@@ -21,7 +22,7 @@ void kb_url_button(cJSON *kb, const char *text, const char *url);
 /* A button that opens an inline query for the bot in a chat the person picks. */
 void kb_inline_query_button(cJSON *kb, const char *text, const char *query);
 
-/* The five-entry main menu. */
+/* The main menu. */
 cJSON *kb_main_menu(enum lang l);
 /* The buttons under a generated picture: Regenerate, Full quality, Share. */
 cJSON *kb_image(enum lang l, int64_t image_id);
@@ -29,6 +30,8 @@ cJSON *kb_image(enum lang l, int64_t image_id);
 cJSON *kb_album(enum lang l, const int64_t *image_ids, int n);
 /* Under a training that failed: Retry, My avatars. */
 cJSON *kb_retry(enum lang l, int64_t avatar_id);
+/* The credit packs of CREDIT_PACKS, a row each (an empty keyboard when none). */
+cJSON *kb_packs(enum lang l, const struct config *c);
 /* Under a training that completed: Generate, My avatars. */
 cJSON *kb_trained(enum lang l, int64_t avatar_id);
 

@@ -11,11 +11,18 @@
 #include "training_zip.h"
 #include "updates.h"
 
+/* A generation still queued this long (a lost trigger, or one that waited
+ * for the budget) is started by the status pass. */
+#define GEN_START_AFTER 30
+
 int
 maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
 {
 	struct fal_poll_counts t, g;
-	int rc = fal_job_poll_all(ctx, &job_training, 0, &t);
+	int started = fal_job_start_due(ctx, &job_generation, GEN_START_AFTER);
+	int rc = started < 0 ? -1 : 0;
+
+	rc |= fal_job_poll_all(ctx, &job_training, 0, &t);
 
 	rc |= fal_job_poll_all(ctx, &job_generation, 0, &g);
 	int expired = fal_job_expire(ctx, &job_generation);
@@ -27,6 +34,7 @@ maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
 	cJSON_AddNumberToObject(summary, "generations_checked", g.checked);
 	cJSON_AddNumberToObject(summary, "generations_completed", g.completed);
 	cJSON_AddNumberToObject(summary, "generations_timed_out", expired < 0 ? 0 : expired);
+	cJSON_AddNumberToObject(summary, "generations_started", started < 0 ? 0 : started);
 	int sent = outbox_deliver(ctx, 0, 1000);
 	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
 	if (sent)

@@ -135,6 +135,17 @@ enum text_id {
 	T_SHARED_IMAGE,        /* %s style */
 	T_FULL_FAILED,
 	T_SORRY,
+	/* credits */
+	T_BALANCE,             /* %d balance, %d training price, %d picture price */
+	T_PRICE_LINE,          /* %d price, %d balance */
+	T_CREDITS_SHORT,       /* %d price, %d balance */
+	T_DAILY_LIMIT,         /* %d per day */
+	T_TRAINING_LATER,      /* %s name */
+	T_GEN_LATER,
+	T_REFUNDED,            /* %d credits */
+	T_BTN_BALANCE,
+	T_BTN_PACK,            /* %d credits, %d stars */
+	T_CMD_BALANCE,
 	T__COUNT
 };
 

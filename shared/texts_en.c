@@ -17,7 +17,7 @@ const char *const texts_en[T__COUNT] = {
 	    "2. Training takes about 5–15 minutes — I'll message you when it's done.\n"
 	    "3. “Generate”: pick a style or describe an idea, and get your pictures.\n\n"
 	    "Commands: /start — menu, /cancel — cancel the current step, "
-	    "/language — language, /help — this help.",
+	    "/language — language, /balance — credits and top-ups, /help — this help.",
 	[T_USE_MENU] = "I didn't quite get that. Pick an action from the menu 👇",
 	[T_PRIVATE_ONLY] = "I only work in private chats — message me directly.",
 	[T_STALE_BUTTON] = "That button is out of date — here is the current menu.",
@@ -137,4 +137,14 @@ const char *const texts_en[T__COUNT] = {
 	[T_SORRY] = "⚠️ Something went wrong with that message. Please try again or pick an action from the menu 👇",
 	[T_FULL_FAILED] = "Couldn't prepare the full-quality file. Please try again in a moment.",
 	[T_GEN_STARTED_DONE] = "Done! What shall we do with the pictures?",
+	[T_BALANCE] = "💰 Your balance: <b>%d</b> credits.\nA training costs %d credits, a picture %d.",
+	[T_PRICE_LINE] = "\n💰 Price: <b>%d</b> credits (your balance: %d).",
+	[T_CREDITS_SHORT] = "💳 Not enough credits: this costs %d, your balance is %d. Top up with Telegram Stars:",
+	[T_DAILY_LIMIT] = "⏳ That's today's limit (%d a day). It resets at midnight UTC — see you then!",
+	[T_TRAINING_LATER] = "⏳ Avatar <b>%s</b> is waiting in line: today's capacity is used up. The training will start later by itself — I'll message you when it's done.",
+	[T_GEN_LATER] = "⏳ Your picture is waiting in line: today's capacity is used up. It will be made later by itself.",
+	[T_REFUNDED] = "\n💰 %d credits are back on your balance.",
+	[T_BTN_BALANCE] = "💰 Balance",
+	[T_BTN_PACK] = "%d credits — %d ⭐",
+	[T_CMD_BALANCE] = "Balance and top-ups",
 };

@@ -147,6 +147,26 @@ test_output(const struct config *c, const struct job *j)
 	return fal_test_training_output(j->endpoint, j->request_id);
 }
 
+void
+training_bill(const struct config *c, struct job_bill *b)
+{
+	*b = (struct job_bill){.reason = "training", .price = c->price_training, .units = 1,
+		.cost_usd = c->fal_cost_training_usd, .per_day = c->trainings_per_day};
+}
+
+static void
+bill(const struct config *c, const struct job *j, struct job_bill *b)
+{
+	(void)j;
+	training_bill(c, b);
+}
+
+static int
+each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud)
+{
+	return avatar_each_due(db, older_than, fn, ud);
+}
+
 const struct fal_job_ops training_ops = {
 	.name = "avatar",
 	.size = sizeof(struct avatar_job),
@@ -164,4 +184,6 @@ const struct fal_job_ops training_ops = {
 	.record_progress = record_progress,
 	.each_timed_out = each_timed_out,
 	.test_output = test_output,
+	.bill = bill,
+	.each_due = each_due,
 };

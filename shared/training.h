@@ -18,6 +18,9 @@
 
 extern const struct fal_job_ops training_ops;
 
+/* What one training costs (billing.h). */
+void training_bill(const struct config *c, struct job_bill *b);
+
 /* Minutes a training is expected to take (what the person is told). */
 int training_minutes(const struct config *c, bool style);
 

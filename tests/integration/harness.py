@@ -105,6 +105,14 @@ class Stack:
             "FAL_API_KEY": "test-fal-key",
             "TRAINING_CLAIM_TIMEOUT": "600",
             "FAL_TEST_DURATION": "2",
+            # credits stay out of the way of the tests about something else;
+            # test_credits.py sets its own
+            "CREDITS_START": "100000",
+            "PRICE_TRAINING": "0",
+            "PRICE_GENERATION": "0",
+            "TRAININGS_PER_DAY": "0",
+            "GENERATIONS_PER_DAY": "0",
+            "FAL_DAILY_BUDGET_USD": "0",
             "PUBLIC_BASE_URL": "http://127.0.0.1:%d" % self.port,
             "ADMIN_TOKEN": self.admin,
             "MEDIA_DIR": os.path.join(self.var, "media"),

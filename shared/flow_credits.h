@@ -1,0 +1,29 @@
+/*
+ * flow_credits — credits in the conversation: the balance (/balance and the
+ * menu), the price shown before a training or a picture is confirmed, the
+ * gate that turns a confirmation without enough credits (or over the daily
+ * limit) into the packs to top up, and the start credits of a new user.
+ * Charging is the job engine's (billing.h), at the claim; this flow only
+ * keeps people from asking for what they cannot have.
+ */
+#ifndef AISHA_FLOW_CREDITS_H
+#define AISHA_FLOW_CREDITS_H
+
+#include "billing.h"
+#include "callback.h"
+#include "sbuf.h"
+#include "turn.h"
+
+/* The new user's CREDITS_START, once (in the turn that registered them). */
+int flow_credits_welcome(struct turn *t);
+/* The balance, the prices and the packs. */
+int flow_credits_balance(struct turn *t);
+/* The price line for a confirmation (appended to s).  0 or -1. */
+int flow_credits_price(struct turn *t, const struct job_bill *b, struct sbuf *s);
+/* Before a job is asked for: 1 go on; 0 the person was shown why not (the
+ * packs, or the daily limit); -1 error. */
+int flow_credits_gate(struct turn *t, const struct job_bill *b);
+/* The credit buttons (CB_BALANCE, CB_BUY). */
+int flow_credits_button(struct turn *t, const struct cb *cb);
+
+#endif
