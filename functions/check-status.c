@@ -1,6 +1,7 @@
 /*
- * check-status — GET /api/avatars/{id}/status, POST /api/check-status
- * (both Bearer ADMIN_TOKEN), and `check-status --all | --avatar ID` for cron
+ * check-status — GET /api/avatars/{id}/status, POST /api/check-status and
+ * the operator's API for people and money (operator_api.h), all Bearer
+ * ADMIN_TOKEN, and `check-status --all | --avatar ID` for cron
  * and operators.  lighttpd also sends every unrouted path here so that it
  * gets the JSON 404 rather than an HTML page.
  */
@@ -12,6 +13,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "maintenance.h"
+#include "operator_api.h"
 
 static const char usage[] =
     "usage: check-status --all | --startup | --avatar ID | --check-config\n"
@@ -91,7 +93,7 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 			http_resp_error(resp, HTTP_500, "internal", "try again later");
 		else
 			http_resp_json(resp, HTTP_200, summary);
-	} else {
+	} else if (!operator_api_serve(ctx, req, resp)) {
 		http_resp_error(resp, HTTP_404, "not_found", "no such route");
 	}
 }

@@ -11,6 +11,7 @@ Lines starting with ':' are actions of the chat itself:
     :sticker         send a sticker
     :press N  (#N)   press button N of the keyboards shown
     #text            press the newest button whose label contains text
+    :pay             pay the last invoice (Telegram Stars), as Telegram would
     :lang ru|en      the language your Telegram app reports
     :wait [S]        wait S seconds (default 5) and show what arrives
     :help            this text
@@ -224,6 +225,14 @@ class Chat:
                 lines.append("   " + self.render_text(p["caption"]))
             lines += self.render_keyboard(msg, p.get("reply_markup"))
             self.say("\n".join(lines))
+        elif m == "sendInvoice":
+            prices = p.get("prices") or []
+            stars = sum(x.get("amount", 0) for x in prices if isinstance(x, dict))
+            self.say("🤖 🧾 [invoice] %s — %s ⭐\n   %s\n   (type :pay to pay it)" % (
+                p.get("title"), stars, p.get("description")))
+        elif m == "answerPreCheckoutQuery":
+            self.say("   (checkout %s)" % ("accepted" if p.get("ok") else
+                                           "refused: %s" % p.get("error_message")))
         elif m == "sendChatAction":
             self.say("   … %s" % p.get("action"))
         elif m == "deleteMessage":
@@ -298,6 +307,12 @@ class Chat:
                 self.send_sticker()
             elif cmd == "press" and args and args[0].isdigit():
                 self.press(int(args[0]))
+            elif cmd == "pay":
+                r = self.ctl("/_ctl/pay", {"user": self.user, "chat_id": self.chat["id"]})
+                if r.get("error"):
+                    self.say("   (%s)" % r["error"])
+                elif r.get("charge_id"):
+                    self.say("   (you paid; charge %s)" % r["charge_id"])
             elif cmd == "lang" and args:
                 self.user["language_code"] = args[0]
                 self.say("   (your app now reports language %s)" % args[0])

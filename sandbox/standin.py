@@ -50,6 +50,13 @@ the status (a 0 status holds the connection: a timeout), "result" at submit
 time makes the request end with an error result (and an ERROR webhook),
 "webhook" with "mode": "lost" | "duplicate", and "nsfw" flags the images.
 
+Stars payments: sendInvoice (XTR: no provider token, exactly one price,
+title 1-32, description 1-255, payload 1-128 bytes), answerPreCheckoutQuery
+(within 10 s, once; ok false needs error_message) and refundStarPayment (a
+known charge of that user, once).  POST /_ctl/pay plays a person paying the
+last invoice of their chat: the pre_checkout_query, and only after an ok
+answer the successful_payment message ("deliveries": how many times).
+
 Test tooling only (Python standard library): never part of the product.
 """
 import argparse
@@ -150,6 +157,9 @@ class State:
             self.update_id = int(time.time() * 1000)  # increasing across restarts
             self.queries = {}       # callback_query id -> {"t", "answered"}
             self.url_cache = {}     # URL -> (size, content type) of what Telegram fetched
+            self.invoices = {}      # chat_id -> the last invoice sent there
+            self.checkouts = {}     # pre_checkout_query id -> {"t", "answer"}
+            self.payments = {}      # telegram_payment_charge_id -> {"user_id", "refunded"}
 
     def record(self, service, method, params, status, via="api", extra=None):
         with self.lock:
@@ -576,6 +586,85 @@ class Telegram:
                 raise TelegramError(400, "Bad Request: RESULT_TYPE_INVALID")
             check_text(r, "caption", 1024, False)
             self._check_markup(r)
+        return True
+
+    # --- Stars payments (digital goods): currency XTR, no provider token,
+    # exactly one price; the pre-checkout answered within 10 s.
+    def m_sendInvoice(self, p):
+        chat_id = self._need_chat(p)
+        title = p.get("title")
+        desc = p.get("description")
+        payload = p.get("payload")
+        if not isinstance(title, str) or not 1 <= len(title) <= 32:
+            raise TelegramError(400, "Bad Request: INVOICE_TITLE_INVALID" if title else
+                                "Bad Request: title is empty")
+        if not isinstance(desc, str) or not 1 <= len(desc) <= 255:
+            raise TelegramError(400, "Bad Request: INVOICE_DESCRIPTION_INVALID")
+        if not isinstance(payload, str) or not 1 <= len(payload.encode()) <= 128:
+            raise TelegramError(400, "Bad Request: INVOICE_PAYLOAD_INVALID")
+        currency = p.get("currency")
+        if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
+            raise TelegramError(400, "Bad Request: CURRENCY_INVALID")
+        prices = p.get("prices")
+        if isinstance(prices, str):
+            prices = json.loads(prices)
+        if not isinstance(prices, list) or not prices:
+            raise TelegramError(400, "Bad Request: can't parse prices JSON object")
+        for pr in prices:
+            if not (isinstance(pr, dict) and isinstance(pr.get("label"), str) and pr["label"]
+                    and isinstance(pr.get("amount"), int) and not isinstance(pr["amount"], bool)):
+                raise TelegramError(400, "Bad Request: can't parse prices JSON object")
+        total = sum(pr["amount"] for pr in prices)
+        if currency == "XTR":
+            if p.get("provider_token"):
+                raise TelegramError(400, "Bad Request: PAYMENT_PROVIDER_INVALID")
+            if len(prices) != 1:
+                raise TelegramError(400, "Bad Request: STARS_INVOICE_INVALID")
+            if not 1 <= total <= 100000:
+                raise TelegramError(400, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+            for k in ("max_tip_amount", "suggested_tip_amounts", "need_shipping_address",
+                      "is_flexible"):
+                if p.get(k):
+                    raise TelegramError(400, "Bad Request: %s is not allowed for Stars" % k)
+        elif not p.get("provider_token"):
+            raise TelegramError(400, "Bad Request: PAYMENT_PROVIDER_INVALID")
+        rm = self._check_markup(p)
+        m = self._new_message(chat_id, invoice={"title": title, "description": desc,
+                                                "start_parameter": p.get("start_parameter", ""),
+                                                "currency": currency, "total_amount": total},
+                              reply_markup=rm)
+        with self.st.lock:
+            self.st.invoices[chat_id] = {"payload": payload, "currency": currency,
+                                         "total_amount": total, "message_id": m["message_id"],
+                                         "title": title}
+        return m
+
+    def m_answerPreCheckoutQuery(self, p):
+        qid = p.get("pre_checkout_query_id")
+        ok = p.get("ok")
+        if not isinstance(ok, bool):
+            raise TelegramError(400, "Bad Request: parameter \"ok\" is required")
+        if not ok and not (isinstance(p.get("error_message"), str) and p["error_message"]):
+            raise TelegramError(400, "Bad Request: ERROR_MESSAGE_EMPTY")
+        with self.st.lock:
+            q = self.st.checkouts.get(str(qid))
+            if q is None or q["answer"] is not None or time.time() - q["t"] > 10:
+                raise TelegramError(400, "Bad Request: query is too old and response timeout "
+                                    "expired or query ID is invalid")
+            q["answer"] = {"ok": ok, "error_message": p.get("error_message")}
+        return True
+
+    def m_refundStarPayment(self, p):
+        uid, cid = p.get("user_id"), p.get("telegram_payment_charge_id")
+        if not isinstance(uid, int) or not isinstance(cid, str) or not cid:
+            raise TelegramError(400, "Bad Request: CHARGE_ID_EMPTY")
+        with self.st.lock:
+            pay = self.st.payments.get(cid)
+            if pay is None or pay["user_id"] != uid:
+                raise TelegramError(400, "Bad Request: CHARGE_NOT_FOUND")
+            if pay["refunded"]:
+                raise TelegramError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+            pay["refunded"] = True
         return True
 
     def m_sendChatAction(self, p):
@@ -1194,6 +1283,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                             "fal_requests": len(st.fal)})
         if path == "/_ctl/deliver":
             return self.send_json(200, self.server.deliver(body["update"]))
+        if path == "/_ctl/pay":
+            return self.send_json(200, self.server.pay(body))
         if path == "/_ctl/fal/complete":
             with st.lock:
                 req = st.fal.get(body.get("request_id", ""))
@@ -1262,6 +1353,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
                                                     json.dumps(params)[:400]))
             return e.code, {"ok": False, "error_code": e.code, "description": e.description}
 
+    def pay(self, body):
+        return pay_invoice(self, body)
+
     def deliver(self, update):
         """Telegram's side of webhook delivery, including the answer's method."""
         st = self.st
@@ -1301,6 +1395,57 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
                 params = {k: v for k, v in ans.items() if k != "method"}
                 self.tg_perform(ans["method"], params, "webhook")
         return {"status": code, "body": body, "update_id": update["update_id"]}
+
+
+def pay_invoice(server, body):
+    """Plays a person paying the last invoice sent to their chat: the
+    pre_checkout_query, then — only after an ok answer within 10 s — the
+    successful_payment message (delivered `deliveries` times, as Telegram
+    may).  body: {"user": {...}, "chat_id"?, "payload"?, "amount"?}."""
+    st = server.st
+    user = body["user"]
+    chat_id = int(body.get("chat_id", user["id"]))
+    with st.lock:
+        inv = dict(st.invoices.get(chat_id) or {})
+    if not inv:
+        return {"ok": False, "error": "no invoice in chat %d" % chat_id}
+    payload = body.get("payload", inv["payload"])
+    amount = int(body.get("amount", inv["total_amount"]))
+    qid = str(uuid.uuid4().int >> 64)
+    with st.lock:
+        st.checkouts[qid] = {"t": time.time(), "answer": None}
+    res = server.deliver({"pre_checkout_query": {
+        "id": qid, "from": user, "currency": inv["currency"], "total_amount": amount,
+        "invoice_payload": payload}})
+    end = time.time() + 10
+    while time.time() < end:
+        with st.lock:
+            answer = st.checkouts[qid]["answer"]
+        if answer is not None:
+            break
+        time.sleep(0.02)
+    out = {"ok": True, "pre_checkout": res, "answer": answer}
+    if not answer or not answer["ok"]:
+        return out
+    charge = "stxTEST" + uuid.uuid4().hex
+    with st.lock:
+        st.payments[charge] = {"user_id": user["id"], "refunded": False, "amount": amount}
+    msg = {"message_id": 0, "from": user, "chat": {"id": chat_id, "type": "private",
+                                                    "first_name": user.get("first_name", "")},
+           "date": int(time.time()),
+           "successful_payment": {"currency": inv["currency"], "total_amount": amount,
+                                  "invoice_payload": payload,
+                                  "telegram_payment_charge_id": charge,
+                                  "provider_payment_charge_id": ""}}
+    out["charge_id"] = charge
+    out["deliveries"] = []
+    for _ in range(int(body.get("deliveries", 1))):
+        with st.lock:
+            mid = st.next_mid.get(chat_id, 1000)
+            st.next_mid[chat_id] = mid + 1
+        msg["message_id"] = mid
+        out["deliveries"].append(server.deliver({"message": dict(msg)}))
+    return out
 
 
 def main():

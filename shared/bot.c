@@ -85,6 +85,8 @@ const struct bot_command bot_commands[] = {
 	{"cancel", T_CMD_CANCEL, cmd_cancel},
 	{"language", T_CMD_LANGUAGE, cmd_language},
 	{"balance", T_CMD_BALANCE, flow_credits_balance},
+	{"paysupport", T_CMD_PAYSUPPORT, flow_credits_paysupport},
+	{"terms", T_CMD_TERMS, flow_credits_terms},
 };
 const size_t bot_commands_count = sizeof(bot_commands) / sizeof(bot_commands[0]);
 
@@ -143,6 +145,8 @@ on_message(struct turn *t)
 		return on_group_message(t);
 	if (load_user(t) != 0)
 		return -1;
+	if (u->has_payment)
+		return flow_credits_paid(t);
 	if (u->command[0] != '\0' && !u->command_for_other_bot)
 		return on_command(t);
 	if (conv_in_create(&t->conv))
@@ -252,6 +256,10 @@ dispatch(struct turn *t)
 	case TG_KIND_INLINE_QUERY:
 		t->user.lang = lang_from_code(t->u->from.language_code);
 		return flow_generate_inline(t);
+	case TG_KIND_PRE_CHECKOUT:
+		if (!t->u->has_from || load_user(t) != 0)
+			return t->u->has_from ? -1 : 0;
+		return flow_credits_pre_checkout(t);
 	case TG_KIND_EDITED_MESSAGE:
 	case TG_KIND_OTHER:
 		break;
@@ -266,7 +274,7 @@ needs_user(const struct tg_update *u)
 {
 	if (!u->has_from || u->from.is_bot)
 		return false;
-	if (u->kind == TG_KIND_CALLBACK)
+	if (u->kind == TG_KIND_CALLBACK || u->kind == TG_KIND_PRE_CHECKOUT)
 		return true;
 	return u->kind == TG_KIND_MESSAGE && u->has_chat && u->chat_type != NULL &&
 	    strcmp(u->chat_type, "private") == 0;

@@ -69,6 +69,7 @@ static const struct cfg_def cfg_defs[] = {
 	{"FAL_COST_TRAINING_USD", CFG_DOUBLE, F(fal_cost_training_usd), "2.0", 0, 1000, false},
 	{"FAL_COST_IMAGE_USD", CFG_DOUBLE, F(fal_cost_image_usd), "0.04", 0, 100, false},
 	{"FAL_DAILY_BUDGET_USD", CFG_DOUBLE, F(fal_daily_budget_usd), "50", 0, 1000000, false},
+	{"PAYSUPPORT_CONTACT", CFG_STR, F(paysupport_contact), "", 0, 200, false},
 	{"PORT", CFG_INT, F(port), "8080", 1, 65535, false},
 	{"LOG_LEVEL", CFG_STR, F(log_level), "info", 1, 10, false},
 };

@@ -60,6 +60,7 @@ struct config {
 	double fal_cost_training_usd; /* estimated FAL cost of one training */
 	double fal_cost_image_usd;    /* … of one picture */
 	double fal_daily_budget_usd;  /* estimated spend per UTC day; 0: no limit */
+	char *paysupport_contact; /* who /paysupport sends people to ("" : the bot's profile) */
 	int port;
 	char *log_level;
 	char *env_file; /* the file that was read, or NULL */

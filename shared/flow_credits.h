@@ -2,7 +2,10 @@
  * flow_credits — credits in the conversation: the balance (/balance and the
  * menu), the price shown before a training or a picture is confirmed, the
  * gate that turns a confirmation without enough credits (or over the daily
- * limit) into the packs to top up, and the start credits of a new user.
+ * limit) into the packs to top up, the start credits of a new user, and
+ * buying a pack with Telegram Stars: sendInvoice (XTR, no provider token,
+ * the pack in the payload), the pre-checkout answered in the webhook
+ * answer, the successful_payment credited once by its charge id.
  * Charging is the job engine's (billing.h), at the claim; this flow only
  * keeps people from asking for what they cannot have.
  */
@@ -23,7 +26,14 @@ int flow_credits_price(struct turn *t, const struct job_bill *b, struct sbuf *s)
 /* Before a job is asked for: 1 go on; 0 the person was shown why not (the
  * packs, or the daily limit); -1 error. */
 int flow_credits_gate(struct turn *t, const struct job_bill *b);
-/* The credit buttons (CB_BALANCE, CB_BUY). */
+/* The credit buttons: CB_BALANCE, CB_BUY (sendInvoice in Stars for a pack). */
 int flow_credits_button(struct turn *t, const struct cb *cb);
+/* A pre_checkout_query: answerPreCheckoutQuery in the webhook answer. */
+int flow_credits_pre_checkout(struct turn *t);
+/* A successful_payment message: the pack credited once per charge id. */
+int flow_credits_paid(struct turn *t);
+/* /paysupport and /terms, which Telegram asks of bots that sell. */
+int flow_credits_paysupport(struct turn *t);
+int flow_credits_terms(struct turn *t);
 
 #endif

@@ -26,15 +26,17 @@ call(struct app_ctx *ctx, const char *method, cJSON *params)
 int
 setup_webhook(struct app_ctx *ctx)
 {
+	/* pre_checkout_query: without it every Stars checkout times out */
 	static const char *const updates[] = {"message", "edited_message",
-	    "callback_query", "my_chat_member", "inline_query"};
+	    "callback_query", "my_chat_member", "inline_query", "pre_checkout_query"};
 	cJSON *p = cJSON_CreateObject();
 	struct sbuf url = SBUF_INIT;
 
 	sbuf_addf(&url, "%s/telegram/webhook", ctx->cfg.public_base_url);
 	cJSON_AddStringToObject(p, "url", url.p);
 	cJSON_AddStringToObject(p, "secret_token", ctx->cfg.tg_webhook_secret);
-	cJSON_AddItemToObject(p, "allowed_updates", cJSON_CreateStringArray(updates, 5));
+	cJSON_AddItemToObject(p, "allowed_updates", cJSON_CreateStringArray(updates,
+	    (int)(sizeof(updates) / sizeof(updates[0]))));
 	cJSON_AddNumberToObject(p, "max_connections", 40);
 	printf("webhook url: %s\n", url.p);
 	sbuf_free(&url);

@@ -146,6 +146,17 @@ enum text_id {
 	T_BTN_BALANCE,
 	T_BTN_PACK,            /* %d credits, %d stars */
 	T_CMD_BALANCE,
+	T_INVOICE_TITLE,       /* %d credits */
+	T_INVOICE_DESC,        /* %d credits */
+	T_PAID,                /* %d credits, %d balance */
+	T_PAY_REFUSED,
+	T_PAY_PROBLEM,
+	T_PAYSUPPORT,          /* %s who to write to */
+	T_PAYSUPPORT_WHO,
+	T_TERMS,               /* %d training price, %d picture price */
+	T_CMD_PAYSUPPORT,
+	T_CMD_TERMS,
+	T_PAYMENT_REFUNDED,    /* %d stars, %d credits taken back */
 	T__COUNT
 };
 

@@ -202,6 +202,20 @@ parse_command(struct tg_update *u, const char *bot)
 	u->command_arg = t + i;
 }
 
+/* The fields both payment objects have. */
+static void
+parse_payment(struct pctx *p, const cJSON *o, struct tg_update *u)
+{
+	struct tg_payment *pay = &u->payment;
+
+	u->has_payment = true;
+	pay->currency = str(p, o, "currency", 8, true);
+	pay->total_amount = id(p, o, "total_amount", true);
+	pay->payload = str(p, o, "invoice_payload", 128, true);
+	if (pay->total_amount <= 0)
+		fail(p, "total_amount", "must be positive");
+}
+
 static void
 parse_message(struct pctx *p, const cJSON *m, struct tg_update *u, const char *bot)
 {
@@ -221,6 +235,11 @@ parse_message(struct pctx *p, const cJSON *m, struct tg_update *u, const char *b
 	    cJSON_HasObjectItem(m, "animation") || cJSON_HasObjectItem(m, "audio") ||
 	    cJSON_HasObjectItem(m, "video_note");
 	parse_command(u, bot);
+	if (obj(m, "successful_payment") != NULL) {
+		const cJSON *sp = obj(m, "successful_payment");
+		parse_payment(p, sp, u);
+		u->payment.charge_id = str(p, sp, "telegram_payment_charge_id", 256, true);
+	}
 }
 
 static void
@@ -280,6 +299,21 @@ parse_inline(struct pctx *p, const cJSON *iq, struct tg_update *u)
 	}
 }
 
+static void
+parse_pre_checkout(struct pctx *p, const cJSON *q, struct tg_update *u)
+{
+	const cJSON *from = obj(q, "from");
+
+	u->payment.query_id = str(p, q, "id", 128, true);
+	parse_payment(p, q, u);
+	if (from == NULL) {
+		fail(p, "pre_checkout_query.from", "missing");
+	} else {
+		u->has_from = true;
+		parse_user(p, from, &u->from);
+	}
+}
+
 enum tg_parse_err
 tg_update_parse(struct tg_update *u, const char *body, size_t len,
     const char *bot, char *why, size_t whylen)
@@ -320,6 +354,9 @@ tg_update_parse(struct tg_update *u, const char *body, size_t len,
 	} else if ((v = obj(u->root, "inline_query")) != NULL) {
 		u->kind = TG_KIND_INLINE_QUERY, u->kind_name = "inline_query";
 		parse_inline(&p, v, u);
+	} else if ((v = obj(u->root, "pre_checkout_query")) != NULL) {
+		u->kind = TG_KIND_PRE_CHECKOUT, u->kind_name = "pre_checkout_query";
+		parse_pre_checkout(&p, v, u);
 	}
 	return p.bad ? TG_PARSE_BAD_FIELD : TG_PARSE_OK;
 }

@@ -23,6 +23,16 @@ enum tg_kind {
 	TG_KIND_CALLBACK,
 	TG_KIND_MY_CHAT_MEMBER,
 	TG_KIND_INLINE_QUERY,
+	TG_KIND_PRE_CHECKOUT,   /* pre_checkout_query: answer within 10 s */
+};
+
+/* A Stars payment, as pre_checkout_query and successful_payment carry it. */
+struct tg_payment {
+	const char *currency;      /* "XTR" */
+	int64_t total_amount;      /* Stars */
+	const char *payload;       /* our invoice payload, up to 128 bytes */
+	const char *charge_id;     /* telegram_payment_charge_id (successful_payment) */
+	const char *query_id;      /* the pre_checkout_query's id */
 };
 
 struct tg_user {
@@ -69,6 +79,9 @@ struct tg_update {
 
 	const char *member_status; /* my_chat_member.new_chat_member.status */
 	const char *inline_id, *inline_query, *inline_offset;
+
+	bool has_payment;      /* a message's successful_payment, or a pre_checkout_query */
+	struct tg_payment payment;
 };
 
 enum tg_parse_err {

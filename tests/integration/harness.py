@@ -307,7 +307,8 @@ class Stack:
         return rows[0][0] if rows else None
 
     def cli(self, prog, *args, env=None, stdin=None):
-        e = self.env()
+        # the settings the functions run with now (cron shares their file)
+        e = dict(getattr(self, "lighttpd_env", None) or self.env())
         e.update(env or {})
         return subprocess.run([os.path.join(self.bindir, prog)] + list(args), env=e,
                               capture_output=True, text=True, input=stdin, timeout=120)

@@ -361,7 +361,7 @@ def commands_are_published_in_both_languages(s):
     eq(r.returncode, 0, r.stderr)
     cmds = s.ctl("/_ctl/state")["commands"]
     check("ru" in cmds and "en" in cmds, "languages: %r" % list(cmds))
-    eq({c["command"] for c in cmds["ru"]}, {"start", "help", "cancel", "language", "balance"},
+    eq({c["command"] for c in cmds["ru"]}, {"start", "help", "cancel", "language", "balance", "paysupport", "terms"},
        "commands")
 
 
