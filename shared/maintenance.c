@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "avatars.h"
+#include "credits.h"
 #include "jobs.h"
 #include "log.h"
 #include "outbox.h"
@@ -14,6 +15,22 @@
 /* A generation still queued this long (a lost trigger, or one that waited
  * for the budget) is started by the status pass. */
 #define GEN_START_AFTER 30
+
+/* Today's estimated FAL spend against the budget, for the operator. */
+static int
+budget(struct app_ctx *ctx, cJSON *summary)
+{
+	double spent = 0, limit = ctx->cfg.fal_daily_budget_usd;
+
+	if (credits_spend_today(&ctx->db, &spent) != 0)
+		return -1;
+	cJSON_AddNumberToObject(summary, "fal_spend_today_usd", spent);
+	cJSON_AddNumberToObject(summary, "fal_budget_usd", limit);
+	cJSON_AddBoolToObject(summary, "fal_budget_spent", limit > 0 && spent >= limit);
+	if (limit > 0 && spent >= limit)
+		log_warn("FAL budget: %.2f of %.2f USD spent today; new jobs wait", spent, limit);
+	return 0;
+}
 
 int
 maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
@@ -35,6 +52,7 @@ maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
 	cJSON_AddNumberToObject(summary, "generations_completed", g.completed);
 	cJSON_AddNumberToObject(summary, "generations_timed_out", expired < 0 ? 0 : expired);
 	cJSON_AddNumberToObject(summary, "generations_started", started < 0 ? 0 : started);
+	rc |= budget(ctx, summary);
 	int sent = outbox_deliver(ctx, 0, 1000);
 	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
 	if (sent)

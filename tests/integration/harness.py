@@ -306,9 +306,12 @@ class Stack:
         rows = self.sql(query, *params)
         return rows[0][0] if rows else None
 
+    def cli_env(self):
+        """The settings the functions run with now (cron shares their file)."""
+        return dict(getattr(self, "lighttpd_env", None) or self.env())
+
     def cli(self, prog, *args, env=None, stdin=None):
-        # the settings the functions run with now (cron shares their file)
-        e = dict(getattr(self, "lighttpd_env", None) or self.env())
+        e = self.cli_env()
         e.update(env or {})
         return subprocess.run([os.path.join(self.bindir, prog)] + list(args), env=e,
                               capture_output=True, text=True, input=stdin, timeout=120)

@@ -232,6 +232,8 @@ def the_budget_breaker_keeps_a_training_queued_and_says_so_once(s):
         eq(len(later), 1, "told once that it starts later: %r" % u2.texts(seq))
         with open(s.var + "/log/functions.log") as f:
             check("FAL budget" in f.read(), "the operator sees it in the log")
+        st = json.loads(s.cli("check-status", "--all").stdout)
+        eq((st["fal_spend_today_usd"], st["fal_budget_usd"]), (2, 3), "and in the status API")
     with credits(s):
         s.cli("start-training", "--pending")
         check(status(s, a2) in ("training", "completed"), "starts once the budget allows")
@@ -341,3 +343,34 @@ def the_webhook_asks_for_pre_checkout_queries_and_the_commands_are_there(s):
     texts = u.texts(seq)
     check(any("Terms" in t for t in texts) and any("Payment support" in t for t in texts),
           "terms and payment support answer: %r" % texts)
+
+
+@test
+def every_way_a_job_fails_gives_the_credits_back_once(s):
+    with credits(s):
+        # FAL refuses a training at submit
+        u = new_user(s)
+        aid = queued_avatar(s, u)
+        s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 422})
+        eq(train(s, aid).status, 422, "refused")
+        eq(balance(s, u.uid), 300, "refunded after a refused submit")
+        # a training that never ends: the startup checker times it out
+        aid = queued_avatar(s, u)
+        s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+        eq(train(s, aid).status, 202, "started")
+        eq(balance(s, u.uid), 200, "charged")
+        s.sql("UPDATE avatars SET training_started_at = now() - interval '7 hours'"
+              " WHERE id = %s" % aid)
+        s.ctl("/_ctl/fal/hold", {"request_id": s.one("SELECT fal_request_id FROM avatars"
+                                                     " WHERE id = %s" % aid), "seconds": 600})
+        s.cli("check-status", "--startup")
+        eq(status(s, aid), "error", "timed out")
+        s.cli("check-status", "--startup")
+        eq(balance(s, u.uid), 300, "refunded once after the timeout")
+        # a picture FAL fails
+        trained_avatar(s, u)
+        s.ctl("/_ctl/fail", {"service": "fal", "method": "result", "status": 500})
+        generate(u)
+        wait_for(lambda: gen_rows(s, u.uid) == [["error"]], 10, what="the failed picture")
+        eq(balance(s, u.uid), 300, "refunded after a failed picture")
+        eq(len(entries(s, u.uid, "refund")), 3, "three refunds, one each")

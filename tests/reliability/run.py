@@ -270,6 +270,57 @@ def kill_9_during_creation_flows(s):
        "every notification delivered")
 
 
+def start_training_pids(s):
+    return [pid for pid in function_pids(s)
+            if os.path.basename(os.readlink("/proc/%d/exe" % pid)) == "start-training"]
+
+
+@test
+def kill_9_between_the_charge_and_the_fal_submit(s):
+    """The bot's start-training, killed after its claim (and charge) committed
+    while FAL holds the submit: the startup checker gives the claim back, the
+    next start finds it paid, FAL gets one submission, and the credits are
+    charged once."""
+    s.restart_lighttpd(CREDITS_START="300", PRICE_TRAINING="100", PRICE_GENERATION="10")
+    try:
+        s.ctl("/_ctl/reset_failures", {})
+        s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 0, "sleep": 30,
+                             "count": 1000})
+        people = [Person(s) for _ in range(scale(12, 4))]
+        for p in people:
+            p.create(time.time() + 60)
+        aids = [p.avatar() for p in people]
+
+        def all_charged_and_waiting():
+            return all(s.one("SELECT count(*) FROM credit_entries WHERE reason = 'training'"
+                             " AND reference LIKE 'avatar:%s:%%'" % aid) == "1" and
+                       s.one("SELECT status FROM avatars WHERE id = %s" % aid) == "submitting"
+                       for aid in aids)
+        wait_for(all_charged_and_waiting, 30, 0.1, "every start charged and waiting on FAL")
+        time.sleep(0.3)  # into the submit, which FAL holds
+        pids = start_training_pids(s)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        check(len(pids) >= len(aids), "killed %d starts for %d avatars" % (len(pids), len(aids)))
+        s.ctl("/_ctl/reset_failures", {})
+        time.sleep(6)   # past TRAINING_CLAIM_TIMEOUT: the claims count as crashed
+        finish_trainings(s, 90)
+        per = fal_submits_per_avatar(s)
+        eq([a for a, n in per.items() if n > 1], [], "avatars submitted to FAL twice")
+        for p, aid in zip(people, aids):
+            charges = s.sql("SELECT delta FROM credit_entries WHERE reason = 'training' AND"
+                            " reference LIKE 'avatar:%s:%%'" % aid)
+            eq(charges, [["-100"]], "avatar %s charged once" % aid)
+            eq(s.one("SELECT balance FROM users WHERE telegram_id = %d" % p.uid), "200",
+               "user %d: 300 - 100" % p.uid)
+            eq(s.one("SELECT status FROM avatars WHERE id = %s" % aid), "completed",
+               "avatar %s trained" % aid)
+        print("      %d starts killed between the charge and the submit" % len(pids))
+    finally:
+        s.ctl("/_ctl/reset_failures", {})
+        s.restart_lighttpd()
+
+
 def healthz(s):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % s.port, timeout=5) as r:
