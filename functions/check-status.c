@@ -66,17 +66,6 @@ check_all(struct app_ctx *ctx, cJSON **summary)
 	return rc;
 }
 
-static bool
-method_is(const struct http_req *req, const char *m, struct http_resp *resp)
-{
-	if (strcmp(req->method, m) == 0)
-		return true;
-	http_resp_header(resp, "Allow", m);
-	http_resp_error(resp, HTTP_405, "method_not_allowed",
-	    strcmp(m, "GET") == 0 ? "use GET" : "use POST");
-	return false;
-}
-
 static void
 serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
@@ -84,10 +73,10 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	cJSON *summary;
 
 	if (http_path_match("/api/avatars/{id}/status", req->path, &caps)) {
-		if (method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
+		if (app_method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
 			avatar_status(ctx, caps.v[0], resp);
 	} else if (strcmp(req->path, "/api/check-status") == 0) {
-		if (!method_is(req, "POST", resp) || app_require_admin(ctx, req, resp) != 0)
+		if (!app_method_is(req, "POST", resp) || app_require_admin(ctx, req, resp) != 0)
 			return;
 		if (check_all(ctx, &summary) != 0)
 			http_resp_error(resp, HTTP_500, "internal", "try again later");

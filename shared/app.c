@@ -73,6 +73,17 @@ app_parse_id(const char *s, long long *out)
 	return 0;
 }
 
+bool
+app_method_is(const struct http_req *req, const char *m, struct http_resp *resp)
+{
+	if (strcmp(req->method, m) == 0)
+		return true;
+	http_resp_header(resp, "Allow", m);
+	http_resp_error(resp, HTTP_405, "method_not_allowed",
+	    strcmp(m, "GET") == 0 ? "use GET" : "use POST");
+	return false;
+}
+
 int
 app_require_admin(struct app_ctx *ctx, const struct http_req *req,
     struct http_resp *resp)

@@ -44,6 +44,8 @@ struct app {
 int app_main(const struct app *a, int argc, char **argv);
 
 /* Helpers for handlers. */
+/* true when req uses method m; else 405 with Allow: m is written. */
+bool app_method_is(const struct http_req *req, const char *m, struct http_resp *resp);
 int app_require_admin(struct app_ctx *ctx, const struct http_req *req,
     struct http_resp *resp);
 /* Parses a positive decimal id (1..2^53); -1 when it is not one. */

@@ -675,11 +675,12 @@ read_inflight(const PGresult *r, int i, struct avatar_job *a)
 }
 
 int
-avatar_claim_inflight(struct db *db, int limit, int64_t only_id, struct avatar_job **out)
+avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
 {
 	struct db_params p;
+	struct avatar_job *out;
 
-	*out = NULL;
+	*rows = NULL;
 	db_params_init(&p);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, only_id);
@@ -687,10 +688,11 @@ avatar_claim_inflight(struct db *db, int limit, int64_t only_id, struct avatar_j
 	if (r == NULL)
 		return -1;
 	int n = PQntuples(r);
-	*out = xcalloc((size_t)(n ? n : 1), sizeof(**out));
+	out = xcalloc((size_t)(n ? n : 1), sizeof(*out));
 	for (int i = 0; i < n; i++)
-		read_inflight(r, i, &(*out)[i]);
+		read_inflight(r, i, &out[i]);
 	PQclear(r);
+	*rows = out;
 	return n;
 }
 
@@ -726,17 +728,10 @@ int
 avatar_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud)
 {
 	struct db_params p;
-	int done = 0;
 
 	db_params_init(&p);
 	db_p_i64(&p, older_than);
-	PGresult *r = db_run(db, &st_due, &p);
-	if (r == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(r); i++)
-		done += fn(ud, db_i64(r, i, 0)) > 0;
-	PQclear(r);
-	return done;
+	return db_each_id(db, &st_due, &p, fn, ud);
 }
 
 /* --- the startup checker's rows --------------------------------------------------- */

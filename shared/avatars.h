@@ -152,10 +152,9 @@ int avatar_mark_errored(struct db *db, int64_t id, const char *error, const char
     const char *json);
 
 /* Claims up to limit trainings not checked for 15 s (only_id: that one,
- * whenever it was checked) for this checker; *out (caller frees) holds them.
- * The count, or -1. */
-int avatar_claim_inflight(struct db *db, int limit, int64_t only_id,
-    struct avatar_job **out);
+ * whenever it was checked) for this checker; *rows (caller frees) is an
+ * array of struct avatar_job.  The count, or -1. */
+int avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows);
 /* The training's logs (when not empty) and progress (never backwards). */
 int avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress);
 /* The progress message was just edited. */

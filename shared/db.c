@@ -422,3 +422,18 @@ db_each(struct db *db, struct db_stmt *st, const struct db_params *p, int col,
 	PQclear(r);
 	return n;
 }
+
+int
+db_each_id(struct db *db, struct db_stmt *st, const struct db_params *p,
+    int (*fn)(void *ud, int64_t id), void *ud)
+{
+	PGresult *r = db_run(db, st, p);
+	int done = 0;
+
+	if (r == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		done += fn(ud, db_i64(r, i, 0)) > 0;
+	PQclear(r);
+	return done;
+}

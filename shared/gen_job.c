@@ -90,16 +90,6 @@ store_end(struct app_ctx *ctx, struct job *j, struct fal_end *e)
 	return rc;
 }
 
-static int
-claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
-{
-	struct gen_job *g = NULL;
-	int n = generation_claim_inflight(db, limit, only_id, &g);
-
-	*rows = g;
-	return n;
-}
-
 static cJSON *
 test_output(const struct config *c, const struct job *j)
 {
@@ -131,7 +121,7 @@ const struct fal_job_ops gen_job_ops = {
 	.unclaim = unclaim,
 	.lock = lock,
 	.store_end = store_end,
-	.claim_inflight = claim_inflight,
+	.claim_inflight = generation_claim_inflight,
 	.each_timed_out = generation_each_timed_out,
 	.expire_unsent = generation_expire_unsent,
 	.test_output = test_output,

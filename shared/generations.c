@@ -270,11 +270,11 @@ generation_mark_done(struct db *db, int64_t id, bool ok, const char *error, cons
 }
 
 int
-generation_claim_inflight(struct db *db, int limit, int64_t only_id, struct gen_job **out)
+generation_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
 {
 	struct db_params p;
 
-	*out = NULL;
+	*rows = NULL;
 	db_params_init(&p);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, only_id);
@@ -291,7 +291,7 @@ generation_claim_inflight(struct db *db, int limit, int64_t only_id, struct gen_
 		g[i].j.elapsed = (int)db_i64(r, i, GEN_NCOLS + 2);
 	}
 	PQclear(r);
-	*out = g;
+	*rows = g;
 	return n;
 }
 
@@ -333,15 +333,8 @@ int
 generation_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud)
 {
 	struct db_params p;
-	int started = 0;
 
 	db_params_init(&p);
 	db_p_i64(&p, older_than);
-	PGresult *r = db_run(db, &st_due, &p);
-	if (r == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(r); i++)
-		started += fn(ud, db_i64(r, i, 0)) > 0;
-	PQclear(r);
-	return started;
+	return db_each_id(db, &st_due, &p, fn, ud);
 }

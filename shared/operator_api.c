@@ -18,17 +18,6 @@
 
 #define CHARGE_MAX 256
 
-static bool
-method_is(const struct http_req *req, const char *m, struct http_resp *resp)
-{
-	if (strcmp(req->method, m) == 0)
-		return true;
-	http_resp_header(resp, "Allow", m);
-	http_resp_error(resp, HTTP_405, "method_not_allowed",
-	    strcmp(m, "GET") == 0 ? "use GET" : "use POST");
-	return false;
-}
-
 /* The user with this Telegram id (from the path): 1, or 0 when the answer
  * was written (400/404/500). */
 static int
@@ -235,16 +224,16 @@ operator_api_serve(struct app_ctx *ctx, const struct http_req *req, struct http_
 	size_t n = strlen(req->path), lp = strlen(pre), ls = strlen(suf);
 
 	if (http_path_match("/api/users/{id}", req->path, &caps)) {
-		if (method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
+		if (app_method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
 			get_user(ctx, caps.v[0], resp);
 	} else if (http_path_match("/api/users/{id}/credits", req->path, &caps)) {
-		if (method_is(req, "POST", resp) && app_require_admin(ctx, req, resp) == 0)
+		if (app_method_is(req, "POST", resp) && app_require_admin(ctx, req, resp) == 0)
 			post_credits(ctx, caps.v[0], req, resp);
 	} else if (n > lp + ls && strncmp(req->path, pre, lp) == 0 &&
 	    strcmp(req->path + n - ls, suf) == 0) {
 		char charge[CHARGE_MAX + 1];
 		size_t cn = n - lp - ls;
-		if (!method_is(req, "POST", resp) || app_require_admin(ctx, req, resp) != 0)
+		if (!app_method_is(req, "POST", resp) || app_require_admin(ctx, req, resp) != 0)
 			return true;
 		if (!charge_ok(req->path + lp, cn)) {
 			http_resp_error(resp, HTTP_400, "bad_id", "not a Telegram charge id");

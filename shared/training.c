@@ -114,16 +114,6 @@ store_end(struct app_ctx *ctx, struct job *j, struct fal_end *e)
 	return rc;
 }
 
-static int
-claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
-{
-	struct avatar_job *a = NULL;
-	int n = avatar_claim_inflight(db, limit, only_id, &a);
-
-	*rows = a;
-	return n;
-}
-
 /* Keeps logs and progress; the message is edited at most every 30 s. */
 static int
 record_progress(struct db *db, struct job *j, const char *logs, int progress)
@@ -180,7 +170,7 @@ const struct fal_job_ops training_ops = {
 	.unclaim = unclaim,
 	.lock = lock,
 	.store_end = store_end,
-	.claim_inflight = claim_inflight,
+	.claim_inflight = avatar_claim_inflight,
 	.record_progress = record_progress,
 	.each_timed_out = each_timed_out,
 	.test_output = test_output,

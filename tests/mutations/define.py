@@ -107,6 +107,24 @@ mut("poison-update-loops", "an update that fails for good is answered 5xx (Teleg
 		return BOT_RETRY;""",
     """	return BOT_RETRY;""")
 
+mut("payment-credited-per-delivery", "a successful_payment delivered twice is credited twice",
+    "a_stars_payment_is_credited_once_when_delivered_twice", "shared/flow_credits.c",
+    """	enum credit_result r = fresh == 1 ? credits_apply(&t->ctx->db, &e, &balance) :
+	    fresh == 0 ? CREDIT_DUPLICATE : CREDIT_ERROR;""",
+    """	char again[300];
+	snprintf(again, sizeof(again), "%s:%lld", pm.charge_id, (long long)t->u->update_id);
+	e.reference = again;
+	enum credit_result r = fresh >= 0 ? credits_apply(&t->ctx->db, &e, &balance) :
+	    CREDIT_ERROR;""")
+mut("pre-checkout-accepts-any-pack", "the pre-checkout accepts a pack that is not on sale",
+    "a_pre_checkout_that_does_not_match_a_pack_is_refused", "shared/flow_credits.c",
+    """	    pack_matching(&t->ctx->cfg, credits, stars) != NULL;""",
+    """	    (pack_matching(&t->ctx->cfg, credits, stars) != NULL || credits > 0);""")
+mut("ledger-may-overdraw", "a charge may take the balance below zero (the CHECK then fails the claim)",
+    "two_trainings_at_once_with_credits_for_one_start_exactly_one", "schema/005_credits.sql",
+    """    IF credit_apply.balance + p_delta < 0 THEN""",
+    """    IF false THEN""")
+
 os.makedirs(os.path.join(ROOT, "tests/mutations"), exist_ok=True)
 for name, what, tests, path, old, new in M:
     src = open(os.path.join(ROOT, path)).read()
