@@ -107,9 +107,12 @@ serve_healthz(struct app_ctx *ctx, const struct http_req *req, struct http_resp 
 	cJSON *o = cJSON_CreateObject();
 	bool up = db_ping(&ctx->db) == 0;
 	cJSON_AddBoolToObject(o, "ok", up);
-	cJSON_AddStringToObject(o, "database", up ? "up" : "down");
-	cJSON_AddStringToObject(o, "function", ctx->app->name);
-	cJSON_AddStringToObject(o, "fal_mode", ctx->cfg.fal_test_mode ? "test" : "live");
+	/* what runs where is the operator's business: details only with the token */
+	if (auth_bearer(http_req_header(req, "Authorization"), ctx->cfg.admin_token)) {
+		cJSON_AddStringToObject(o, "database", up ? "up" : "down");
+		cJSON_AddStringToObject(o, "function", ctx->app->name);
+		cJSON_AddStringToObject(o, "fal_mode", ctx->cfg.fal_test_mode ? "test" : "live");
+	}
 	http_resp_json(resp, up ? HTTP_200 : HTTP_503, o);
 }
 

@@ -1,6 +1,7 @@
 #include "fal_events.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -32,6 +33,7 @@ fal_webhook_parse(struct fal_webhook *w, const char *body, size_t len, char *why
 	int bad = 0;
 
 	memset(w, 0, sizeof(*w));
+	w->body = body;
 	if (!utf8_valid(body, len) || strlen(body) != len) {
 		snprintf(why, whylen, "body is not valid UTF-8");
 		return -1;
@@ -67,12 +69,30 @@ fal_webhook_free(struct fal_webhook *w)
 	w->root = NULL;
 }
 
+/* What is kept of a call that was not authentic: the reason and the first
+ * FAL_EVENT_PREFIX bytes of its body (whole characters), never the body. */
+static char *
+summary(const char *body, const char *why)
+{
+	char prefix[FAL_EVENT_PREFIX + 1];
+	cJSON *o = cJSON_CreateObject();
+
+	utf8_copy(prefix, sizeof(prefix), body ? body : "", FAL_EVENT_PREFIX);
+	utf8_clean(prefix);
+	cJSON_AddStringToObject(o, "rejected", why);
+	cJSON_AddStringToObject(o, "prefix", prefix);
+	char *json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return json;
+}
+
 int
 fal_events_record(struct db *db, const struct fal_webhook *w, bool authentic,
     const char *outcome)
 {
 	struct db_params p;
-	char *json = w->root ? cJSON_PrintUnformatted(w->root) : NULL;
+	char *json = !authentic ? summary(w->body, outcome) :
+	    w->root ? cJSON_PrintUnformatted(w->root) : NULL;
 
 	db_params_init(&p);
 	db_p_str(&p, w->request_id);
@@ -84,4 +104,18 @@ fal_events_record(struct db *db, const struct fal_webhook *w, bool authentic,
 	int rc = db_exec(db, &st_record, &p);
 	cJSON_free(json);
 	return rc;
+}
+
+static struct db_stmt st_prune = DB_STMT("fal_events_prune",
+    "DELETE FROM fal_events WHERE received_at < now() - CASE WHEN authentic"
+    " THEN interval '90 days' ELSE interval '7 days' END");
+
+int
+fal_events_prune(struct db *db)
+{
+	PGresult *r = db_run(db, &st_prune, NULL);
+	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
+
+	PQclear(r);
+	return n;
 }

@@ -2,6 +2,10 @@
  * fal_events — the FAL webhook payload, parsed and checked, and its audit
  * row.  A payload is {request_id, gateway_request_id?, status, payload?,
  * error?, payload_error?} (contracts/fal.md).
+ *
+ * An authentic call is kept whole for 90 days; of a call that is not, only
+ * the reason and the first FAL_EVENT_PREFIX bytes, for 7 days — an
+ * anonymous client cannot grow the database by what it sends.
  */
 #ifndef AISHA_FAL_EVENTS_H
 #define AISHA_FAL_EVENTS_H
@@ -12,7 +16,10 @@
 
 #include "db.h"
 
+#define FAL_EVENT_PREFIX 1024
+
 struct fal_webhook {
+	const char *body;               /* the raw body (the caller's) */
 	cJSON *root;
 	const char *request_id;
 	const char *gateway_request_id; /* NULL when absent */
@@ -27,8 +34,11 @@ int fal_webhook_parse(struct fal_webhook *w, const char *body, size_t len,
     char *why, size_t whylen);
 void fal_webhook_free(struct fal_webhook *w);
 
-/* Appends the audit row; 0 or -1. */
+/* Appends the audit row (outcome: what became of the call, or why it was
+ * refused); 0 or -1. */
 int fal_events_record(struct db *db, const struct fal_webhook *w,
     bool authentic, const char *outcome);
+/* Removes audit rows past their retention; how many, or -1. */
+int fal_events_prune(struct db *db);
 
 #endif

@@ -1,5 +1,6 @@
 #include "fal_verify.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,20 @@ refresh_keys(struct app_ctx *ctx)
 	return n;
 }
 
+bool
+fal_timestamp_fresh(const char *ts, time_t now)
+{
+	char *end;
+
+	if (ts == NULL || *ts < '0' || *ts > '9' || strlen(ts) > 12)
+		return false;
+	errno = 0;
+	long long t = strtoll(ts, &end, 10);
+	/* no arithmetic on t before it is known to be near now */
+	return errno == 0 && *end == '\0' && t >= (long long)now - FAL_SIGNATURE_WINDOW &&
+	    t <= (long long)now + FAL_SIGNATURE_WINDOW;
+}
+
 int
 fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why, size_t whylen)
 {
@@ -139,9 +154,7 @@ fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why, s
 		snprintf(why, whylen, "signature headers missing");
 		return -1;
 	}
-	char *end;
-	long long t = strtoll(ts, &end, 10);
-	if (*ts == '\0' || *end != '\0' || llabs(t - (long long)time(NULL)) > 300) {
+	if (!fal_timestamp_fresh(ts, time(NULL))) {
 		snprintf(why, whylen, "timestamp missing or more than 300 s away");
 		return -1;
 	}

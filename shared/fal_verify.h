@@ -11,8 +11,10 @@
 #ifndef AISHA_FAL_VERIFY_H
 #define AISHA_FAL_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "app.h"
 #include "http.h"
@@ -24,6 +26,11 @@ int fal_signed_message(const char *request_id, const char *user_id, const char *
 int fal_verify_with_key(const char *x_b64url, const char *sig_hex, const char *msg);
 
 /* 0 when the request carries a valid FAL signature; -1 with a reason. */
+/* Seconds a signed webhook's timestamp may be away from now. */
+#define FAL_SIGNATURE_WINDOW 300
+/* X-Fal-Webhook-Timestamp: plain decimal seconds within the window of now
+ * (range-checked before any arithmetic: no overflow on hostile input). */
+bool fal_timestamp_fresh(const char *ts, time_t now);
 int fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why,
     size_t whylen);
 

@@ -1,7 +1,10 @@
 /*
  * log — formats the whole line in one buffer and writes it with a single
  * write(2), so lines from concurrent workers sharing lighttpd's error log do
- * not interleave.  Newlines inside a message are replaced: one event, one line.
+ * not interleave.  Control characters anywhere after the timestamp — in the
+ * message and in the context, which may hold values from outside (a FAL
+ * request id, a header) — are written as \xNN: one event, one line, and
+ * nobody can forge a line.
  */
 #include "log.h"
 
@@ -85,12 +88,18 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	if (m < 0)
 		m = 0;
 	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	for (size_t i = (size_t)n; i < len; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, len);
+	if (len > sizeof(line) - 1)
+		len = sizeof(line) - 1;
+	char out[sizeof(line) * 4 + 2];
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o++] = '\n';
+	ssize_t w = write(STDERR_FILENO, out, o);
 	(void)w;
 }

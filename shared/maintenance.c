@@ -6,6 +6,7 @@
 
 #include "avatars.h"
 #include "credits.h"
+#include "fal_events.h"
 #include "jobs.h"
 #include "log.h"
 #include "outbox.h"
@@ -98,7 +99,8 @@ maintenance_startup(struct app_ctx *ctx, cJSON *summary)
 	int requeued = count_of(avatar_requeue_crashed(&ctx->db, ctx->cfg.claim_timeout), &rc);
 	int timed_out = count_of(fal_job_expire(ctx, &job_training), &rc);
 	int zips = count_of(clean_zips(ctx), &rc);
-	int pruned = count_of(updates_prune(&ctx->db), &rc);
+	int pruned = count_of(updates_prune(&ctx->db), &rc) +
+	    count_of(fal_events_prune(&ctx->db), &rc);
 	int sent = outbox_deliver(ctx, 0, 1000);
 
 	cJSON_AddNumberToObject(summary, "requeued", requeued);

@@ -35,6 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fal_classify_result(422, j, &r);
 	cJSON_Delete(j);
 	fal_parse_status(body, st, sizeof(st), &pr, &logs);
+	(void)fal_timestamp_fresh(body, 1764400000);
 	(void)fal_parse_submit("https://q", "fal-ai/x/y", body, &sub);
 	if (fal_signed_message("r", "u", "1", body, size, msg, sizeof(msg)) == 0)
 		(void)fal_verify_with_key(size > 43 ? "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" : body,

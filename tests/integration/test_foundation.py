@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 
 from harness import ROOT, check, eq, fixture, test, wait_for
 from tg_user import User
@@ -175,12 +176,17 @@ def kicked_marks_user_blocked(s):
 def healthz_up_then_503_with_database_down_then_back(s):
     r = s.http("GET", "/healthz")
     eq(r.status, 200, "status")
-    eq(r.json()["database"], "up", "database")
+    eq(r.json(), {"ok": True}, "an anonymous caller learns only ok")
+    r = s.http("GET", "/healthz", headers=s.admin_headers())
+    eq(r.json()["database"], "up", "details for the operator")
+    check(r.json()["function"] and r.json()["fal_mode"], "which function, which FAL mode")
     s.pg("stop")
     try:
         r = s.http("GET", "/healthz")
         eq(r.status, 503, "status with the database down")
-        eq(r.json()["database"], "down", "database")
+        eq(r.json(), {"ok": False}, "anonymous: only ok")
+        eq(s.http("GET", "/healthz", headers=s.admin_headers()).json()["database"], "down",
+           "database")
         u = fixture("start")
         u["update_id"] = 700000050
         eq(s.webhook(u).status, 500, "update while the database is down (Telegram retries)")
@@ -331,7 +337,7 @@ def function_runs_as_plain_cgi(s):
                                    "GATEWAY_INTERFACE": "CGI/1.1"})
     eq(r.returncode, 0, "exit: " + r.stderr)
     check(r.stdout.startswith("Status: 200 OK\n"), "CGI status line: %r" % r.stdout[:40])
-    check('"database":"up"' in r.stdout, "body: %r" % r.stdout)
+    check('"ok":true' in r.stdout, "body: %r" % r.stdout)
     u = fixture("start")
     u["update_id"] = 700000060
     import json
@@ -641,3 +647,40 @@ def cron_install_adds_the_jobs_once_and_keeps_other_lines(s):
     eq(len(jobs), 3, "status every minute, startup at boot and every 5 minutes: %r" % jobs)
     check(all(("sh %s/cron/run.sh" % ROOT) in j for j in jobs), "paths filled in: %r" % jobs)
     check("@ROOT@" not in text, "no placeholder left")
+
+
+@test
+def a_request_id_with_newlines_cannot_forge_a_log_line(s):
+    forged = "x\n2026-01-01T00:00:00Z ERROR fal-webhook FORGED\r\u0007"
+    body = {"request_id": forged, "status": "OK", "payload": {}}
+    r = s.http("POST", "/fal/webhook", body)
+    eq(r.status, 401, "no token")
+    log = s.function_log()
+    check("FORGED" in log, "the attempt is logged")
+    for line in log.splitlines():
+        check(not line.startswith("2026-01-01T00:00:00Z"), "a forged line: %r" % line)
+        check("\r" not in line and "\x07" not in line, "a control character: %r" % line)
+    check("\\x0a2026-01-01" in log, "the newline written as \\x0a")
+
+
+@test
+def anonymous_fal_webhooks_keep_only_a_small_summary_for_a_week(s):
+    rid = "anon-%d" % time.time_ns()
+    big = "x" * (900 * 1024)
+    for i in range(5):
+        r = s.http("POST", "/fal/webhook", {"request_id": rid, "status": "OK",
+                                            "payload": {"junk": big}})
+        eq(r.status, 401, "no token")
+    sizes = [int(x[0]) for x in s.sql("SELECT octet_length(payload::text) FROM fal_events"
+                                       " WHERE request_id = '%s'" % rid)]
+    eq(len(sizes), 5, "each refused call audited")
+    check(max(sizes) < 1200, "only the reason and a 1 KB prefix kept: %r" % sizes)
+    r = s.http("POST", "/fal/webhook", raw=b'{"request_id":"a","status":"OK","payload":{"j":"'
+               + b"x" * (2 << 20) + b'"}}')
+    eq(r.status, 413, "a body larger than FAL sends is refused unread")
+    s.sql("INSERT INTO fal_events (request_id, authentic, outcome, received_at) VALUES"
+          " ('old-anon', false, 'bad_token', now() - interval '8 days'),"
+          " ('old-real', true, 'completed', now() - interval '8 days')")
+    eq(s.cli("check-status", "--startup").returncode, 0, "the startup checker")
+    eq(s.sql("SELECT request_id FROM fal_events WHERE request_id LIKE 'old-%' ORDER BY 1"),
+       [["old-real"]], "refused calls are kept 7 days, authentic ones 90")

@@ -264,6 +264,28 @@ signatures(void **state)
 	assert_int_not_equal(fal_verify_with_key("short", sighex, msg), 0);
 }
 
+/* The signature's timestamp: within 300 s of now, and hostile values
+ * (the extremes of long long, signs, junk) refused without overflow. */
+static void
+timestamps(void **state)
+{
+	(void)state;
+	time_t now = 1764400000;
+	assert_true(fal_timestamp_fresh("1764400000", now));
+	assert_true(fal_timestamp_fresh("1764400300", now));
+	assert_true(fal_timestamp_fresh("1764399700", now));
+	assert_false(fal_timestamp_fresh("1764400301", now));
+	assert_false(fal_timestamp_fresh("1764399699", now));
+	assert_false(fal_timestamp_fresh("-9223372036854775808", now));
+	assert_false(fal_timestamp_fresh("9223372036854775807", now));
+	assert_false(fal_timestamp_fresh("99999999999999999999", now));
+	assert_false(fal_timestamp_fresh("+1764400000", now));
+	assert_false(fal_timestamp_fresh(" 1764400000", now));
+	assert_false(fal_timestamp_fresh("1764400000 ", now));
+	assert_false(fal_timestamp_fresh("", now));
+	assert_false(fal_timestamp_fresh(NULL, now));
+}
+
 int
 main(void)
 {
@@ -282,6 +304,7 @@ main(void)
 		cmocka_unit_test(webhooks),
 		cmocka_unit_test(status_progress),
 		cmocka_unit_test(signatures),
+		cmocka_unit_test(timestamps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
