@@ -66,24 +66,27 @@ kb_button_t(cJSON *kb, enum lang l, enum text_id t, enum cb_action a, int64_t n1
 	kb_button(kb, text_get(l, t), a, n1, n2);
 }
 
-void
-kb_url_button(cJSON *kb, const char *text, const char *url)
+/* A button of another kind than callback data: {text, field: value}. */
+static void
+kb_button_of(cJSON *kb, const char *text, const char *field, const char *value)
 {
 	cJSON *b = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(b, "text", text);
-	cJSON_AddStringToObject(b, "url", url);
+	cJSON_AddStringToObject(b, field, value);
 	cJSON_AddItemToArray(kb_current_row(kb), b);
+}
+
+void
+kb_url_button(cJSON *kb, const char *text, const char *url)
+{
+	kb_button_of(kb, text, "url", url);
 }
 
 void
 kb_inline_query_button(cJSON *kb, const char *text, const char *query)
 {
-	cJSON *b = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(b, "text", text);
-	cJSON_AddStringToObject(b, "switch_inline_query", query);
-	cJSON_AddItemToArray(kb_current_row(kb), b);
+	kb_button_of(kb, text, "switch_inline_query", query);
 }
 
 cJSON *
