@@ -2,10 +2,10 @@
  * fal-webhook — POST /fal/webhook?avatar=ID&token=HMAC (a training) or
  * ?generation=ID&token=HMAC (an image job): FAL reports a finished request.
  *
- * Authenticates the call (the per-avatar token always; FAL's ED25519
+ * Authenticates the call (the job's token always; FAL's ED25519
  * signature when FAL_WEBHOOK_VERIFY is on), records it in fal_events (the
- * audit of every call, authentic or not), and hands the result to the one
- * completion path.  Anything authentic that was stored, or is a duplicate, or
+ * audit of every call: whole when authentic, the reason and a 1 KB prefix
+ * when not), and hands the result to the job engine's one finish path.  Anything authentic that was stored, or is a duplicate, or
  * names a request we do not know, gets 200 so FAL stops retrying; only a
  * database failure gets 5xx.
  */
