@@ -23,6 +23,19 @@ url_like(const char *s)
 	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
+/* url on base's origin (scheme://host[:port] exactly, then a path): the
+ * FAL key goes with every status and result call, so only FAL's queue host
+ * may be named. */
+static bool
+on_origin(const char *url, const char *base)
+{
+	const char *host = strstr(base, "://");
+	const char *end = host ? strchr(host + 3, '/') : NULL;
+	size_t n = end ? (size_t)(end - base) : strlen(base);
+
+	return host != NULL && strncmp(url, base, n) == 0 && url[n] == '/';
+}
+
 int
 fal_parse_submit(const char *base, const char *endpoint, const char *body,
     struct fal_submitted *out)
@@ -47,13 +60,13 @@ fal_parse_submit(const char *base, const char *endpoint, const char *body,
 	const char *second = slash ? strchr(slash + 1, '/') : NULL;
 	size_t n = second ? (size_t)(second - endpoint) : strlen(endpoint);
 	snprintf(app, sizeof(app), "%.*s", (int)n, endpoint);
-	if (!url_like(out->status_url))
+	if (!on_origin(out->status_url, base))
 		snprintf(out->status_url, sizeof(out->status_url), "%s/%s/requests/%s/status", base,
 		    app, out->request_id);
-	if (!url_like(out->response_url))
+	if (!on_origin(out->response_url, base))
 		snprintf(out->response_url, sizeof(out->response_url), "%s/%s/requests/%s", base, app,
 		    out->request_id);
-	if (!url_like(out->cancel_url))
+	if (!on_origin(out->cancel_url, base))
 		snprintf(out->cancel_url, sizeof(out->cancel_url), "%s/%s/requests/%s/cancel", base,
 		    app, out->request_id);
 	return 0;

@@ -50,6 +50,9 @@ struct fal_submitted {
 	char gateway_request_id[201];
 	char status_url[512], response_url[512], cancel_url[512];
 };
+/* FAL's submit answer.  Status, response and cancel URLs are kept only on
+ * base's origin (scheme, host and port of FAL_QUEUE_BASE); any other is
+ * replaced by the one built from base, so the FAL key never goes elsewhere. */
 int fal_parse_submit(const char *base, const char *endpoint, const char *body,
     struct fal_submitted *out);
 

@@ -145,10 +145,23 @@ submit_answers(void **state)
 	assert_string_equal(s.cancel_url,
 	    "https://queue.fal.run/fal-ai/flux-pro/requests/abc-123/cancel");
 	assert_int_equal(fal_parse_submit("https://q", "a/b", "{\"request_id\":\"r1\","
-	    "\"status_url\":\"https://other/s\",\"response_url\":\"https://other/r\","
-	    "\"cancel_url\":\"https://other/c\",\"gateway_request_id\":\"g1\"}", &s), 0);
-	assert_string_equal(s.status_url, "https://other/s");
+	    "\"status_url\":\"https://q/a/b/requests/r1/status\",\"response_url\":\"https://q/r\","
+	    "\"cancel_url\":\"https://q/c\",\"gateway_request_id\":\"g1\"}", &s), 0);
+	assert_string_equal(s.status_url, "https://q/a/b/requests/r1/status");
+	assert_string_equal(s.response_url, "https://q/r");
 	assert_string_equal(s.gateway_request_id, "g1");
+	/* another host, a look-alike, userinfo, another scheme or port: the key
+	 * would go there — replaced by the URL built from the queue base */
+	assert_int_equal(fal_parse_submit("https://q", "a/b", "{\"request_id\":\"r1\","
+	    "\"status_url\":\"https://other/s\",\"response_url\":\"https://q.evil/r\","
+	    "\"cancel_url\":\"https://q@evil/c\"}", &s), 0);
+	assert_string_equal(s.status_url, "https://q/a/b/requests/r1/status");
+	assert_string_equal(s.response_url, "https://q/a/b/requests/r1");
+	assert_string_equal(s.cancel_url, "https://q/a/b/requests/r1/cancel");
+	assert_int_equal(fal_parse_submit("https://q", "a/b", "{\"request_id\":\"r1\","
+	    "\"status_url\":\"http://q/s\",\"response_url\":\"https://q:8443/r\"}", &s), 0);
+	assert_string_equal(s.status_url, "https://q/a/b/requests/r1/status");
+	assert_string_equal(s.response_url, "https://q/a/b/requests/r1");
 	assert_int_equal(fal_parse_submit("https://q", "a/b", "{}", &s), -1);
 	assert_int_equal(fal_parse_submit("https://q", "a/b", "{\"request_id\":\"../x\"}", &s), -1);
 	assert_int_equal(fal_parse_submit("https://q", "a/b", "not json", &s), -1);
