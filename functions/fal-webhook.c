@@ -5,7 +5,8 @@
  * Authenticates the call (the job's token always; FAL's ED25519
  * signature when FAL_WEBHOOK_VERIFY is on), records it in fal_events (the
  * audit of every call: whole when authentic, the reason and a 1 KB prefix
- * when not), and hands the result to the job engine's one finish path.  Anything authentic that was stored, or is a duplicate, or
+ * when not), and hands the result to the job engine's one finish path.
+ * Anything authentic that was stored, or is a duplicate, or
  * names a request we do not know, gets 200 so FAL stops retrying; only a
  * database failure gets 5xx.
  */

@@ -406,7 +406,8 @@ avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *o
     "a.id, a.user_id, u.telegram_id, u.lang, a.attempts,"                                  \
     " coalesce(extract(epoch FROM a.claimed_at)::bigint, 0), a.status = 'training',"       \
     " coalesce(a.fal_request_id, ''), coalesce(a.fal_endpoint, ''),"                      \
-    " 'avatar:' || a.id || ':' || coalesce((extract(epoch FROM a.queued_at) * 1000000)::bigint, 0)," \
+    " 'avatar:' || a.id || ':'"                                                          \
+    "  || coalesce((extract(epoch FROM a.queued_at) * 1000000)::bigint, 0),"             \
     " a.name, a.training_type = 'style', coalesce(a.progress_message_id, 0)"
 #define JOB_NCOLS (JOB_HEAD_NCOLS + 3)
 

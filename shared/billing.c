@@ -8,22 +8,10 @@
 #include "credits.h"
 #include "log.h"
 
-static struct db_stmt st_charged = DB_STMT("billing_charged",
-    "SELECT 1 FROM credit_entries WHERE reason = $1::credit_reason AND reference = $2");
-
-static int
-charged_before(struct db *db, const struct job *j, const struct job_bill *b)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_str(&p, b->reason);
-	db_p_str(&p, j->charge_ref);
-	PGresult *r = db_run(db, &st_charged, &p);
-	int n = r == NULL ? -1 : PQntuples(r) > 0;
-	PQclear(r);
-	return n;
-}
+/* Claims that check the budget wait for each other (until commit), so two
+ * cannot both take its last dollars. */
+static struct db_stmt st_budget_lock = DB_STMT("billing_budget_lock",
+    "SELECT pg_advisory_xact_lock(4244, 0)");
 
 static bool
 over_daily_limit(struct app_ctx *ctx, int64_t user_id, const struct job_bill *b, int *err)
@@ -37,17 +25,18 @@ over_daily_limit(struct app_ctx *ctx, int64_t user_id, const struct job_bill *b,
 }
 
 static bool
-over_budget(struct app_ctx *ctx, const struct job_bill *b, int *err)
+over_budget(struct app_ctx *ctx, const struct job_bill *b, double cost, int *err)
 {
 	double spent = 0, budget = ctx->cfg.fal_daily_budget_usd;
 
-	if (budget <= 0 || b->cost_usd <= 0)
+	if (budget <= 0 || cost <= 0)
 		return false;
-	if (credits_spend_today(&ctx->db, &spent) != 0) {
+	if (db_exec(&ctx->db, &st_budget_lock, NULL) != 0 ||
+	    credits_spend_today(&ctx->db, &spent) != 0) {
 		*err = 1;
 		return false;
 	}
-	if (spent + b->cost_usd <= budget)
+	if (spent + cost <= budget)
 		return false;
 	log_warn("FAL budget: %.2f of %.2f USD spent today; %s jobs wait", spent, budget,
 	    b->reason);
@@ -59,23 +48,21 @@ billing_charge(struct app_ctx *ctx, const struct job *j, const struct job_bill *
     int *balance)
 {
 	int err = 0;
-	int before = charged_before(&ctx->db, j, b);
+	double cost = ctx->cfg.fal_test_mode ? 0 : b->cost_usd; /* FAL is not called */
+	int before = credits_exists(&ctx->db, b->reason, j->charge_ref);
 
 	*balance = 0;
-	if (before != 0) {
-		*balance = credits_balance(&ctx->db, j->user_id);
+	if (before != 0) /* a claim after a crash or a give-back: paid already */
 		return before < 0 ? BILL_ERROR : BILL_PAID;
-	}
 	if (over_daily_limit(ctx, j->user_id, b, &err))
 		return err ? BILL_ERROR : BILL_DAILY_LIMIT;
-	if (over_budget(ctx, b, &err))
+	if (over_budget(ctx, b, cost, &err))
 		return BILL_BUDGET;
 	if (err)
 		return BILL_ERROR;
 	struct credit_entry e = {
 		.user_id = j->user_id, .delta = -b->price, .reason = b->reason,
-		.reference = j->charge_ref, .units = b->units,
-		.cost_usd = ctx->cfg.fal_test_mode ? 0 : b->cost_usd,
+		.reference = j->charge_ref, .units = b->units, .cost_usd = cost,
 	};
 	switch (credits_apply(&ctx->db, &e, balance)) {
 	case CREDIT_APPLIED:

@@ -18,15 +18,17 @@ static struct db_stmt st_refund = DB_STMT("credits_refund",
     " AND -c.delta * $3::int / $4::int > 0");
 static struct db_stmt st_balance = DB_STMT("credits_balance",
     "SELECT balance FROM users WHERE id = $1");
+/* Since the UTC day began. */
+#define TODAY " created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+
+static struct db_stmt st_charged = DB_STMT("credits_charged",
+    "SELECT 1 FROM credit_entries WHERE reason = $1::credit_reason AND reference = $2");
 static struct db_stmt st_today = DB_STMT("credits_charges_today",
     "SELECT count(*) FROM credit_entries WHERE user_id = $1 AND reason = $2::credit_reason"
-    " AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'");
-static struct db_stmt st_budget_lock = DB_STMT("credits_budget_lock",
-    "SELECT pg_advisory_xact_lock(4244, 0)");
+    " AND" TODAY);
 static struct db_stmt st_spend = DB_STMT("credits_spend_today",
     "SELECT coalesce(sum(cost_usd), 0)::float8 FROM credit_entries"
-    " WHERE reason IN ('training', 'generation')"
-    " AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'");
+    " WHERE reason IN ('training', 'generation') AND" TODAY);
 static struct db_stmt st_statement = DB_STMT("credits_statement",
     "SELECT json_build_object('user_id', u.id, 'telegram_id', u.telegram_id,"
     " 'balance', u.balance, 'entries', coalesce((SELECT json_agg(e ORDER BY e.id DESC) FROM"
@@ -127,10 +129,22 @@ credits_charges_today(struct db *db, int64_t user_id, const char *reason)
 }
 
 int
+credits_exists(struct db *db, const char *reason, const char *reference)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, reason);
+	db_p_str(&p, reference);
+	PGresult *r = db_run(db, &st_charged, &p);
+	int n = r == NULL ? -1 : PQntuples(r) > 0;
+	PQclear(r);
+	return n;
+}
+
+int
 credits_spend_today(struct db *db, double *usd)
 {
-	if (db_exec(db, &st_budget_lock, NULL) != 0)
-		return -1;
 	PGresult *r = db_run(db, &st_spend, NULL);
 	if (r == NULL)
 		return -1;

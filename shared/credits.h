@@ -44,8 +44,9 @@ int credits_refund(struct db *db, const char *reason, const char *reference, int
 int credits_balance(struct db *db, int64_t user_id);
 /* The user's charges of reason since the UTC day began, or -1. */
 int credits_charges_today(struct db *db, int64_t user_id, const char *reason);
-/* In the caller's transaction: waits for every other claim that checks the
- * budget, then reads the estimated FAL spend of the UTC day.  0 or -1. */
+/* 1 when the entry (reason, reference) was written, 0 not, -1 error. */
+int credits_exists(struct db *db, const char *reason, const char *reference);
+/* The estimated FAL spend of the UTC day (the charges' costs).  0 or -1. */
 int credits_spend_today(struct db *db, double *usd);
 /* The user's balance and last entries, for the operator: *out (caller
  * deletes) or -1. */

@@ -1,8 +1,9 @@
 /*
  * fal_job — see fal_job.h.  The order inside fal_job_start() matters: the
- * claim is committed on its own (a crash leaves a visible claim for the
- * startup checker), the slow work (prepare, submit) runs outside any
- * transaction, and one conditional UPDATE stores the FAL request.
+ * claim is committed with its charge and nothing else (a crash leaves a
+ * visible, paid claim for the startup checker), the slow work (prepare,
+ * submit) runs outside any transaction, and one conditional UPDATE stores
+ * the FAL request.
  */
 #include "fal_job.h"
 
@@ -17,7 +18,6 @@
 #include "log.h"
 #include "outbox.h"
 #include "sbuf.h"
-#include "utf8.h"
 
 #define POLL_BATCH 500
 #define TEST_PREFIX "test-"
@@ -143,6 +143,31 @@ backoff(int attempts)
 	return s;
 }
 
+/* In the open transaction, which it ends: a job that will not run now.
+ * unclaim_why: the claim is failed with it and its charge given back (NULL:
+ * the job stays as it is).  Then the person is told, after commit. */
+static int
+conclude(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, struct fal_end *e,
+    const char *unclaim_why)
+{
+	struct fal_notes notes = {0};
+	int rc = 0;
+
+	if (unclaim_why != NULL)
+		rc = k->ops->unclaim(&ctx->db, j, unclaim_why, -1);
+	if (rc == 0 && unclaim_why != NULL)
+		rc = refund(ctx, k, j, e);
+	if (rc == 0)
+		rc = k->compose(ctx, j, e, &notes);
+	if (rc == 0)
+		rc = db_commit(&ctx->db);
+	else
+		db_rollback(&ctx->db);
+	if (rc == 0)
+		deliver(ctx, &notes);
+	return rc;
+}
+
 /* Back to the queue for a later try while attempts are left; else the job
  * fails and the person is told, in one transaction. */
 static enum fal_start
@@ -150,7 +175,6 @@ not_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum f
     const char *why)
 {
 	const struct fal_job_ops *o = k->ops;
-	struct fal_notes notes = {0};
 	struct fal_end e;
 
 	if (st == FAL_STEP_RETRY && j->attempts < o->max_attempts) {
@@ -162,21 +186,10 @@ not_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum f
 	memset(&e, 0, sizeof(e));
 	e.how = st == FAL_STEP_RETRY ? FAL_END_UNAVAILABLE : FAL_END_REFUSED;
 	snprintf(e.r.error, sizeof(e.r.error), "%s", why);
-	int rc = db_begin(&ctx->db);
-	if (rc == 0)
-		rc = o->unclaim(&ctx->db, j, why, -1);
-	if (rc == 0)
-		rc = refund(ctx, k, j, &e);
-	if (rc == 0)
-		rc = k->compose(ctx, j, &e, &notes);
-	if (rc == 0)
-		rc = db_commit(&ctx->db);
-	else
-		db_rollback(&ctx->db);
 	log_error("%s %" PRId64 " not started: %s", o->name, j->id, why);
-	if (rc == 0)
-		deliver(ctx, &notes);
-	return rc == 0 ? FAL_START_FAILED : FAL_START_DB_ERROR;
+	if (db_begin(&ctx->db) != 0 || conclude(ctx, k, j, &e, why) != 0)
+		return FAL_START_DB_ERROR;
+	return FAL_START_FAILED;
 }
 
 /* The URL FAL calls when the job ends, with a token for this job only. */
@@ -250,24 +263,6 @@ run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
 	return out;
 }
 
-/* Tells the person once (compose, in its own transaction). */
-static int
-tell(struct app_ctx *ctx, const struct fal_kind *k, const struct job *j, const struct fal_end *e)
-{
-	struct fal_notes notes = {0};
-	int rc = db_begin(&ctx->db);
-
-	if (rc == 0)
-		rc = k->compose(ctx, j, e, &notes);
-	if (rc == 0)
-		rc = db_commit(&ctx->db);
-	else
-		db_rollback(&ctx->db);
-	if (rc == 0)
-		deliver(ctx, &notes);
-	return rc;
-}
-
 /* In the claim's transaction, which it ends: a job that cannot pay now.
  * Over the budget it stays queued (the claim undone) and the person hears
  * it will start later; short of credits or over the daily limit it fails
@@ -276,7 +271,6 @@ static enum fal_start
 unpaid(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum bill_verdict v,
     const struct job_bill *b, int balance)
 {
-	struct fal_notes notes = {0};
 	struct fal_end e = {.how = FAL_END_UNPAID, .bill = v, .balance = balance,
 		.price = b->price, .per_day = b->per_day};
 
@@ -285,18 +279,13 @@ unpaid(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum bill_v
 		if (v == BILL_ERROR)
 			return FAL_START_DB_ERROR;
 		e.how = FAL_END_DEFERRED;
-		return tell(ctx, k, j, &e) == 0 ? FAL_START_DEFERRED : FAL_START_DB_ERROR;
+		return db_begin(&ctx->db) == 0 && conclude(ctx, k, j, &e, NULL) == 0 ?
+		    FAL_START_DEFERRED : FAL_START_DB_ERROR;
 	}
 	snprintf(e.r.error, sizeof(e.r.error), "%s", v == BILL_SHORT ? "not enough credits" :
 	    "the daily limit is reached");
 	log_warn("%s %" PRId64 " not started: %s", k->ops->name, j->id, e.r.error);
-	if (k->ops->unclaim(&ctx->db, j, e.r.error, -1) != 0 ||
-	    k->compose(ctx, j, &e, &notes) != 0 || db_commit(&ctx->db) != 0) {
-		db_rollback(&ctx->db);
-		return FAL_START_DB_ERROR;
-	}
-	deliver(ctx, &notes);
-	return FAL_START_FAILED;
+	return conclude(ctx, k, j, &e, e.r.error) == 0 ? FAL_START_FAILED : FAL_START_DB_ERROR;
 }
 
 /* One transaction: the claim (1 won, 0 not, -1 error) and its charge. */
@@ -475,7 +464,6 @@ struct expiry {
 	struct app_ctx *ctx;
 	const struct fal_kind *k;
 	struct fal_end e;
-	struct fal_notes notes;
 	int done, unsent;
 };
 
@@ -493,12 +481,11 @@ static int
 expire_unsent(void *ud, struct job *j)
 {
 	struct expiry *x = ud;
-
 	struct fal_end e = x->e;
+	struct fal_notes notes = {0}; /* sent by fal_job_expire() after commit */
 
 	log_warn("%s %" PRId64 ": never submitted; timed out", x->k->ops->name, j->id);
-	x->notes.n = 0;
-	if (refund(x->ctx, x->k, j, &e) != 0 || x->k->compose(x->ctx, j, &e, &x->notes) != 0)
+	if (refund(x->ctx, x->k, j, &e) != 0 || x->k->compose(x->ctx, j, &e, &notes) != 0)
 		return -1;
 	x->done++;
 	x->unsent++;

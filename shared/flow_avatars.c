@@ -7,7 +7,6 @@
 #include "keyboard.h"
 #include "log.h"
 #include "sbuf.h"
-#include "training.h"
 
 #define LIST_MAX 20
 
@@ -154,10 +153,8 @@ static int
 on_retry(struct turn *t, struct avatar *a)
 {
 	struct sbuf s = SBUF_INIT;
-	struct job_bill b;
+	int may = a->status == AV_ERROR ? flow_credits_gate(t, CREDIT_JOB_TRAINING) : 1;
 
-	training_bill(&t->ctx->cfg, &b);
-	int may = a->status == AV_ERROR ? flow_credits_gate(t, &b) : 1;
 	if (may <= 0)
 		return may;
 	int done = avatar_queue(&t->ctx->db, a->id, true);

@@ -102,7 +102,6 @@ kb_types(const struct turn *t, int64_t aid, bool with_info)
 static void
 show_summary(struct turn *t, const struct avatar *a, bool as_new)
 {
-	struct job_bill b;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
 	enum lang l = t->user.lang;
@@ -110,8 +109,7 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 	text_addf(&s, l, T_SUMMARY, a->name,
 	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
 	    training_minutes(&t->ctx->cfg, a->type == TRAIN_STYLE));
-	training_bill(&t->ctx->cfg, &b);
-	(void)flow_credits_price(t, &b, &s);
+	(void)flow_credits_price(t, CREDIT_JOB_TRAINING, &s);
 	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
 	kb_row(kb);
 	if (a->photos < t->ctx->cfg.photos_max)
@@ -427,9 +425,7 @@ on_start_training(struct turn *t, const struct cb *cb)
 		turn_stale(t);
 		return 0;
 	}
-	struct job_bill b;
-	training_bill(&t->ctx->cfg, &b);
-	int may = a.status == AV_READY ? flow_credits_gate(t, &b) : 1;
+	int may = a.status == AV_READY ? flow_credits_gate(t, CREDIT_JOB_TRAINING) : 1;
 	if (may <= 0)
 		return may;
 	int queued = avatar_queue(&t->ctx->db, a.id, false);
@@ -449,7 +445,8 @@ on_start_training(struct turn *t, const struct cb *cb)
 		return -1;
 	log_info("avatar %" PRId64 " queued for training (%d photos)", a.id, a.photos);
 	t->after_trigger = a.id;
-	text_addf(&s, t->user.lang, T_QUEUED, a.name, training_minutes(&t->ctx->cfg, a.type == TRAIN_STYLE));
+	text_addf(&s, t->user.lang, T_QUEUED, a.name,
+	    training_minutes(&t->ctx->cfg, a.type == TRAIN_STYLE));
 	cJSON *kb = kb_new();
 	kb_button_t(kb, t->user.lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 	turn_toast(t, NULL);

@@ -5,13 +5,14 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-
 #include <string.h>
 
 #include "credits.h"
+#include "gen_job.h"
 #include "keyboard.h"
 #include "log.h"
 #include "payments.h"
+#include "training.h"
 
 int
 flow_credits_welcome(struct turn *t)
@@ -55,38 +56,71 @@ flow_credits_balance(struct turn *t)
 	return 0;
 }
 
-int
-flow_credits_price(struct turn *t, const struct job_bill *b, struct sbuf *s)
+/* What one job of kind k costs now (the bot's pictures: GEN_NUM_IMAGES). */
+static void
+bill_of(const struct turn *t, enum credit_job k, struct job_bill *b)
 {
+	if (k == CREDIT_JOB_TRAINING)
+		training_bill(&t->ctx->cfg, b);
+	else
+		gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, b);
+}
+
+int
+flow_credits_price(struct turn *t, enum credit_job k, struct sbuf *s)
+{
+	struct job_bill b;
 	int balance;
 
-	if (b->price == 0)
+	bill_of(t, k, &b);
+	if (b.price == 0)
 		return 0;
 	balance = credits_balance(&t->ctx->db, t->user.id);
 	if (balance < 0)
 		return -1;
-	text_addf(s, t->user.lang, T_PRICE_LINE, b->price, balance);
+	text_addf(s, t->user.lang, T_PRICE_LINE, b.price, balance);
 	return 0;
 }
 
-int
-flow_credits_gate(struct turn *t, const struct job_bill *b)
+void
+flow_credits_refusal(const struct config *c, enum lang l, enum bill_verdict v, int price,
+    int balance, int per_day, struct sbuf *s, cJSON **kb)
 {
+	if (kb != NULL)
+		*kb = NULL;
+	if (v == BILL_SHORT) {
+		text_addf(s, l, T_CREDITS_SHORT, price, balance);
+		if (kb != NULL && c->n_packs > 0)
+			*kb = kb_packs(l, c);
+	} else {
+		text_addf(s, l, T_DAILY_LIMIT, per_day);
+	}
+}
+
+int
+flow_credits_gate(struct turn *t, enum credit_job k)
+{
+	struct job_bill b;
 	struct sbuf s = SBUF_INIT;
 	int balance;
-	enum bill_verdict v = billing_check(t->ctx, t->user.id, b, &balance);
 
+	bill_of(t, k, &b);
+	enum bill_verdict v = billing_check(t->ctx, t->user.id, &b, &balance);
 	if (v == BILL_PAID || v == BILL_ERROR)
 		return v == BILL_PAID ? 1 : -1;
 	turn_toast(t, NULL);
-	if (v == BILL_SHORT) {
-		text_addf(&s, t->user.lang, T_CREDITS_SHORT, b->price, balance);
-		turn_send(t, s.p, kb_top_up(t));
-	} else {
-		text_addf(&s, t->user.lang, T_DAILY_LIMIT, b->per_day);
-		turn_send(t, s.p, kb_main_menu(t->user.lang));
-	}
+	flow_credits_refusal(&t->ctx->cfg, t->user.lang, v, b.price, balance, b.per_day, &s, NULL);
+	turn_send(t, s.p, v == BILL_SHORT ? kb_top_up(t) : kb_main_menu(t->user.lang));
 	sbuf_free(&s);
+	return 0;
+}
+
+/* s, with the main menu under it. */
+static int
+say_with_menu(struct turn *t, struct sbuf *s)
+{
+	turn_send(t, s->p, kb_main_menu(t->user.lang));
+	sbuf_free(s);
 	return 0;
 }
 
@@ -223,9 +257,7 @@ flow_credits_paid(struct turn *t)
 	log_info("payment %s: %d stars, +%d credits (balance %d)", pm.charge_id, pm.stars,
 	    pm.credits, balance);
 	text_addf(&s, t->user.lang, T_PAID, pm.credits, balance);
-	turn_send(t, s.p, kb_main_menu(t->user.lang));
-	sbuf_free(&s);
-	return 0;
+	return say_with_menu(t, &s);
 }
 
 int
@@ -235,9 +267,7 @@ flow_credits_paysupport(struct turn *t)
 	const char *who = t->ctx->cfg.paysupport_contact;
 
 	text_addf(&s, t->user.lang, T_PAYSUPPORT, who[0] ? who : turn_text(t, T_PAYSUPPORT_WHO));
-	turn_send(t, s.p, kb_main_menu(t->user.lang));
-	sbuf_free(&s);
-	return 0;
+	return say_with_menu(t, &s);
 }
 
 int
@@ -247,7 +277,5 @@ flow_credits_terms(struct turn *t)
 
 	text_addf(&s, t->user.lang, T_TERMS, t->ctx->cfg.price_training,
 	    t->ctx->cfg.price_generation);
-	turn_send(t, s.p, kb_main_menu(t->user.lang));
-	sbuf_free(&s);
-	return 0;
+	return say_with_menu(t, &s);
 }

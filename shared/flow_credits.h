@@ -21,11 +21,20 @@
 int flow_credits_welcome(struct turn *t);
 /* The balance, the prices and the packs. */
 int flow_credits_balance(struct turn *t);
+/* The two things a person can ask for. */
+enum credit_job { CREDIT_JOB_TRAINING, CREDIT_JOB_PICTURE };
+
 /* The price line for a confirmation (appended to s).  0 or -1. */
-int flow_credits_price(struct turn *t, const struct job_bill *b, struct sbuf *s);
+int flow_credits_price(struct turn *t, enum credit_job k, struct sbuf *s);
+/* Why a job cannot be had (BILL_SHORT: the price and balance, and the
+ * packs in *kb when any are sold and kb is not NULL; BILL_DAILY_LIMIT: the
+ * limit, *kb NULL),
+ * appended to s — for the gate here and a claim refused later (jobs.c). */
+void flow_credits_refusal(const struct config *c, enum lang l, enum bill_verdict v, int price,
+    int balance, int per_day, struct sbuf *s, cJSON **kb);
 /* Before a job is asked for: 1 go on; 0 the person was shown why not (the
  * packs, or the daily limit); -1 error. */
-int flow_credits_gate(struct turn *t, const struct job_bill *b);
+int flow_credits_gate(struct turn *t, enum credit_job k);
 /* The credit buttons: CB_BALANCE, CB_BUY (sendInvoice in Stars for a pack). */
 int flow_credits_button(struct turn *t, const struct cb *cb);
 /* A pre_checkout_query: answerPreCheckoutQuery in the webhook answer. */

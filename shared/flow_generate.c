@@ -7,7 +7,6 @@
 #include "avatars.h"
 #include "fal_models.h"
 #include "flow_credits.h"
-#include "gen_job.h"
 #include "generations.h"
 #include "http_out.h"
 #include "jobs.h"
@@ -202,7 +201,6 @@ flow_generate_prompt(struct turn *t)
 static int
 on_aspect(struct turn *t, const struct cb *cb)
 {
-	struct job_bill b;
 	struct avatar a;
 	struct sbuf s = SBUF_INIT;
 	int64_t tpl = cb->n[1] / 8, ar = cb->n[1] % 8;
@@ -225,8 +223,7 @@ on_aspect(struct turn *t, const struct cb *cb)
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
 	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name,
 	    tp ? tp->name[t->user.lang] : turn_text(t, T_GEN_OWN), fal_aspects[ar].ratio);
-	gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, &b);
-	if (flow_credits_price(t, &b, &s) != 0) {
+	if (flow_credits_price(t, CREDIT_JOB_PICTURE, &s) != 0) {
 		cJSON_Delete(kb);
 		sbuf_free(&s);
 		return -1;
@@ -313,9 +310,7 @@ on_go(struct turn *t, const struct cb *cb)
 			return 0;
 		}
 	}
-	struct job_bill b;
-	gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, &b);
-	int may = flow_credits_gate(t, &b);
+	int may = flow_credits_gate(t, CREDIT_JOB_PICTURE);
 	if (may <= 0) {
 		sbuf_free(&prompt);
 		return may;
@@ -511,9 +506,7 @@ on_image(struct turn *t, const struct cb *cb)
 	}
 	switch (cb->action) {
 	case CB_IMG_REGEN: {
-		struct job_bill b;
-		gen_job_bill(&t->ctx->cfg, t->ctx->cfg.gen_num_images, &b);
-		int may = flow_credits_gate(t, &b);
+		int may = flow_credits_gate(t, CREDIT_JOB_PICTURE);
 		if (may <= 0)
 			return may;
 		enum gen_create rc = generation_repeat(t->ctx, t->user.id, m.id, t->u->chat_id, &gid);

@@ -8,6 +8,7 @@
 
 #include "avatars.h"
 #include "billing.h"
+#include "flow_credits.h"
 #include "gen_job.h"
 #include "generations.h"
 #include "keyboard.h"
@@ -34,21 +35,6 @@ queue(struct db *db, const struct job *j, struct outbox_msg *m, struct fal_notes
 /* --- a training --------------------------------------------------------------------- */
 
 #define AV(j) ((const struct avatar_job *)(j))
-
-/* Not paid for: short of credits (then the packs to top up) or the daily
- * limit. */
-static void
-unpaid(const struct app_ctx *ctx, const struct job *j, const struct fal_end *e, struct sbuf *s,
-    cJSON **kb)
-{
-	if (e->bill == BILL_SHORT) {
-		text_addf(s, j->lang, T_CREDITS_SHORT, e->price, e->balance);
-		if (ctx->cfg.n_packs > 0)
-			*kb = kb_packs(j->lang, &ctx->cfg);
-	} else {
-		text_addf(s, j->lang, T_DAILY_LIMIT, e->per_day);
-	}
-}
 
 static void
 refunded(const struct job *j, const struct fal_end *e, struct sbuf *s)
@@ -78,7 +64,7 @@ training_text(const struct app_ctx *ctx, const struct avatar_job *a, const struc
 	if (e->ok)
 		text_addf(s, l, T_TRAINING_DONE, a->name);
 	else if (e->how == FAL_END_UNPAID)
-		unpaid(ctx, &a->j, e, s, kb);
+		flow_credits_refusal(&ctx->cfg, l, e->bill, e->price, e->balance, e->per_day, s, kb);
 	else if (e->how == FAL_END_DEFERRED)
 		text_addf(s, l, T_TRAINING_LATER, a->name);
 	else if (e->how == FAL_END_UNAVAILABLE)
@@ -215,7 +201,8 @@ gen_not_made(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 	if (e->how == FAL_END_DEFERRED)
 		text_addf(&s, j->lang, T_GEN_LATER);
 	else if (e->how == FAL_END_UNPAID)
-		unpaid(ctx, j, e, &s, &kb);
+		flow_credits_refusal(&ctx->cfg, j->lang, e->bill, e->price, e->balance, e->per_day,
+		    &s, &kb);
 	else
 		text_addf(&s, j->lang, T_GEN_FAILED, e->r.error[0] ? e->r.error :
 		    "FAL reported an error");

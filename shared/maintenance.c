@@ -1,9 +1,5 @@
 #include "maintenance.h"
 
-#include <errno.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "avatars.h"
 #include "credits.h"
 #include "fal_events.h"
@@ -41,7 +37,6 @@ maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
 	int rc = started < 0 ? -1 : 0;
 
 	rc |= fal_job_poll_all(ctx, &job_training, 0, &t);
-
 	rc |= fal_job_poll_all(ctx, &job_generation, 0, &g);
 	int expired = fal_job_expire(ctx, &job_generation);
 	if (expired < 0)
