@@ -1,24 +1,30 @@
 /*
- * fal-webhook — POST /fal/webhook?avatar=ID&token=HMAC (a training) or
- * ?generation=ID&token=HMAC (an image job): FAL reports a finished request.
+ * fal-webhook — POST /fal/webhook?avatar=ID&token=T (a training) or
+ * ?generation=ID&token=T (an image job): FAL reports a finished request.
  *
- * Authenticates the call (the job's token always; FAL's ED25519
- * signature when FAL_WEBHOOK_VERIFY is on), records it in fal_events (the
- * audit of every call: whole when authentic, the reason and a 1 KB prefix
- * when not), and hands the result to the job engine's one finish path.
- * Anything authentic that was stored, or is a duplicate, or
- * names a request we do not know, gets 200 so FAL stops retrying; only a
- * database failure gets 5xx.
+ * In this order, each before anything is parsed or stored: the URL's token
+ * must be the one issued for that job (webhook_tokens.h); FAL's ED25519
+ * signature must verify and be new (on by default in live mode,
+ * FAL_WEBHOOK_VERIFY).  Then the body is parsed, the signed request id must
+ * be the body's, and the result goes to the job engine's one finish path.
+ * The call is audited in fal_events: whole when it changed a job, the reason
+ * and a 1 KB prefix otherwise.  A refused call is kept (as that summary)
+ * only while its source address stays under REFUSED_PER_MINUTE; past it the
+ * answer is 429 and nothing is stored or logged.  Anything authentic that
+ * was stored, or is a duplicate, or names a request we do not know, gets
+ * 200 so FAL stops retrying; only a database failure gets 5xx.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
 #include "fal_events.h"
 #include "fal_verify.h"
 #include "jobs.h"
 #include "log.h"
+#include "refusals.h"
+#include "utf8.h"
+#include "webhook_tokens.h"
 
 static const char usage[] =
     "usage: fal-webhook [--check-config]\n"
@@ -26,19 +32,20 @@ static const char usage[] =
     "Serves POST /fal/webhook as FastCGI (spawned by lighttpd) or CGI.\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
-/* The avatar or generation ("kind") the URL's token vouches for, or 0. */
+/* The job ("kind" avatar or generation) the URL's token was issued for: its
+ * id, 0 when none, -1 when the database cannot say. */
 static long long
 token_id(struct app_ctx *ctx, const struct http_req *req, const char *kind)
 {
-	char id[24], token[80], want[65];
+	char id[24], token[WEBHOOK_TOKEN_LEN + 2];
 	long long n;
 
 	if (http_query_get(req->query, kind, id, sizeof(id)) != 0 ||
 	    app_parse_id(id, &n) != 0 ||
 	    http_query_get(req->query, "token", token, sizeof(token)) != 0)
 		return 0;
-	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
-	return auth_equal(token, want) ? n : 0;
+	int ok = webhook_token_check(&ctx->db, ctx->cfg.fal_webhook_secret, kind, n, token);
+	return ok < 0 ? -1 : ok ? n : 0;
 }
 
 /* The result, through the one finish path: 200 once stored (or known). */
@@ -51,8 +58,9 @@ finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, lon
 	fal_end_from_webhook(&e, w->status, w->payload, w->error, w->payload_error);
 	e.keep = w->root;
 	enum fal_finish o = fal_job_finish(ctx, k, w->request_id, id, &e);
+	bool changed = o == FAL_FINISH_COMPLETED || o == FAL_FINISH_FAILED;
 	if (o == FAL_FINISH_DB_ERROR ||
-	    fal_events_record(&ctx->db, w, true, fal_finish_names[o]) != 0) {
+	    fal_events_record(&ctx->db, w, true, changed, fal_finish_names[o]) != 0) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 		return;
 	}
@@ -63,19 +71,66 @@ finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, lon
 	http_resp_json(resp, HTTP_200, ok);
 }
 
+/* A refused call: 401, audited as a summary — or, past the source's limit
+ * this minute, 429 with nothing stored and nothing more logged. */
 static void
-refuse(struct app_ctx *ctx, const struct fal_webhook *w, const char *why,
+refuse(struct app_ctx *ctx, const struct http_req *req, const char *request_id,
+    const char *why, struct http_resp *resp)
+{
+	const char *src = http_req_var(req, "REMOTE_ADDR");
+	int n = refusals_count(&ctx->db, "fal-webhook", src);
+	struct fal_webhook w = {.body = req->body, .request_id = request_id, .source = src};
+
+	if (n > ctx->cfg.refused_per_minute) {
+		if (n == ctx->cfg.refused_per_minute + 1)
+			log_warn("FAL webhook: %d refused calls from %s this minute; the rest"
+			    " are not kept", n, src ? src : "?");
+		http_resp_header(resp, "Retry-After", "60");
+		http_resp_error(resp, HTTP_429, "too_many_requests", "too many refused calls");
+		return;
+	}
+	log_warn("unauthentic FAL webhook from %s: %s", src ? src : "?", why);
+	if (n < 0 || fal_events_record(&ctx->db, &w, false, false, why) != 0) {
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+		return;
+	}
+	http_resp_error(resp, HTTP_401, "unauthorized", "webhook not authentic");
+}
+
+/* The signed request id, when it can be kept as one (else NULL). */
+static const char *
+signed_request_id(const struct http_req *req)
+{
+	const char *rid = http_req_header(req, "X-Fal-Webhook-Request-Id");
+
+	return rid != NULL && strlen(rid) <= 200 && utf8_valid(rid, strlen(rid)) ? rid : NULL;
+}
+
+/* Authentic: the body, parsed, bound to the signature, to the job. */
+static void
+take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, long long id,
     struct http_resp *resp)
 {
-	log_warn("unauthentic FAL webhook for %s: %s", w->request_id, why);
-	(void)fal_events_record(&ctx->db, w, false, why);
-	http_resp_error(resp, HTTP_401, "unauthorized", "webhook not authentic");
+	struct fal_webhook w;
+	char why[160];
+
+	if (fal_webhook_parse(&w, req->body, req->body_len, why, sizeof(why)) != 0) {
+		log_warn("malformed FAL webhook for %s %lld: %s", k->ops->name, id, why);
+		http_resp_error(resp, HTTP_400, "bad_payload", why);
+	} else if (ctx->cfg.fal_webhook_verify &&
+	    strcmp(signed_request_id(req) ? signed_request_id(req) : "", w.request_id) != 0) {
+		refuse(ctx, req, signed_request_id(req), "request_id_mismatch", resp);
+	} else {
+		w.source = http_req_var(req, "REMOTE_ADDR");
+		log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);
+		finish(ctx, k, &w, id, resp);
+	}
+	fal_webhook_free(&w);
 }
 
 static void
 serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
-	struct fal_webhook w;
 	char why[160];
 
 	if (strcmp(req->path, "/fal/webhook") != 0) {
@@ -87,25 +142,24 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 		http_resp_error(resp, HTTP_405, "method_not_allowed", "use POST");
 		return;
 	}
-	if (fal_webhook_parse(&w, req->body, req->body_len, why, sizeof(why)) != 0) {
-		log_warn("malformed FAL webhook: %s", why);
-		http_resp_error(resp, HTTP_400, "bad_payload", why);
-		fal_webhook_free(&w);
-		return;
-	}
-	log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);
 	long long aid = token_id(ctx, req, "avatar");
 	long long gid = aid ? 0 : token_id(ctx, req, "generation");
-	if (aid == 0 && gid == 0) {
-		refuse(ctx, &w, "bad_token", resp);
+	int sig = 0;
+	if (aid < 0 || gid < 0) {
+		http_resp_error(resp, HTTP_500, "internal", "try again later");
+	} else if (aid == 0 && gid == 0) {
+		refuse(ctx, req, signed_request_id(req), "bad_token", resp);
 	} else if (ctx->cfg.fal_webhook_verify &&
-	    fal_verify_request(ctx, req, why, sizeof(why)) != 0) {
-		refuse(ctx, &w, "bad_signature", resp);
+	    (sig = fal_verify_request(ctx, req, why, sizeof(why))) < 0) {
 		log_warn("signature: %s", why);
+		refuse(ctx, req, signed_request_id(req), "bad_signature", resp);
+	} else if (sig > 0) { /* taken once already: nothing more to do or keep */
+		log_info("FAL webhook %s for %s %lld delivered again", signed_request_id(req),
+		    aid ? "avatar" : "generation", aid ? aid : gid);
+		http_resp_json(resp, HTTP_200, cJSON_Parse("{\"ok\":true,\"outcome\":\"replay\"}"));
 	} else {
-		finish(ctx, aid ? &job_training : &job_generation, &w, aid ? aid : gid, resp);
+		take(ctx, req, aid ? &job_training : &job_generation, aid ? aid : gid, resp);
 	}
-	fal_webhook_free(&w);
 }
 
 static const char *const required[] = {"DATABASE_URL", "FAL_WEBHOOK_SECRET", NULL};
@@ -113,7 +167,7 @@ static const char *const required[] = {"DATABASE_URL", "FAL_WEBHOOK_SECRET", NUL
 static const struct app fal_webhook_app = {
 	.name = "fal-webhook",
 	.usage = usage,
-	.max_body = 1 << 20, /* FAL's results are URLs: a few KB */
+	.max_body = 256 << 10, /* FAL's results are URLs: a few KB */
 	.required = required,
 	.serve = serve,
 	.cli = NULL,

@@ -29,7 +29,9 @@ sandbox chat:
                               webhook answer (Telegram drops those silently)
     POST /_ctl/config         {"query_max_age": seconds} while running
     POST /_ctl/file           {"file_id", "size"}: the size getFile reports
-                              (over 20 MB: "file is too big", as Telegram)
+                              (over 20 MB: "file is too big", as Telegram);
+                              "pad_to": the photo padded to that many bytes;
+                              "raw_b64": what the file really holds
 
 Strict like the real services (checked against their documentation):
 Telegram parses parse_mode HTML (unknown or unbalanced tags, a bare < or &
@@ -724,18 +726,25 @@ class Telegram:
         if not isinstance(fid, str) or not fid:
             raise TelegramError(400, "Bad Request: invalid file_id")
         f = self.st.sent_file(fid)
-        data = self.st.jpeg(f["seed"])
+        data = self.file_bytes(f)
         if f.get("size_override", 0) > 20 * 1024 * 1024:
             raise TelegramError(400, "Bad Request: file is too big")
         return {"file_id": fid, "file_unique_id": f["unique"],
                 "file_size": f.get("size_override") or len(data), "file_path": f["path"]}
 
+    def file_bytes(self, f):
+        """What the file holds: the person's JPEG, padded to pad_to bytes
+        after its end (a big phone photo), or exactly raw (a file that is not
+        what its sender said)."""
+        if f.get("raw") is not None:
+            return f["raw"]
+        data = self.st.jpeg(f["seed"])
+        return data + bytes(max(0, f.get("pad_to", 0) - len(data)))
+
     def download(self, path):
         with self.st.lock:
-            for f in self.st.files.values():
-                if f["path"] == path:
-                    return self.st.jpeg(f["seed"])
-        return None
+            found = [f for f in self.st.files.values() if f["path"] == path]
+        return self.file_bytes(found[0]) if found else None
 
 
 # --- FAL ---------------------------------------------------------------------
@@ -966,13 +975,41 @@ class Fal:
         return {"request_id": req["request_id"], "gateway_request_id": req["request_id"],
                 "status": "ERROR", "error": "Invalid status code: %d" % code, "payload": body}
 
+    def fetch_inputs(self):
+        """Called by the ticker: FAL's runner downloads a trainer's
+        images_data_url as it starts running the request; a zip it cannot
+        download fails the request, as on FAL ("Could not download images")."""
+        with self.st.lock:
+            todo = [r for r in self.st.fal.values() if not r.get("fetched")
+                    and isinstance(r["input"].get("images_data_url"), str)
+                    and not r["cancelled"] and self.progress(r) != "IN_QUEUE"]
+            for r in todo:
+                r["fetched"] = True
+        for r in todo:
+            url, n, code = r["input"]["images_data_url"], 0, 0
+            try:
+                with urllib.request.urlopen(url, timeout=30) as resp:
+                    code = resp.status
+                    for block in iter(lambda: resp.read(1 << 20), b""):
+                        n += len(block)
+            except urllib.error.HTTPError as e:
+                code = e.code
+            except (OSError, ValueError):
+                code = 0
+            self.st.record("fal", "fetch_images", {"request_id": r["request_id"], "url": url,
+                                                   "bytes": n}, code)
+            if code != 200:
+                with self.st.lock:
+                    r.setdefault("result_error", {"status": 422})
+
     def deliver_due(self):
         """Called by the ticker: delivers webhooks of completed requests."""
         with self.st.lock:
             now = time.time()
             due = [r for r in self.st.fal.values()
                    if r["webhook"] and not r["delivered"] and self.progress(r) == "COMPLETED"
-                   and r.get("retry_at", 0) <= now]
+                   and r.get("retry_at", 0) <= now
+                   and (r.get("fetched") or "images_data_url" not in r["input"])]
             for r in due:
                 r["delivered"] = 1
         for r in due:
@@ -1246,9 +1283,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.reset()
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/file":
-            # {"file_id", "size"}: what getFile reports for a file a person sent
+            # {"file_id", "size"}: what getFile reports for a file a person
+            # sent; {"file_id", "pad_to"}: its JPEG padded to that many bytes;
+            # {"file_id", "raw_b64"}: what the file really holds
+            f = st.sent_file(body["file_id"])
             with st.lock:
-                st.sent_file(body["file_id"])["size_override"] = int(body["size"])
+                if "size" in body:
+                    f["size_override"] = int(body["size"])
+                if "pad_to" in body:
+                    f["pad_to"] = int(body["pad_to"])
+                if "raw_b64" in body:
+                    f["raw"] = base64.b64decode(body["raw_b64"])
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/config":
             # settings a test may change while the stand-in runs
@@ -1487,6 +1532,7 @@ def main():
         while True:
             time.sleep(0.2)
             try:
+                falapi.fetch_inputs()
                 falapi.deliver_due()
             except Exception as e:  # keep delivering whatever one failure was
                 log("webhook delivery error:", e)

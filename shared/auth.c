@@ -40,17 +40,15 @@ auth_bearer(const char *h, const char *token)
 }
 
 void
-auth_token(const char *secret, const char *kind, int64_t id, char out[65])
+auth_token_hash(const char *secret, const char *token, char out[65])
 {
-	unsigned char mac[crypto_auth_hmacsha256_BYTES];
-	unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
-	char msg[96];
+	unsigned char key[crypto_generichash_KEYBYTES], h[32];
 
-	crypto_generichash(key, sizeof(key), (const unsigned char *)secret,
-	    strlen(secret), NULL, 0);
-	int n = snprintf(msg, sizeof(msg), "%s:%" PRId64, kind, id);
-	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, (size_t)n, key);
-	sodium_bin2hex(out, 65, mac, sizeof(mac));
+	crypto_generichash(key, sizeof(key), (const unsigned char *)secret, strlen(secret),
+	    NULL, 0);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), key,
+	    sizeof(key));
+	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
 void

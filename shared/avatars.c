@@ -95,10 +95,24 @@ static struct db_stmt st_requeue = DB_STMT("avatar_requeue",
 static struct db_stmt st_discard = DB_STMT("avatar_discard",
     "DELETE FROM avatars WHERE id = $1 AND status IN ('draft', 'photos', 'ready')"
     " RETURNING id");
+/* Deleting erases (schema/008_avatar_erasure.sql says what stays and why). */
 static struct db_stmt st_delete = DB_STMT("avatar_delete",
-    "UPDATE avatars SET deleted_at = now(), updated_at = now()"
+    "UPDATE avatars SET deleted_at = now(), updated_at = now(), name = 'deleted',"
+    " fal_request_id = NULL, gateway_request_id = NULL, diffusers_lora_file_url = NULL,"
+    " config_file_url = NULL, finetune_id = NULL, trigger_phrase = NULL,"
+    " finetune_comment = NULL, training_logs = NULL, training_error = NULL,"
+    " webhook_url = NULL, status_url = NULL, response_url = NULL, cancel_url = NULL,"
+    " fal_response_data = NULL, fal_endpoint = NULL"
     " WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
     " AND status NOT IN ('submitting', 'training') RETURNING id");
+static struct db_stmt st_delete_photos = DB_STMT("avatar_delete_photos",
+    "DELETE FROM avatar_photos WHERE avatar_id = $1");
+static struct db_stmt st_delete_trail = DB_STMT("avatar_delete_trail",
+    "WITH e AS (DELETE FROM fal_events WHERE avatar_id = $1)"
+    " DELETE FROM fal_webhook_tokens WHERE kind = 'avatar' AND job_id = $1");
+static struct db_stmt st_delete_loras = DB_STMT("avatar_delete_loras",
+    "UPDATE generations SET params = params - 'loras' - 'finetune_id'"
+    " WHERE avatar_id = $1 AND params IS NOT NULL");
 static struct db_stmt st_unset_main = DB_STMT("avatar_unset_main",
     "UPDATE users SET main_avatar_id = NULL WHERE id = $2 AND main_avatar_id = $1");
 static struct db_stmt st_set_main = DB_STMT("avatar_set_main",
@@ -322,9 +336,16 @@ avatar_discard(struct db *db, int64_t id)
 int
 avatar_delete(struct db *db, int64_t id, int64_t user_id)
 {
+	struct db_params p;
 	int n = run_returning(db, &st_delete, id, NULL, user_id, true);
 
-	if (n == 1 && run_returning(db, &st_unset_main, id, NULL, user_id, true) < 0)
+	if (n != 1)
+		return n;
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	if (run_returning(db, &st_unset_main, id, NULL, user_id, true) < 0 ||
+	    db_exec(db, &st_delete_photos, &p) != 0 || db_exec(db, &st_delete_trail, &p) != 0 ||
+	    db_exec(db, &st_delete_loras, &p) != 0)
 		return -1;
 	return n;
 }
@@ -428,7 +449,12 @@ static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",
     " attempts = a.attempts + 1, updated_at = now()"
     " FROM users u WHERE a.id = $1 AND u.id = a.user_id AND a.status = 'queued'"
     " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())"
+    " AND (SELECT count(*) FROM avatars b WHERE b.status = 'submitting'"
+    "  AND b.claimed_at > now() - make_interval(secs => $3)) < $2"
     " RETURNING " JOB_COLS);
+/* One claim at a time counts the others (START_TRAINING_MAX_PARALLEL). */
+static struct db_stmt st_train_claim_lock = DB_STMT("avatar_claim_lock",
+    "SELECT pg_advisory_xact_lock(4245)");
 
 static struct db_stmt st_train_exists = DB_STMT("avatar_exists",
     "SELECT 1 FROM avatars WHERE id = $1 AND deleted_at IS NULL");
@@ -444,6 +470,7 @@ static struct db_stmt st_train_store = DB_STMT("avatar_mark_training",
     "UPDATE avatars SET status = 'training', fal_request_id = $2, gateway_request_id = $3,"
     " status_url = $4, response_url = $5, cancel_url = $6, webhook_url = $7, zip_path = $8,"
     " fal_response_data = $9::jsonb, training_started_at = now(), training_progress = 0,"
+    " in_progress_since = NULL,"
     " training_error = NULL, last_status_check = NULL, progress_edited_at = now(),"
     " updated_at = now() WHERE id = $1 AND status = 'submitting'");
 
@@ -470,12 +497,17 @@ one_job(PGresult *r, struct avatar_job *a)
 }
 
 int
-avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *a)
+avatar_claim_for_training(struct db *db, int64_t id, int max_parallel, int claim_timeout,
+    struct avatar_job *a)
 {
 	struct db_params p;
 
+	if (db_exec(db, &st_train_claim_lock, NULL) != 0)
+		return -1;
 	db_params_init(&p);
 	db_p_i64(&p, id);
+	db_p_i64(&p, max_parallel);
+	db_p_i64(&p, claim_timeout);
 	return one_job(db_run(db, &st_train_claim, &p), a);
 }
 
@@ -657,8 +689,15 @@ static struct db_stmt st_inflight = DB_STMT("avatar_claim_inflight",
     "  coalesce(extract(epoch FROM now() - a.progress_edited_at)::int, 100000)");
 static struct db_stmt st_record_progress = DB_STMT("avatar_record_progress",
     "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
-    " training_progress = greatest(training_progress, $3::int)"
+    " training_progress = greatest(training_progress, $3::int),"
+    " in_progress_since = CASE WHEN $4 THEN coalesce(in_progress_since, now())"
+    "  ELSE in_progress_since END"
     " WHERE id = $1 AND status = 'training'");
+static struct db_stmt st_take_zip = DB_STMT("avatar_take_zip",
+    "UPDATE avatars a SET zip_path = NULL FROM (SELECT id, zip_path FROM avatars"
+    "  WHERE id = $1 AND zip_path IS NOT NULL AND ($2::int < 0"
+    "   OR in_progress_since <= now() - make_interval(secs => $2)) FOR UPDATE) o"
+    " WHERE a.id = o.id RETURNING o.zip_path");
 static struct db_stmt st_progress_edited = DB_STMT("avatar_progress_edited",
     "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
 
@@ -698,7 +737,8 @@ avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
 }
 
 int
-avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress)
+avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress,
+    bool running)
 {
 	struct db_params p;
 
@@ -706,7 +746,26 @@ avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress
 	db_p_i64(&p, id);
 	db_p_str(&p, logs);
 	db_p_i64(&p, progress);
+	db_p_bool(&p, running);
 	return db_exec(db, &st_record_progress, &p);
+}
+
+int
+avatar_take_zip(struct db *db, int64_t id, int running_for, char *out, size_t outlen)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_i64(&p, running_for);
+	PGresult *r = db_run(db, &st_take_zip, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	if (n == 1)
+		snprintf(out, outlen, "%s", db_str(r, 0, 0));
+	PQclear(r);
+	return n;
 }
 
 int
@@ -748,6 +807,8 @@ static struct db_stmt st_zip_paths = DB_STMT("avatar_each_finished_zip",
     "SELECT id, zip_path FROM avatars WHERE zip_path IS NOT NULL"
     " AND (status IN ('completed', 'error', 'cancelled') OR deleted_at IS NOT NULL)"
     " AND updated_at < now() - interval '10 minutes' LIMIT 1000");
+static struct db_stmt st_zip_known = DB_STMT("avatar_zip_known",
+    "SELECT 1 FROM avatars WHERE zip_path = $1");
 static struct db_stmt st_zip_forget = DB_STMT("avatar_forget_zip",
     "UPDATE avatars SET zip_path = NULL WHERE id = $1");
 
@@ -790,6 +851,20 @@ avatar_each_finished_zip(struct db *db, void (*fn)(void *ud, int64_t id, const c
 	int n = PQntuples(r);
 	for (int i = 0; i < n; i++)
 		fn(ud, db_i64(r, i, 0), db_str(r, i, 1));
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_zip_known(struct db *db, const char *path)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, path);
+	PGresult *r = db_run(db, &st_zip_known, &p);
+	int n = r == NULL ? -1 : PQntuples(r) > 0;
+
 	PQclear(r);
 	return n;
 }

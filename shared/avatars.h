@@ -82,7 +82,10 @@ int avatar_queue(struct db *db, int64_t id, bool retry);
 /* Removes an avatar still being created (draft/photos/ready) with its
  * photos: 1 removed, 0 not in such a state, -1 error. */
 int avatar_discard(struct db *db, int64_t id);
-/* Hides an avatar that is not training; 1 done, 0 training now, -1 error. */
+/* Deletes an avatar that is not training, in the caller's transaction: its
+ * photos' file ids, weights, FAL fields, name, webhook audit and the LoRA in
+ * its pictures' FAL inputs are erased; the row stays for accounting
+ * (schema/008_avatar_erasure.sql).  1 done, 0 training now, -1 error. */
 int avatar_delete(struct db *db, int64_t id, int64_t user_id);
 /* Makes a completed avatar the user's main one: 1 done, 0 not completed. */
 int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
@@ -119,9 +122,12 @@ struct avatar_job {
 	char zip_path[1100];  /* training.c's: the photos' zip once published */
 };
 
-/* queued → submitting, for exactly one caller: 1 won (*out set), 0 not
- * (not queued, not due, or someone else won), -1 error. */
-int avatar_claim_for_training(struct db *db, int64_t id, struct avatar_job *out);
+/* queued → submitting, for exactly one caller and only while fewer than
+ * max_parallel claims younger than claim_timeout seconds are submitting:
+ * 1 won (*out set), 0 not (not queued, not due, someone else won, or too
+ * many at once: it stays queued), -1 error.  In the caller's transaction. */
+int avatar_claim_for_training(struct db *db, int64_t id, int max_parallel,
+    int claim_timeout, struct avatar_job *out);
 /* 1 when the avatar exists (not deleted), 0 not, -1 error. */
 int avatar_exists(struct db *db, int64_t id);
 /* The training's settings, on the claimed avatar.  0 or -1. */
@@ -155,8 +161,14 @@ int avatar_mark_errored(struct db *db, int64_t id, const char *error, const char
  * whenever it was checked) for this checker; *rows (caller frees) is an
  * array of struct avatar_job.  The count, or -1. */
 int avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows);
-/* The training's logs (when not empty) and progress (never backwards). */
-int avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress);
+/* The training's logs (when not empty) and progress (never backwards), and
+ * when FAL was first seen running it. */
+int avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress,
+    bool running);
+/* Forgets the training's zip — once FAL has run it for running_for seconds,
+ * or at once when running_for < 0 — and copies its path to out: 1 when
+ * there was one to forget, 0 not, -1 error. */
+int avatar_take_zip(struct db *db, int64_t id, int running_for, char *out, size_t outlen);
 /* The progress message was just edited. */
 int avatar_progress_edited(struct db *db, int64_t id);
 
@@ -175,5 +187,7 @@ int avatar_each_timed_out(struct db *db, int older_than,
 int avatar_each_finished_zip(struct db *db, void (*fn)(void *ud, int64_t id, const char *path),
     void *ud);
 int avatar_forget_zip(struct db *db, int64_t id);
+/* 1 when an avatar refers to the zip at path, 0 none, -1 error. */
+int avatar_zip_known(struct db *db, const char *path);
 
 #endif

@@ -38,10 +38,11 @@ static const struct cfg_def cfg_defs[] = {
 	{"FAL_QUEUE_BASE", CFG_URL, F(fal_queue_base), "https://queue.fal.run", 0, 0, false},
 	{"FAL_JWKS_URL", CFG_URL, F(fal_jwks_url), "https://rest.alpha.fal.ai/.well-known/jwks.json", 0, 0, false},
 	{"FAL_WEBHOOK_SECRET", CFG_STR, F(fal_webhook_secret), "", 0, 400, true},
-	{"FAL_WEBHOOK_VERIFY", CFG_BOOL, F(fal_webhook_verify), "false", 0, 0, false},
+	{"FAL_WEBHOOK_VERIFY", CFG_BOOL, F(fal_webhook_verify), "", 0, 0, false},
 	{"FAL_TRAINING_TEST_MODE", CFG_BOOL, F(fal_test_mode), "", 0, 0, false},
 	{"FAL_TEST_DURATION", CFG_INT, F(fal_test_duration), "30", 0, 86400, false},
 	{"FAL_TRAINING_TIMEOUT", CFG_INT, F(fal_training_timeout), "21600", 60, 7 * 86400, false},
+	{"START_TRAINING_MAX_PARALLEL", CFG_INT, F(start_training_max_parallel), "2", 1, 100, false},
 	{"TRAINING_CLAIM_TIMEOUT", CFG_INT, F(claim_timeout), "600", 1, 86400, false},
 	{"FAL_PORTRAIT_STEPS", CFG_INT, F(fal_portrait_steps), "1000", 1, 10000, false},
 	{"FAL_STYLE_STEPS", CFG_INT, F(fal_style_steps), "0", 0, 10000, false},
@@ -70,6 +71,7 @@ static const struct cfg_def cfg_defs[] = {
 	{"FAL_COST_IMAGE_USD", CFG_DOUBLE, F(fal_cost_image_usd), "0.04", 0, 100, false},
 	{"FAL_DAILY_BUDGET_USD", CFG_DOUBLE, F(fal_daily_budget_usd), "50", 0, 1000000, false},
 	{"PAYSUPPORT_CONTACT", CFG_STR, F(paysupport_contact), "", 0, 200, false},
+	{"REFUSED_PER_MINUTE", CFG_INT, F(refused_per_minute), "20", 1, 100000, false},
 	{"PORT", CFG_INT, F(port), "8080", 1, 65535, false},
 	{"LOG_LEVEL", CFG_STR, F(log_level), "info", 1, 10, false},
 };
@@ -394,7 +396,8 @@ parse_packs(struct config *c, char *err, size_t errlen)
 }
 
 static int
-config_check(struct config *c, bool test_mode_given, char *err, size_t errlen)
+config_check(struct config *c, bool test_mode_given, bool verify_given, char *err,
+    size_t errlen)
 {
 	enum log_level lvl;
 
@@ -421,6 +424,8 @@ config_check(struct config *c, bool test_mode_given, char *err, size_t errlen)
 		}
 		c->fal_test_mode = true;
 	}
+	if (!verify_given) /* live: FAL's signature checked unless said otherwise */
+		c->fal_webhook_verify = !c->fal_test_mode;
 	if (c->public_base_url[0] == '\0') {
 		struct sbuf u = SBUF_INIT;
 		sbuf_addf(&u, "http://127.0.0.1:%d", c->port);
@@ -434,7 +439,7 @@ int
 config_load(struct config *c, char *const *envp, char *err, size_t errlen)
 {
 	struct env_file file = {NULL, 0};
-	bool test_mode_given = false;
+	bool test_mode_given = false, verify_given = false;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
@@ -455,12 +460,14 @@ config_load(struct config *c, char *const *envp, char *err, size_t errlen)
 			v = kv_lookup(file.kv, file.n, d->name);
 		if (d->type == CFG_BOOL && d->off == F(fal_test_mode))
 			test_mode_given = v != NULL && *v != '\0';
+		if (d->type == CFG_BOOL && d->off == F(fal_webhook_verify))
+			verify_given = v != NULL && *v != '\0';
 		if (v == NULL || (*v == '\0' && d->type != CFG_STR))
 			v = d->def;
 		if (cfg_set(c, d, v, err, errlen) != 0)
 			goto out;
 	}
-	rc = config_check(c, test_mode_given, err, errlen);
+	rc = config_check(c, test_mode_given, verify_given, err, errlen);
 	struct sbuf w = SBUF_INIT;
 	cfg_scan(&w, envp, (size_t)-1, "environment", false);
 	if (c->env_file != NULL)

@@ -24,7 +24,9 @@ struct config {
 	char *fal_queue_base;
 	char *fal_jwks_url;
 	char *fal_webhook_secret;
-	bool fal_webhook_verify;
+	bool fal_webhook_verify;     /* default: on in live mode */
+	int refused_per_minute;
+	int start_training_max_parallel; /* trainings being prepared at once */      /* refused webhook calls kept per source */
 	bool fal_test_mode;      /* explicit, or implied by an empty FAL_API_KEY */
 	int fal_test_duration;   /* seconds */
 	int fal_training_timeout; /* seconds */

@@ -8,8 +8,8 @@
 
 static struct db_stmt st_record = DB_STMT("fal_events_record",
     "INSERT INTO fal_events (request_id, gateway_request_id, status, authentic,"
-    " outcome, payload, avatar_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
+    " outcome, payload, source, avatar_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, left($7, 64),"
     "  (SELECT id FROM avatars WHERE fal_request_id = $1))");
 
 static const char *
@@ -69,7 +69,7 @@ fal_webhook_free(struct fal_webhook *w)
 	w->root = NULL;
 }
 
-/* What is kept of a call that was not authentic: the reason and the first
+/* What is kept of a call that changed nothing: the reason and the first
  * FAL_EVENT_PREFIX bytes of its body (whole characters), never the body. */
 static char *
 summary(const char *body, const char *why)
@@ -79,7 +79,7 @@ summary(const char *body, const char *why)
 
 	utf8_copy(prefix, sizeof(prefix), body ? body : "", FAL_EVENT_PREFIX);
 	utf8_clean(prefix);
-	cJSON_AddStringToObject(o, "rejected", why);
+	cJSON_AddStringToObject(o, "summary", why);
 	cJSON_AddStringToObject(o, "prefix", prefix);
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -87,12 +87,12 @@ summary(const char *body, const char *why)
 }
 
 int
-fal_events_record(struct db *db, const struct fal_webhook *w, bool authentic,
+fal_events_record(struct db *db, const struct fal_webhook *w, bool authentic, bool whole,
     const char *outcome)
 {
 	struct db_params p;
-	char *json = !authentic ? summary(w->body, outcome) :
-	    w->root ? cJSON_PrintUnformatted(w->root) : NULL;
+	char *json = !authentic || !whole || w->root == NULL ? summary(w->body, outcome) :
+	    cJSON_PrintUnformatted(w->root);
 
 	db_params_init(&p);
 	db_p_str(&p, w->request_id);
@@ -101,6 +101,7 @@ fal_events_record(struct db *db, const struct fal_webhook *w, bool authentic,
 	db_p_bool(&p, authentic);
 	db_p_str(&p, outcome);
 	db_p_str(&p, json);
+	db_p_str(&p, w->source);
 	int rc = db_exec(db, &st_record, &p);
 	cJSON_free(json);
 	return rc;

@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "auth.h"
 #include "billing.h"
 #include "fal_queue.h"
 #include "log.h"
 #include "outbox.h"
 #include "sbuf.h"
+#include "webhook_tokens.h"
 
 #define POLL_BATCH 500
 #define TEST_PREFIX "test-"
@@ -192,15 +195,22 @@ not_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, enum f
 	return FAL_START_FAILED;
 }
 
-/* The URL FAL calls when the job ends, with a token for this job only. */
-static void
-webhook_url(const struct config *c, const char *name, int64_t id, struct sbuf *out)
+/* The URL FAL calls when the job ends: a fresh random token for this job
+ * goes to FAL (hook); what we keep (shown) is the URL without it. */
+static int
+webhook_url(struct app_ctx *ctx, const char *name, int64_t id, struct sbuf *hook,
+    struct sbuf *shown)
 {
-	char token[65];
+	char token[WEBHOOK_TOKEN_LEN + 1];
 
-	auth_token(c->fal_webhook_secret, name, id, token);
-	sbuf_addf(out, "%s/fal/webhook?%s=%" PRId64 "&token=%s", c->public_base_url, name, id,
-	    token);
+	sbuf_addf(shown, "%s/fal/webhook?%s=%" PRId64, ctx->cfg.public_base_url, name, id);
+	if (ctx->cfg.fal_test_mode) /* nobody calls back */
+		return 0;
+	if (webhook_token_issue(&ctx->db, ctx->cfg.fal_webhook_secret, name, id, token) != 0)
+		return -1;
+	sbuf_addf(hook, "%s&token=%s", shown->p, token);
+	sodium_memzero(token, sizeof(token));
+	return 0;
 }
 
 /* Submits the job — or, in test mode, makes up a request. */
@@ -229,7 +239,7 @@ static enum fal_start
 run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
 {
 	const struct fal_job_ops *o = k->ops;
-	struct sbuf hook = SBUF_INIT;
+	struct sbuf hook = SBUF_INIT, shown = SBUF_INIT;
 	struct fal_submitted sub;
 	cJSON *in = NULL, *answer = NULL;
 	char why[700] = "";
@@ -240,12 +250,15 @@ run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
 		snprintf(why, sizeof(why), "database");
 		st = FAL_STEP_RETRY;
 	}
-	webhook_url(&ctx->cfg, o->name, j->id, &hook);
+	if (st == FAL_STEP_OK && webhook_url(ctx, o->name, j->id, &hook, &shown) != 0) {
+		snprintf(why, sizeof(why), "database");
+		st = FAL_STEP_RETRY;
+	}
 	if (st == FAL_STEP_OK)
 		st = submit(ctx, j, in, hook.p, &sub, &answer, why, sizeof(why));
 	if (st != FAL_STEP_OK) {
 		out = not_started(ctx, k, j, st, why);
-	} else if (o->store_submitted(&ctx->db, j, &sub, hook.p, in, answer) != 0) {
+	} else if (o->store_submitted(&ctx->db, j, &sub, shown.p, in, answer) != 0) {
 		/* FAL has the job; the webhook or the poller will find it by
 		 * request id only if it was stored — say so loudly. */
 		log_error("FAL request %s submitted but not stored", sub.request_id);
@@ -260,6 +273,7 @@ run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
 	cJSON_Delete(in);
 	cJSON_Delete(answer);
 	sbuf_free(&hook);
+	sbuf_free(&shown);
 	return out;
 }
 
@@ -298,7 +312,7 @@ claim_and_charge(struct app_ctx *ctx, const struct fal_kind *k, int64_t id, stru
 
 	if (db_begin(&ctx->db) != 0)
 		return -1;
-	int won = k->ops->claim(&ctx->db, id, j);
+	int won = k->ops->claim(ctx, id, j);
 	if (won <= 0) {
 		db_rollback(&ctx->db);
 		return won;
@@ -368,11 +382,11 @@ row_at(const struct fal_job_ops *o, void *rows, int i)
 /* Keeps a running job's progress; shows it when the kind says it is time. */
 static void
 progress(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, int pct,
-    const char *logs)
+    const char *logs, bool running)
 {
 	if (k->ops->record_progress == NULL)
 		return;
-	if (k->ops->record_progress(&ctx->db, j, logs, pct < 0 ? 0 : pct) > 0 && k->show)
+	if (k->ops->record_progress(ctx, j, logs, pct < 0 ? 0 : pct, running) > 0 && k->show)
 		k->show(ctx, j, FAL_SHOW_PROGRESS, pct);
 }
 
@@ -391,7 +405,7 @@ poll_test(struct app_ctx *ctx, const struct fal_kind *k, struct job *j,
 	int dur = test_seconds(ctx, k);
 
 	if (j->elapsed < dur)
-		progress(ctx, k, j, j->elapsed * 100 / dur, "");
+		progress(ctx, k, j, j->elapsed * 100 / dur, "", true);
 	else
 		count(c, finish_test(ctx, k, j));
 }
@@ -430,7 +444,8 @@ poll_batch(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
 	fal_queue_poll(ctx, fp, nf, o->record_progress != NULL);
 	for (size_t i = 0; i < nf; i++) {
 		if (fp[i].state == FAL_POLL_RUNNING)
-			progress(ctx, k, fp[i].user, fp[i].progress, sbuf_str(&fp[i].logs));
+			progress(ctx, k, fp[i].user, fp[i].progress, sbuf_str(&fp[i].logs),
+			    fp[i].running);
 		else if (fp[i].state == FAL_POLL_ENDED)
 			poll_ended(ctx, k, &fp[i], c);
 		fal_queue_poll_free(&fp[i]);

@@ -83,7 +83,7 @@ struct fal_job_ops {
 	int (*test_seconds)(const struct config *c); /* test mode: how long (NULL: at once) */
 	int (*timeout)(const struct config *c);      /* in flight longer: failed */
 	/* queued → claimed for one caller: 1 won, 0 not, -1 error */
-	int (*claim)(struct db *db, int64_t id, struct job *j);
+	int (*claim)(struct app_ctx *ctx, int64_t id, struct job *j);
 	/* the slow work before the submit (may be NULL); why when not OK */
 	enum fal_step (*prepare)(struct app_ctx *ctx, struct job *j, char *why, size_t whylen);
 	/* the FAL input; sets j->endpoint.  NULL: try again later */
@@ -101,8 +101,10 @@ struct fal_job_ops {
 	/* Claims up to limit jobs due for a status check (only_id: that one);
 	 * *rows (caller frees) holds them.  The count or -1 */
 	int (*claim_inflight)(struct db *db, int limit, int64_t only_id, void **rows);
-	/* Keeps progress (may be NULL): 1 when the person should see it now */
-	int (*record_progress)(struct db *db, struct job *j, const char *logs, int progress);
+	/* Keeps progress (may be NULL); running: FAL says IN_PROGRESS (not
+	 * waiting in its queue).  1 when the person should see it now */
+	int (*record_progress)(struct app_ctx *ctx, struct job *j, const char *logs, int progress,
+	    bool running);
 	/* fn for each request in flight longer than secs.  The count or -1 */
 	int (*each_timed_out)(struct db *db, int secs, void (*fn)(void *ud, const char *request_id),
 	    void *ud);

@@ -112,6 +112,7 @@ poll_statuses(const char *auth, struct fal_poll *ps, size_t n, bool logs)
 			fal_parse_status(sbuf_str(&hs[i].resp), st, sizeof(st), &ps[i].progress,
 			    &ps[i].logs);
 			ps[i].state = strcmp(st, "COMPLETED") == 0 ? FAL_POLL_ENDED : FAL_POLL_RUNNING;
+			ps[i].running = strcmp(st, "IN_PROGRESS") == 0;
 		}
 		http_out_free(&hs[i]);
 		sbuf_free(&urls[i]);

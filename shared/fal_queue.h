@@ -52,6 +52,7 @@ struct fal_poll {
 	void *user;
 	/* out */
 	enum fal_poll_state state;
+	bool running;        /* IN_PROGRESS: FAL's runner has it (not queued) */
 	int progress;        /* 0..100 from the logs, -1 when they say nothing */
 	struct sbuf logs;
 	long result_status;

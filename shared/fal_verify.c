@@ -141,6 +141,38 @@ fal_timestamp_fresh(const char *ts, time_t now)
 	    t <= (long long)now + FAL_SIGNATURE_WINDOW;
 }
 
+static struct db_stmt st_seen = DB_STMT("fal_signature_seen",
+    "INSERT INTO fal_signatures_seen (request_id, ts) VALUES ($1, $2::bigint)"
+    " ON CONFLICT DO NOTHING");
+static struct db_stmt st_seen_prune = DB_STMT("fal_signatures_prune",
+    "DELETE FROM fal_signatures_seen WHERE seen_at < now() - interval '600 seconds'");
+
+/* 1 when (rid, ts) is new (and now remembered), 0 a replay, -1 error. */
+static int
+first_use(struct db *db, const char *rid, const char *ts)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, rid);
+	db_p_str(&p, ts);
+	PGresult *r = db_run(db, &st_seen, &p);
+	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
+
+	PQclear(r);
+	return n;
+}
+
+int
+fal_signatures_prune(struct db *db)
+{
+	PGresult *r = db_run(db, &st_seen_prune, NULL);
+	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
+
+	PQclear(r);
+	return n;
+}
+
 int
 fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why, size_t whylen)
 {
@@ -150,8 +182,8 @@ fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why, s
 	const char *sig = http_req_header(req, "X-Fal-Webhook-Signature");
 	char msg[1024];
 
-	if (rid == NULL || uid == NULL || ts == NULL || sig == NULL) {
-		snprintf(why, whylen, "signature headers missing");
+	if (rid == NULL || uid == NULL || ts == NULL || sig == NULL || strlen(rid) > 200) {
+		snprintf(why, whylen, "signature headers missing or too long");
 		return -1;
 	}
 	if (!fal_timestamp_fresh(ts, time(NULL))) {
@@ -168,6 +200,10 @@ fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why, s
 	if (ok != 1) {
 		snprintf(why, whylen, ok < 0 ? "key cache unavailable" : "signature does not verify");
 		return -1;
+	}
+	if ((ok = first_use(&ctx->db, rid, ts)) != 1) {
+		snprintf(why, whylen, ok < 0 ? "replay cache unavailable" : "signature replayed");
+		return ok < 0 ? -1 : 1;
 	}
 	return 0;
 }

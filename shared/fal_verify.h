@@ -7,6 +7,11 @@
  * The public keys come from the JWKS at FAL_JWKS_URL (OKP / Ed25519, x in
  * base64url), cached in the fal_jwks table for 24 h and fetched again when
  * no cached key verifies (a key FAL rotated in).  libsodium does the crypto.
+ *
+ * A signature verifies once: each verified (request id, timestamp) pair is
+ * kept for twice the window, and the same pair again is a replay.  The
+ * caller binds the signature to the body by comparing the signed request
+ * id with the body's (fal-webhook.c).
  */
 #ifndef AISHA_FAL_VERIFY_H
 #define AISHA_FAL_VERIFY_H
@@ -25,13 +30,17 @@ int fal_signed_message(const char *request_id, const char *user_id, const char *
 /* Ed25519 verify of hex signature over msg with a base64url key. 0 valid. */
 int fal_verify_with_key(const char *x_b64url, const char *sig_hex, const char *msg);
 
-/* 0 when the request carries a valid FAL signature; -1 with a reason. */
 /* Seconds a signed webhook's timestamp may be away from now. */
 #define FAL_SIGNATURE_WINDOW 300
 /* X-Fal-Webhook-Timestamp: plain decimal seconds within the window of now
  * (range-checked before any arithmetic: no overflow on hostile input). */
 bool fal_timestamp_fresh(const char *ts, time_t now);
+/* 0 when the request carries a valid FAL signature not seen before, 1 when
+ * it is valid but was seen (a replay, or FAL delivering twice), -1 with a
+ * reason. */
 int fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why,
     size_t whylen);
+/* Drops the seen signatures older than twice the window; how many, or -1. */
+int fal_signatures_prune(struct db *db);
 
 #endif

@@ -18,9 +18,9 @@ timeout(const struct config *c)
 }
 
 static int
-claim(struct db *db, int64_t id, struct job *j)
+claim(struct app_ctx *ctx, int64_t id, struct job *j)
 {
-	return generation_claim(db, id, GJ(j));
+	return generation_claim(&ctx->db, id, GJ(j));
 }
 
 /* The input, by the model row the job's endpoint names (fal_models.c). */

@@ -3,11 +3,14 @@
 #include "avatars.h"
 #include "credits.h"
 #include "fal_events.h"
+#include "fal_verify.h"
 #include "jobs.h"
 #include "log.h"
 #include "outbox.h"
+#include "refusals.h"
 #include "training_zip.h"
 #include "updates.h"
+#include "webhook_tokens.h"
 
 /* A generation still queued this long (a lost trigger, or one that waited
  * for the budget) is started by the status pass. */
@@ -72,11 +75,23 @@ clean_zip(void *ud, int64_t id, const char *path)
 }
 
 static int
+zip_known(void *ud, const char *path)
+{
+	return avatar_zip_known(ud, path);
+}
+
+/* The zips of finished avatars, then any file of ours in MEDIA_DIR that no
+ * avatar refers to and no claim can still be publishing. */
+static int
 clean_zips(struct app_ctx *ctx)
 {
 	struct sweep s = {ctx, 0};
 
-	return avatar_each_finished_zip(&ctx->db, clean_zip, &s) < 0 ? -1 : s.done;
+	if (avatar_each_finished_zip(&ctx->db, clean_zip, &s) < 0)
+		return -1;
+	int orphans = training_zip_sweep(&ctx->cfg, ctx->cfg.claim_timeout + 300, zip_known,
+	    &ctx->db);
+	return orphans < 0 ? -1 : s.done + orphans;
 }
 
 static int
@@ -95,7 +110,10 @@ maintenance_startup(struct app_ctx *ctx, cJSON *summary)
 	int timed_out = count_of(fal_job_expire(ctx, &job_training), &rc);
 	int zips = count_of(clean_zips(ctx), &rc);
 	int pruned = count_of(updates_prune(&ctx->db), &rc) +
-	    count_of(fal_events_prune(&ctx->db), &rc);
+	    count_of(fal_events_prune(&ctx->db), &rc) +
+	    count_of(webhook_tokens_prune(&ctx->db), &rc) +
+	    count_of(refusals_prune(&ctx->db), &rc) +
+	    count_of(fal_signatures_prune(&ctx->db), &rc);
 	int sent = outbox_deliver(ctx, 0, 1000);
 
 	cJSON_AddNumberToObject(summary, "requeued", requeued);

@@ -8,6 +8,22 @@
 #include "avatars.h"
 
 static const char *const image_mimes[] = {"image/jpeg", "image/png", "image/webp"};
+static const char *const image_exts[] = {"jpg", "jpeg", "jfif", "png", "webp"};
+
+/* A document's name, when it has an extension, must name a picture: the
+ * MIME type is the sender's word (x.exe sent as image/jpeg is not one). */
+static bool
+name_is_image(const char *name)
+{
+	const char *dot = name ? strrchr(name, '.') : NULL;
+
+	if (dot == NULL)
+		return true;
+	for (size_t i = 0; i < sizeof(image_exts) / sizeof(image_exts[0]); i++)
+		if (strcasecmp(dot + 1, image_exts[i]) == 0)
+			return true;
+	return false;
+}
 
 enum photo_verdict
 photo_check(const struct tg_update *u, int min_side, const char **mime)
@@ -22,7 +38,7 @@ photo_check(const struct tg_update *u, int min_side, const char **mime)
 		for (size_t i = 0; i < sizeof(image_mimes) / sizeof(image_mimes[0]); i++)
 			if (strcasecmp(m, image_mimes[i]) == 0)
 				*mime = image_mimes[i];
-		if (*mime == NULL)
+		if (*mime == NULL || !name_is_image(f->file_name))
 			return PHOTO_NOT_IMAGE;
 	} else {
 		*mime = "image/jpeg";

@@ -74,6 +74,23 @@ sink_write(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
+/* A download's sink: the file, and how much it may hold. */
+struct file_sink {
+	FILE *f;
+	size_t len, max;
+};
+
+static size_t
+file_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct file_sink *s = ud;
+
+	if (s->len + sz * n > s->max || fwrite(p, 1, sz * n, s->f) != sz * n)
+		return 0; /* aborts the transfer */
+	s->len += sz * n;
+	return sz * n;
+}
+
 static CURL *
 tg_handle(struct tg_api *api)
 {
@@ -210,10 +227,10 @@ tg_upload(struct tg_api *api, const char *method, const cJSON *fields,
 }
 
 enum tg_result
-tg_download(struct tg_api *api, const char *file_path, size_t max, struct sbuf *out)
+tg_download(struct tg_api *api, const char *file_path, size_t max, FILE *out)
 {
 	struct sbuf url = SBUF_INIT;
-	struct sink sink = {out, max};
+	struct file_sink sink = {out, 0, max};
 	long http = 0;
 
 	if (api->fbase == NULL)
@@ -222,13 +239,13 @@ tg_download(struct tg_api *api, const char *file_path, size_t max, struct sbuf *
 	CURL *c = tg_handle(api);
 	curl_easy_setopt(c, CURLOPT_URL, url.p);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, file_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	CURLcode rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
 	sbuf_free(&url);
-	if (rc == CURLE_OK && http == 200)
+	if (rc == CURLE_OK && http == 200 && fflush(out) == 0)
 		return TG_OK;
 	log_warn("tg: file download -> %ld %s", http, curl_easy_strerror(rc));
 	return http >= 400 && http < 500 && http != 429 ? TG_BAD : TG_RETRY;

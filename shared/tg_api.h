@@ -10,6 +10,8 @@
 #ifndef AISHA_TG_API_H
 #define AISHA_TG_API_H
 
+#include <stdio.h>
+
 #include <cjson/cJSON.h>
 
 #include "config.h"
@@ -45,9 +47,10 @@ enum tg_result tg_upload(struct tg_api *api, const char *method, const cJSON *fi
     const char *file_field, const char *file_name, const char *content_type,
     const char *data, size_t len, struct tg_reply *out);
 
-/* GET {base}/file/bot{TOKEN}/{file_path} into out, at most max bytes. */
+/* GET {base}/file/bot{TOKEN}/{file_path} written to out as it arrives (no
+ * copy in memory), at most max bytes. */
 enum tg_result tg_download(struct tg_api *api, const char *file_path,
-    size_t max, struct sbuf *out);
+    size_t max, FILE *out);
 
 /* Classifies an answer (exposed for unit tests). */
 void tg_classify(long http, const char *body, struct tg_reply *out);

@@ -11,9 +11,11 @@
 
 #include "avatars.h"
 #include "fal_models.h"
+#include "log.h"
 #include "training_zip.h"
 
 #define PROGRESS_EDIT_EVERY 30 /* seconds between progress edits */
+#define ZIP_KEPT_RUNNING 60    /* seconds FAL's runner has to download the zip */
 
 #define AV(j) ((struct avatar_job *)(j))
 
@@ -38,9 +40,23 @@ timeout(const struct config *c)
 }
 
 static int
-claim(struct db *db, int64_t id, struct job *j)
+claim(struct app_ctx *ctx, int64_t id, struct job *j)
 {
-	return avatar_claim_for_training(db, id, AV(j));
+	return avatar_claim_for_training(&ctx->db, id, ctx->cfg.start_training_max_parallel,
+	    ctx->cfg.claim_timeout, AV(j));
+}
+
+/* The zip of face photos leaves the disk as soon as FAL no longer needs it:
+ * running_for seconds after FAL started running it, or (< 0) now. */
+static void
+drop_zip(struct app_ctx *ctx, struct job *j, int running_for)
+{
+	char path[1100];
+
+	if (avatar_take_zip(&ctx->db, j->id, running_for, path, sizeof(path)) == 1) {
+		training_zip_remove(&ctx->cfg, path);
+		log_info("avatar %" PRId64 ": its photos' zip removed", j->id);
+	}
 }
 
 static enum fal_step
@@ -111,14 +127,21 @@ store_end(struct app_ctx *ctx, struct job *j, struct fal_end *e)
 	int rc = e->ok ? avatar_mark_completed(&ctx->db, j->id, &e->r, e->logs, json) :
 	    avatar_mark_errored(&ctx->db, j->id, e->r.error, e->logs, json);
 	cJSON_free(json);
+	if (rc == 0)
+		drop_zip(ctx, j, -1);
 	return rc;
 }
 
 /* Keeps logs and progress; the message is edited at most every 30 s. */
 static int
-record_progress(struct db *db, struct job *j, const char *logs, int progress)
+record_progress(struct app_ctx *ctx, struct job *j, const char *logs, int progress,
+    bool running)
 {
-	(void)avatar_record_progress(db, j->id, logs, progress);
+	struct db *db = &ctx->db;
+
+	(void)avatar_record_progress(db, j->id, logs, progress, running);
+	if (running)
+		drop_zip(ctx, j, ZIP_KEPT_RUNNING);
 	if (progress <= AV(j)->progress || AV(j)->since_edit < PROGRESS_EDIT_EVERY)
 		return 0;
 	return avatar_progress_edited(db, j->id) == 0;

@@ -21,7 +21,7 @@ mkdir -p "$VAR/log" "$VAR/run" "$VAR/www" "$VAR/media"
 # the pictures test mode "generates"
 mkdir -p "${MEDIA_DIR:-$VAR/media}/placeholder"
 cp sandbox/placeholders/*.jpg "${MEDIA_DIR:-$VAR/media}/placeholder/"
-chmod 700 "$VAR/run"
+chmod 700 "$VAR/run" "${MEDIA_DIR:-$VAR/media}"
 PY=/usr/bin/python3
 
 if [ -f "$VAR/run/lighttpd.pid" ] && kill -0 "$(cat "$VAR/run/lighttpd.pid")" 2>/dev/null; then

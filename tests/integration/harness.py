@@ -8,6 +8,7 @@ and offers helpers to talk to each: HTTP to lighttpd, SQL through psql, the
 stand-ins' control API.  Tests are plain functions registered with @test and
 run in order; the closing line is "N passed, N failed".
 """
+import hashlib
 import json
 import os
 import shutil
@@ -15,9 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -113,6 +116,8 @@ class Stack:
             "TRAININGS_PER_DAY": "0",
             "GENERATIONS_PER_DAY": "0",
             "FAL_DAILY_BUDGET_USD": "0",
+            # every test calls from 127.0.0.1; test_hostile.py sets its own
+            "REFUSED_PER_MINUTE": "100000",
             "PUBLIC_BASE_URL": "http://127.0.0.1:%d" % self.port,
             "ADMIN_TOKEN": self.admin,
             "MEDIA_DIR": os.path.join(self.var, "media"),
@@ -257,12 +262,58 @@ class Stack:
         """Telegram delivers it: the stand-in posts it and performs the answer."""
         return self.ctl("/_ctl/deliver", {"update": update})
 
-    def fal_token(self, aid):
-        """The per-avatar webhook token (HMAC-SHA256 under a BLAKE2b of the secret)."""
-        import hashlib
-        import hmac
+    def fal_hook(self, kind, job_id):
+        """The path and query of the webhook URL FAL was last given for a job
+        (the token in it is FAL's alone: the database keeps only its hash)."""
+        want = "%s=%s&" % (kind, job_id)
+        for c in reversed(self.calls(0, "submit", service="fal")):
+            q = urllib.parse.parse_qs(c["params"].get("query", ""))
+            hook = q.get("fal_webhook", [""])[0]
+            if want in hook:
+                u = urllib.parse.urlsplit(hook)
+                return u.path + "?" + u.query
+        raise AssertionError("FAL was never given a webhook for %s %s" % (kind, job_id))
+
+    def issue_fal_token(self, kind, job_id):
+        """Issues a webhook token the way start-training does (for a job whose
+        submission the test plays itself); returns the token."""
+        import secrets
+        token = secrets.token_urlsafe(32)
         key = hashlib.blake2b(b"test-fal-webhook-secret", digest_size=32).digest()
-        return hmac.new(key, ("avatar:%s" % aid).encode(), hashlib.sha256).hexdigest()
+        h = hashlib.blake2b(token.encode(), key=key, digest_size=32).hexdigest()
+        self.sql("INSERT INTO fal_webhook_tokens (kind, job_id, token_hash) VALUES ('%s', %d,"
+                 " '%s') ON CONFLICT (kind, job_id) DO UPDATE SET token_hash = EXCLUDED.token_hash"
+                 % (kind, int(job_id), h))
+        return token
+
+    def fal_signed(self, rid, raw, ts=None, user="sandbox-user"):
+        """FAL's signature headers over raw, made with the stand-in's key."""
+        if ts is None:  # FAL signs each delivery afresh: never the same (rid, ts) twice
+            self.signed = getattr(self, "signed", set())
+            ts = int(time.time())
+            while (rid, ts) in self.signed:
+                ts -= 1
+        self.signed = getattr(self, "signed", set())
+        self.signed.add((rid, int(ts)))
+        ts = str(ts)
+        msg = "\n".join([rid, user, ts, hashlib.sha256(raw).hexdigest()]).encode()
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(msg)
+            f.flush()
+            sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
+                                  self.var + "/standin.pem", "-in", f.name],
+                                 capture_output=True, check=True).stdout.hex()
+        return {"X-Fal-Webhook-Request-Id": rid, "X-Fal-Webhook-User-Id": user,
+                "X-Fal-Webhook-Timestamp": ts, "X-Fal-Webhook-Signature": sig}
+
+    def fal_post(self, path, body, signed=True, headers=None):
+        """Posts a FAL webhook body as FAL does: signed, unless told not to."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h = {}
+        if signed:
+            h.update(self.fal_signed(json.loads(raw)["request_id"], raw))
+        h.update(headers or {})
+        return self.http("POST", path, raw=raw, headers=h)
 
     def admin_headers(self):
         return {"Authorization": "Bearer " + self.admin}

@@ -309,26 +309,35 @@ def unknown_routes_and_wrong_methods_get_json_errors(s):
 def fal_webhook_stores_event_and_refuses_garbage(s):
     body = {"request_id": "req-foundation-1", "gateway_request_id": "req-foundation-1",
             "status": "OK", "payload": {"diffusers_lora_file": {"url": "https://x/y"}}}
-    r = s.http("POST", "/fal/webhook?avatar=77&token=%s" % s.fal_token(77), body)
+    path = "/fal/webhook?avatar=77&token=%s" % s.issue_fal_token("avatar", 77)
+    r = s.fal_post(path, body)
     eq(r.status, 200, "status")
     eq(r.json()["outcome"], "unknown_request", "an authentic call about no request we know")
     eq(s.one("SELECT status FROM fal_events WHERE request_id = 'req-foundation-1'"), "OK", "event")
     for raw in (b"nope", b"[]", b'{"status":"OK"}', b'{"request_id":5,"status":"OK"}',
                 b'{"request_id":"a","status":"OK","payload":7}'):
         r = s.http("POST", "/fal/webhook", raw=raw)
-        eq(r.status, 400, "status for %r" % raw)
+        eq(r.status, 401, "without a token, %r is refused unread" % raw)
+        r = s.fal_post(path, raw, signed=False, headers=s.fal_signed("a", raw))
+        eq(r.status, 400, "with the token and a signature, %r is malformed" % raw)
 
 
 @test
 def media_is_served_statically_without_listing(s):
-    path = os.path.join(s.var, "media", "abc123.zip")
-    with open(path, "wb") as f:
-        f.write(b"PK\x05\x06" + b"\0" * 18)
-    r = s.http("GET", "/media/abc123.zip")
+    name = "abc123DEF456ghi789_-xy.zip"       # a published zip's shape: 22 + .zip
+    for n in (name, "abc123.zip", ".part-abc123", "notes.txt"):
+        with open(os.path.join(s.var, "media", n), "wb") as f:
+            f.write(b"PK\x05\x06" + b"\0" * 18)
+    r = s.http("GET", "/media/" + name)
     eq(r.status, 200, "file")
     eq(r.body[:2], b"PK", "bytes")
     r = s.http("GET", "/media/")
     check(r.status in (403, 404), "no listing: %d" % r.status)
+    for n in ("abc123.zip", ".part-abc123", "notes.txt", "placeholder/"):
+        eq(s.http("GET", "/media/" + n).status, 403, "only published zips are served: " + n)
+    eq(s.http("GET", "/media/placeholder/placeholder-1.jpg").status, 200, "and placeholders")
+    for n in (name, "abc123.zip", ".part-abc123", "notes.txt"):
+        os.unlink(os.path.join(s.var, "media", n))
 
 
 @test
@@ -651,10 +660,17 @@ def cron_install_adds_the_jobs_once_and_keeps_other_lines(s):
 
 @test
 def a_request_id_with_newlines_cannot_forge_a_log_line(s):
+    """A request id nothing signs (verification off, a leaked token) is
+    logged as the job's context: escaped."""
     forged = "x\n2026-01-01T00:00:00Z ERROR fal-webhook FORGED\r\u0007"
     body = {"request_id": forged, "status": "OK", "payload": {}}
-    r = s.http("POST", "/fal/webhook", body)
-    eq(r.status, 401, "no token")
+    path = "/fal/webhook?avatar=78&token=%s" % s.issue_fal_token("avatar", 78)
+    s.restart_lighttpd(FAL_WEBHOOK_VERIFY="false")
+    try:
+        r = s.fal_post(path, body, signed=False)
+    finally:
+        s.restart_lighttpd()
+    eq(r.status, 200, "a token, and nobody asks for a signature: %s" % r.body)
     log = s.function_log()
     check("FORGED" in log, "the attempt is logged")
     for line in log.splitlines():
@@ -666,17 +682,18 @@ def a_request_id_with_newlines_cannot_forge_a_log_line(s):
 @test
 def anonymous_fal_webhooks_keep_only_a_small_summary_for_a_week(s):
     rid = "anon-%d" % time.time_ns()
-    big = "x" * (900 * 1024)
+    big = "x" * (200 * 1024)
     for i in range(5):
         r = s.http("POST", "/fal/webhook", {"request_id": rid, "status": "OK",
-                                            "payload": {"junk": big}})
+                                            "payload": {"junk": big}},
+                   headers={"X-Fal-Webhook-Request-Id": rid})
         eq(r.status, 401, "no token")
     sizes = [int(x[0]) for x in s.sql("SELECT octet_length(payload::text) FROM fal_events"
                                        " WHERE request_id = '%s'" % rid)]
     eq(len(sizes), 5, "each refused call audited")
     check(max(sizes) < 1200, "only the reason and a 1 KB prefix kept: %r" % sizes)
     r = s.http("POST", "/fal/webhook", raw=b'{"request_id":"a","status":"OK","payload":{"j":"'
-               + b"x" * (2 << 20) + b'"}}')
+               + b"x" * (300 << 10) + b'"}}')
     eq(r.status, 413, "a body larger than FAL sends is refused unread")
     s.sql("INSERT INTO fal_events (request_id, authentic, outcome, received_at) VALUES"
           " ('old-anon', false, 'bad_token', now() - interval '8 days'),"

@@ -413,12 +413,6 @@ def a_long_non_ascii_fal_error_fails_the_generation_on_the_first_webhook(s):
                            % gid) == "sent", 5, what="the person told")
 
 
-def gen_token(kind, i):
-    import hmac
-    key = hashlib.blake2b(b"test-fal-webhook-secret", digest_size=32).digest()
-    return hmac.new(key, ("%s:%s" % (kind, i)).encode(), hashlib.sha256).hexdigest()
-
-
 @test
 def generation_webhooks_need_the_generations_own_token(s):
     u, aid = trained_user(s)
@@ -430,16 +424,19 @@ def generation_webhooks_need_the_generations_own_token(s):
         "images": [{"url": "http://127.0.0.1:%d/_media/forged.jpg" % s.fal_port,
                     "width": 1024, "height": 1024, "content_type": "image/jpeg"}],
         "seed": 1, "has_nsfw_concepts": [False], "prompt": "p"}}
+    own = s.fal_hook("generation", gid).split("token=")[1]
+    trained = s.issue_fal_token("avatar", aid)
     for query in ("generation=%d" % gid,
-                  "generation=%d&token=%s" % (gid, "0" * 64),
-                  "generation=%d&token=%s" % (gid, gen_token("avatar", gid)),
-                  "generation=%d&token=%s" % (gid, gen_token("generation", gid + 1)),
-                  "generation=%d&token=%s" % (gid + 1, gen_token("generation", gid))):
-        r = s.http("POST", "/fal/webhook?" + query, body)
-        eq(r.status, 401, "a generation webhook with %s" % query.split("&")[-1][:20])
+                  "generation=%d&token=%s" % (gid, "0" * 43),
+                  "generation=%d&token=%s" % (gid, trained),
+                  "avatar=%d&token=%s" % (gid, own),
+                  "generation=%d&token=%s" % (gid + 1, own),
+                  "generation=%d&token=%s" % (gid, own[:-1]),
+                  "generation=%d&token=%s" % (gid, own + "A")):
+        r = s.fal_post("/fal/webhook?" + query, body)
+        eq(r.status, 401, "a generation webhook with %s" % query)
     eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "running", "unchanged")
-    r = s.http("POST", "/fal/webhook?generation=%d&token=%s" % (gid, gen_token("generation", gid)),
-               body)
+    r = s.fal_post("/fal/webhook?generation=%d&token=%s" % (gid, own), body)
     eq(r.status, 200, "its own token")
     eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "completed", "completed")
 

@@ -17,8 +17,25 @@ def mut(name, what, tests, path, old, new):
 
 mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
     "training_zip_holds_each_of_the_avatars_photos_once", "shared/training_zip.c",
-    "zip_source_t *src = zip_source_buffer(z, bufs[i].p, bufs[i].len, 0);",
-    "zip_source_t *src = zip_source_buffer(z, bufs[0].p, bufs[0].len, 0);")
+    "		if (add_part(z, &parts[i], ++*kept) != 0) {",
+    "		if (add_part(z, &parts[0], ++*kept) != 0) {")
+mut("any-file-is-a-photo", "a file that is not a picture goes into the zip for FAL",
+    "files_that_are_not_pictures_never_reach_fal", "shared/training_zip.c",
+    "		if (sr != FAL_STEP_OK || parts[i].img.kind == IMAGE_UNKNOWN)",
+    "		if (sr != FAL_STEP_OK)")
+mut("zip-kept-while-running", "the zip of face photos stays on disk while FAL runs the training",
+    "a_zip_leaves_the_disk_once_fal_runs_the_training_or_it_ends", "shared/training.c",
+    """	if (running)
+		drop_zip(ctx, j, ZIP_KEPT_RUNNING);""",
+    """	(void)running;""")
+mut("training-cap-ignored", "any number of trainings are prepared at once",
+    "at_most_two_trainings_are_prepared_at_once", "shared/avatars.c",
+    '''    "  AND b.claimed_at > now() - make_interval(secs => $3)) < $2"''',
+    '''    "  AND b.claimed_at > now() - make_interval(secs => $3)) < $2 + 100"''')
+mut("deleted-avatar-keeps-photos", "a deleted avatar keeps its photos' file ids",
+    "deleting_an_avatar_erases_what_it_knew_about_the_person", "shared/avatars.c",
+    """	    db_exec(db, &st_delete_photos, &p) != 0 || db_exec(db, &st_delete_trail, &p) != 0 ||""",
+    """	    db_exec(db, &st_delete_trail, &p) != 0 ||""")
 mut("inline-answer-without-photo", "the inline query is answered with a result that holds no picture",
     "inline_share_answers_with_the_picture_itself,regenerate_full_quality_share_and_gallery", "shared/reply.c",
     """	if (file_id != NULL && file_id[0] != '\\0') {
@@ -31,20 +48,24 @@ mut("inline-answer-without-photo", "the inline query is answered with a result t
 	cJSON_AddStringToObject(r, "thumbnail_url", url);""")
 mut("generation-webhook-token-unchecked", "a ?generation= webhook is taken without checking its token",
     "generation_webhooks_need_the_generations_own_token", "functions/fal-webhook.c",
-    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
-	return auth_equal(token, want) ? n : 0;""",
-    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+    """	int ok = webhook_token_check(&ctx->db, ctx->cfg.fal_webhook_secret, kind, n, token);""",
+    """	int ok = webhook_token_check(&ctx->db, ctx->cfg.fal_webhook_secret, kind, n, token);
 	if (strcmp(kind, "generation") == 0)
-		return n;
-	return auth_equal(token, want) ? n : 0;""")
+		ok = 1;""")
 mut("avatar-webhook-token-unchecked", "an ?avatar= webhook is taken without checking its token",
     "unauthentic_webhooks_are_401_and_change_nothing", "functions/fal-webhook.c",
-    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
-	return auth_equal(token, want) ? n : 0;""",
-    """	auth_token(ctx->cfg.fal_webhook_secret, kind, n, want);
+    """	int ok = webhook_token_check(&ctx->db, ctx->cfg.fal_webhook_secret, kind, n, token);""",
+    """	int ok = webhook_token_check(&ctx->db, ctx->cfg.fal_webhook_secret, kind, n, token);
 	if (strcmp(kind, "avatar") == 0)
-		return n;
-	return auth_equal(token, want) ? n : 0;""")
+		ok = 1;""")
+mut("refusals-unlimited", "refused FAL webhooks are stored and logged however many come",
+    "refused_fal_webhooks_past_the_limit_store_and_log_nothing", "functions/fal-webhook.c",
+    """	if (n > ctx->cfg.refused_per_minute) {""",
+    """	if (n < 0 && n > ctx->cfg.refused_per_minute) {""")
+mut("signature-replay-accepted", "a verified signature is taken again and again",
+    "unauthentic_webhooks_are_401_and_change_nothing", "shared/fal_verify.c",
+    """	if ((ok = first_use(&ctx->db, rid, ts)) != 1) {""",
+    """	if ((ok = first_use(&ctx->db, rid, ts)) < 0) {""")
 mut("submit-url-and-key-logged", "the FAL submit URL (webhook token) and Authorization header are logged",
     "portrait_training_via_webhook,zz_no_secret_or_webhook_token_in_any_log", "shared/fal_queue.c",
     """		http_out_init(&r, "POST", url.p);

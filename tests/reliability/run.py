@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402
 from harness import Fail, check, eq, test, wait_for  # noqa: E402
 from tg_user import User  # noqa: E402
+import hostile  # noqa: E402,F401  (the hostile pass: its tests join the suite)
 
 FUNCS = ("tg-update", "fal-webhook", "start-training", "check-status")
 SHORT = False

@@ -43,14 +43,19 @@ tokens_are_keyed(void **state)
 	(void)state;
 	char a[65], b[65], c[65];
 
-	auth_token("k1", "avatar", 42, a);
-	auth_token("k1", "avatar", 43, b);
-	auth_token("k2", "avatar", 42, c);
+	auth_token_hash("k1", "tok-a", a);
+	auth_token_hash("k1", "tok-b", b);
+	auth_token_hash("k2", "tok-a", c);
 	assert_int_equal(strlen(a), 64);
 	assert_string_not_equal(a, b);
 	assert_string_not_equal(a, c);
-	auth_token("k1", "avatar", 42, b);
+	auth_token_hash("k1", "tok-a", b);
 	assert_string_equal(a, b);
+	char r1[64], r2[64];
+	auth_random_b64(r1, sizeof(r1), 32);
+	auth_random_b64(r2, sizeof(r2), 32);
+	assert_int_equal(strlen(r1), 43);
+	assert_string_not_equal(r1, r2);
 }
 
 static void

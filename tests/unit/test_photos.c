@@ -80,6 +80,16 @@ document_rules(void **state)
 	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_NOT_IMAGE);
 	u = document("image/jpeg", 20LL * 1024 * 1024 + 1);
 	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_TOO_BIG);
+	/* the name, when it has an extension, must agree with the MIME type */
+	u = document("image/jpeg", 1000);
+	u.file.file_name = "x.exe";
+	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_NOT_IMAGE);
+	u.file.file_name = "IMG_0001.JPG";
+	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_OK);
+	u.file.file_name = "me.photo.webp";
+	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_OK);
+	u.file.file_name = "no-extension";
+	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_OK);
 	memset(&u, 0, sizeof(u));
 	assert_int_equal(photo_check(&u, 512, &mime), PHOTO_NONE);
 }
