@@ -282,7 +282,9 @@ def kill_9_between_the_charge_and_the_fal_submit(s):
     while FAL holds the submit: the startup checker gives the claim back, the
     next start finds it paid, FAL gets one submission, and the credits are
     charged once."""
-    s.restart_lighttpd(CREDITS_START="300", PRICE_TRAINING="100", PRICE_GENERATION="10")
+    # every person's start at once (the cap on parallel starts has its own test)
+    s.restart_lighttpd(CREDITS_START="300", PRICE_TRAINING="100", PRICE_GENERATION="10",
+                       START_TRAINING_MAX_PARALLEL="100")
     try:
         s.ctl("/_ctl/reset_failures", {})
         s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 0, "sleep": 30,
