@@ -202,6 +202,16 @@ db_exec(struct db *db, struct db_stmt *st, const struct db_params *p)
 	return 0;
 }
 
+int
+db_affected(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	PGresult *r = db_run(db, st, p);
+	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
+
+	PQclear(r);
+	return n;
+}
+
 
 int
 db_begin(struct db *db)

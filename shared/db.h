@@ -64,6 +64,8 @@ int db_connect(struct db *db);
 PGresult *db_run(struct db *db, struct db_stmt *st, const struct db_params *p);
 /* db_run for statements whose rows are not needed: 0 or -1. */
 int db_exec(struct db *db, struct db_stmt *st, const struct db_params *p);
+/* Runs st; how many rows it inserted, updated or deleted, or -1. */
+int db_affected(struct db *db, struct db_stmt *st, const struct db_params *p);
 /* Runs st and calls fn with the id in column 0 of each row; the number of
  * rows for which fn returned > 0, or -1. */
 int db_each_id(struct db *db, struct db_stmt *st, const struct db_params *p,

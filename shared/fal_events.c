@@ -114,9 +114,5 @@ static struct db_stmt st_prune = DB_STMT("fal_events_prune",
 int
 fal_events_prune(struct db *db)
 {
-	PGresult *r = db_run(db, &st_prune, NULL);
-	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
-
-	PQclear(r);
-	return n;
+	return db_affected(db, &st_prune, NULL);
 }

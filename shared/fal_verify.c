@@ -156,21 +156,13 @@ first_use(struct db *db, const char *rid, const char *ts)
 	db_params_init(&p);
 	db_p_str(&p, rid);
 	db_p_str(&p, ts);
-	PGresult *r = db_run(db, &st_seen, &p);
-	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
-
-	PQclear(r);
-	return n;
+	return db_affected(db, &st_seen, &p);
 }
 
 int
 fal_signatures_prune(struct db *db)
 {
-	PGresult *r = db_run(db, &st_seen_prune, NULL);
-	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
-
-	PQclear(r);
-	return n;
+	return db_affected(db, &st_seen_prune, NULL);
 }
 
 int

@@ -3,8 +3,6 @@
  */
 #include "refusals.h"
 
-#include <stdlib.h>
-
 static struct db_stmt st_count = DB_STMT("refusals_count",
     "INSERT INTO refused_calls (route, source, minute, n)"
     " VALUES ($1, left($2, 64), date_trunc('minute', now()), 1)"
@@ -31,9 +29,5 @@ refusals_count(struct db *db, const char *route, const char *source)
 int
 refusals_prune(struct db *db)
 {
-	PGresult *r = db_run(db, &st_prune, NULL);
-	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
-
-	PQclear(r);
-	return n;
+	return db_affected(db, &st_prune, NULL);
 }

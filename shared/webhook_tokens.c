@@ -3,7 +3,6 @@
  */
 #include "webhook_tokens.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -63,9 +62,5 @@ webhook_token_check(struct db *db, const char *secret, const char *kind, int64_t
 int
 webhook_tokens_prune(struct db *db)
 {
-	PGresult *r = db_run(db, &st_prune, NULL);
-	int n = r == NULL ? -1 : atoi(PQcmdTuples(r));
-
-	PQclear(r);
-	return n;
+	return db_affected(db, &st_prune, NULL);
 }
