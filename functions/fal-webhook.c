@@ -71,11 +71,12 @@ finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, lon
 	http_resp_json(resp, HTTP_200, ok);
 }
 
-/* A refused call: 401, audited as a summary — or, past the source's limit
- * this minute, 429 with nothing stored and nothing more logged. */
+/* A refused call: 401, logged (why, and detail when not NULL) and audited as
+ * a summary — or, past the source's limit this minute, 429 with nothing
+ * stored and nothing more logged. */
 static void
 refuse(struct app_ctx *ctx, const struct http_req *req, const char *request_id,
-    const char *why, struct http_resp *resp)
+    const char *why, const char *detail, struct http_resp *resp)
 {
 	const char *src = http_req_var(req, "REMOTE_ADDR");
 	int n = refusals_count(&ctx->db, "fal-webhook", src);
@@ -89,7 +90,8 @@ refuse(struct app_ctx *ctx, const struct http_req *req, const char *request_id,
 		http_resp_error(resp, HTTP_429, "too_many_requests", "too many refused calls");
 		return;
 	}
-	log_warn("unauthentic FAL webhook from %s: %s", src ? src : "?", why);
+	log_warn("unauthentic FAL webhook from %s: %s%s%s", src ? src : "?", why,
+	    detail ? ": " : "", detail ? detail : "");
 	if (n < 0 || fal_events_record(&ctx->db, &w, false, false, why) != 0) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 		return;
@@ -119,7 +121,7 @@ take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, 
 		http_resp_error(resp, HTTP_400, "bad_payload", why);
 	} else if (ctx->cfg.fal_webhook_verify &&
 	    strcmp(signed_request_id(req) ? signed_request_id(req) : "", w.request_id) != 0) {
-		refuse(ctx, req, signed_request_id(req), "request_id_mismatch", resp);
+		refuse(ctx, req, signed_request_id(req), "request_id_mismatch", NULL, resp);
 	} else {
 		w.source = http_req_var(req, "REMOTE_ADDR");
 		log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);
@@ -148,11 +150,10 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	if (aid < 0 || gid < 0) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 	} else if (aid == 0 && gid == 0) {
-		refuse(ctx, req, signed_request_id(req), "bad_token", resp);
+		refuse(ctx, req, signed_request_id(req), "bad_token", NULL, resp);
 	} else if (ctx->cfg.fal_webhook_verify &&
 	    (sig = fal_verify_request(ctx, req, why, sizeof(why))) < 0) {
-		log_warn("signature: %s", why);
-		refuse(ctx, req, signed_request_id(req), "bad_signature", resp);
+		refuse(ctx, req, signed_request_id(req), "bad_signature", why, resp);
 	} else if (sig > 0) { /* taken once already: nothing more to do or keep */
 		log_info("FAL webhook %s for %s %lld delivered again", signed_request_id(req),
 		    aid ? "avatar" : "generation", aid ? aid : gid);

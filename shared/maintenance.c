@@ -113,7 +113,8 @@ maintenance_startup(struct app_ctx *ctx, cJSON *summary)
 	    count_of(fal_events_prune(&ctx->db), &rc) +
 	    count_of(webhook_tokens_prune(&ctx->db), &rc) +
 	    count_of(refusals_prune(&ctx->db), &rc) +
-	    count_of(fal_signatures_prune(&ctx->db), &rc);
+	    count_of(fal_signatures_prune(&ctx->db), &rc) +
+	    count_of(outbox_prune(&ctx->db), &rc);
 	int sent = outbox_deliver(ctx, 0, 1000);
 
 	cJSON_AddNumberToObject(summary, "requeued", requeued);

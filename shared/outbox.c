@@ -223,3 +223,13 @@ outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit)
 	}
 	return sent;
 }
+
+static struct db_stmt st_prune = DB_STMT("outbox_prune",
+    "DELETE FROM notifications WHERE status <> 'pending'"
+    " AND created_at < now() - interval '90 days'");
+
+int
+outbox_prune(struct db *db)
+{
+	return db_affected(db, &st_prune, NULL);
+}

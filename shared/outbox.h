@@ -36,5 +36,9 @@ int outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id);
 /* Sends what is due: only notification only_id when not 0, else up to limit.
  * Returns how many were sent. */
 int outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit);
+/* Drops what was sent or dropped more than 90 days ago (a job or a payment
+ * cannot come back after that, so its dedupe key is not needed); how many,
+ * or -1. */
+int outbox_prune(struct db *db);
 
 #endif

@@ -265,3 +265,31 @@ def deleting_an_avatar_erases_what_it_knew_about_the_person(s):
           "the weights' URL gone from its pictures' FAL input")
     eq(s.one("SELECT status || ' ' || (training_completed_at IS NOT NULL) FROM avatars"
              " WHERE id = %s" % aid), "completed true", "what accounting needs is kept")
+
+
+@test
+def every_audit_table_is_pruned_by_the_startup_checker(s):
+    u_id = s.one("INSERT INTO users (telegram_id, first_name) VALUES (689999999, 'Old')"
+                 " ON CONFLICT (telegram_id) DO UPDATE SET first_name = 'Old' RETURNING id")
+    s.sql("DELETE FROM refused_calls; DELETE FROM fal_signatures_seen;"
+          " DELETE FROM fal_webhook_tokens WHERE job_id IN (880001, 880002)")
+    s.sql("INSERT INTO refused_calls (route, source, minute, n) VALUES"
+          " ('fal-webhook', 'old', now() - interval '2 hours', 5),"
+          " ('fal-webhook', 'new', date_trunc('minute', now()), 5)")
+    s.sql("INSERT INTO fal_signatures_seen (request_id, ts, seen_at) VALUES"
+          " ('old', 1, now() - interval '11 minutes'), ('new', 2, now())")
+    s.sql("INSERT INTO fal_webhook_tokens (kind, job_id, token_hash, issued_at) VALUES"
+          " ('avatar', 880001, repeat('a', 64), now() - interval '8 days'),"
+          " ('avatar', 880002, repeat('b', 64), now())")
+    s.sql("INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, status, sent_at,"
+          " created_at) VALUES (%s, 1, 'test', 'prune-old', 'sent', now(),"
+          " now() - interval '91 days'), (%s, 1, 'test', 'prune-new', 'sent', now(), now())"
+          % (u_id, u_id))
+    eq(s.cli("check-status", "--startup").returncode, 0, "the startup checker")
+    eq(s.sql("SELECT source FROM refused_calls"), [["new"]], "refused-call counts: an hour")
+    eq(s.sql("SELECT request_id FROM fal_signatures_seen"), [["new"]],
+       "seen signatures: twice the window")
+    eq(s.sql("SELECT job_id FROM fal_webhook_tokens WHERE job_id IN (880001, 880002)"),
+       [["880002"]], "webhook tokens: a week")
+    eq(s.sql("SELECT dedupe_key FROM notifications WHERE dedupe_key LIKE 'prune-%'"),
+       [["prune-new"]], "sent notifications: 90 days")
