@@ -1,8 +1,8 @@
 /*
  * check-status — GET /api/avatars/{id}/status, POST /api/check-status and
  * the operator's API for people and money (operator_api.h), all Bearer
- * ADMIN_TOKEN, and `check-status --all | --avatar ID` for cron
- * and operators.  lighttpd also sends every unrouted path here so that it
+ * ADMIN_TOKEN, and `check-status --all | --startup | --avatar ID` for cron
+ * and operators, `--send` for the outbox's sender (outbox.h).  lighttpd also sends every unrouted path here so that it
  * gets the JSON 404 rather than an HTML page.
  */
 #include <stdio.h>
@@ -14,9 +14,12 @@
 #include "log.h"
 #include "maintenance.h"
 #include "operator_api.h"
+#include "outbox.h"
+
+#define SENDER_IDLE 30 /* seconds a sender waits for more before it exits */
 
 static const char usage[] =
-    "usage: check-status --all | --startup | --avatar ID | --check-config\n"
+    "usage: check-status --all | --startup | --send | --avatar ID | --check-config\n"
     "\n"
     "Serves GET /api/avatars/{id}/status and POST /api/check-status\n"
     "(Authorization: Bearer $ADMIN_TOKEN) as FastCGI or CGI.\n"
@@ -25,6 +28,8 @@ static const char usage[] =
     "  --startup       the startup checker: recover crashed claims, time out stuck\n"
     "                  trainings, remove old zips and dedupe rows (cron, @reboot and\n"
     "                  every 5 minutes, before start-training --pending)\n"
+    "  --send          the outbox's sender: send queued Bot API calls as they come\n"
+    "                  until none came for 30 s (started on demand by the functions)\n"
     "  --avatar ID     print one avatar's status as JSON\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
@@ -97,6 +102,10 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 	snprintf(ctx->req_id, sizeof(ctx->req_id), "cli");
 	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
 		rc = check_all(ctx, &out) == 0 ? 0 : 1;
+	} else if (argc == 1 && strcmp(argv[0], "--send") == 0) {
+		out = cJSON_CreateObject();
+		cJSON_AddNumberToObject(out, "sent", outbox_serve(ctx, SENDER_IDLE));
+		rc = 0;
 	} else if (argc == 1 && strcmp(argv[0], "--startup") == 0) {
 		out = cJSON_CreateObject();
 		rc = maintenance_startup(ctx, out) == 0 ? 0 : 1;

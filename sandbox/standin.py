@@ -27,7 +27,8 @@ sandbox chat:
     GET  /_ctl/violations?since=N  calls real Telegram would refuse for the
                               bot's mistake, and any failing method of a
                               webhook answer (Telegram drops those silently)
-    POST /_ctl/config         {"query_max_age": seconds} while running
+    POST /_ctl/config         {"query_max_age": seconds, "latency_ms": ms} while
+                              running (latency: before each Bot API answer)
     POST /_ctl/file           {"file_id", "size"}: the size getFile reports
                               (over 20 MB: "file is too big", as Telegram);
                               "pad_to": the photo padded to that many bytes;
@@ -1181,6 +1182,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                         "description": "Unauthorized"})
         method = parts[2]
         params = parse_body(self, raw)
+        if st.args.latency_ms:      # the internet between us and Telegram
+            time.sleep(st.args.latency_ms / 1000.0)
         code, obj = self.server.tg_perform(method, params, "api")
         self.send_json(code, obj)
 
@@ -1299,6 +1302,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # settings a test may change while the stand-in runs
             if "query_max_age" in body:
                 st.args.query_max_age = float(body["query_max_age"])
+            if "latency_ms" in body:
+                st.args.latency_ms = float(body["latency_ms"])
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/violations":
             since = int((urllib.parse.parse_qs(query).get("since") or ["0"])[0])
@@ -1502,6 +1507,8 @@ def main():
     ap.add_argument("--fal-key", default="")
     ap.add_argument("--fal-duration", type=float, default=3.0)
     ap.add_argument("--fal-latency", type=float, default=0.0, help="ms per status/result call")
+    ap.add_argument("--latency-ms", type=float, default=0.0,
+                    help="ms before each Bot API call is answered (a Telegram far away)")
     ap.add_argument("--webhook", default="")
     ap.add_argument("--secret", default="")
     ap.add_argument("--keyfile", default="var/standin-ed25519.pem")

@@ -15,6 +15,7 @@
 #include "flow_generate.h"
 #include "keyboard.h"
 #include "log.h"
+#include "outbox.h"
 #include "sbuf.h"
 #include "trigger.h"
 #include "turn.h"
@@ -321,6 +322,33 @@ open_turn(struct turn *t)
 	return first;
 }
 
+/* A callback query's answer, for the outbox (in the turn's transaction). */
+static int
+defer_answer(void *ud, const char *method, cJSON *params)
+{
+	struct turn *t = ud;
+	char key[96];
+	struct outbox_msg m = {.user_id = t->user.id, .chat_id = t->u->chat_id,
+		.kind = "callback_answer", .dedupe_key = key, .method = method,
+		.params = params, .unordered = true};
+	int64_t id;
+
+	snprintf(key, sizeof(key), "cbq:%s", t->u->callback_id ? t->u->callback_id : "");
+	return outbox_enqueue(&t->ctx->db, &m, &id) < 0 ? -1 : 0;
+}
+
+/* Calls no one waits for leave the request: when the turn shows something,
+ * the spinner's answer goes through the outbox (the message rides in the
+ * webhook answer).  How many left, or -1. */
+static int
+defer_calls(struct turn *t)
+{
+	if (t->u->kind != TG_KIND_CALLBACK || t->user.id == 0 || t->u->callback_id == NULL ||
+	    t->after_generate != 0 || t->after_full != 0)
+		return 0;
+	return reply_defer_answers(&t->out, defer_answer, t);
+}
+
 /* What happens once the update's transaction has committed. */
 static void
 after_commit(struct turn *t)
@@ -341,14 +369,16 @@ after_commit(struct turn *t)
  * the disk — a database crash in the next fraction of a second could lose
  * only that claim, for an update Telegram will not send again.  A turn that
  * changed anything else (a user, a conversation, a photo, an avatar, a job)
- * waits for its commit to be durable before the answer goes out.
+ * waits for its commit to be durable before the answer goes out.  (A
+ * deferred callback answer does not count: lost in a crash, the spinner
+ * stops by itself.)
  */
 static int
-commit_turn(struct turn *t)
+commit_turn(struct turn *t, int writes)
 {
 	struct db *db = &t->ctx->db;
 
-	if (db->writes == 0 && !t->user.written)
+	if (writes == 0 && !t->user.written)
 		return db_commit_nowait(db);
 	return db_commit(db);
 }
@@ -408,8 +438,14 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char
 		rc = db_commit_nowait(&ctx->db) == 0 ? BOT_DONE : BOT_RETRY;
 		goto out;
 	}
-	if (dispatch(&t) != 0 || commit_turn(&t) != 0)
+	int deferred = 0, writes = 0;
+	if (dispatch(&t) != 0)
 		goto fail;
+	writes = ctx->db.writes;
+	if ((deferred = defer_calls(&t)) < 0 || commit_turn(&t, writes) != 0)
+		goto fail;
+	if (deferred > 0)
+		outbox_wake(ctx);
 	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));
 	/* "Generating…" must reach the chat before the job (which may finish at
 	 * once) delivers its pictures: then every reply goes out first. */

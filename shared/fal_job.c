@@ -53,12 +53,15 @@ fal_end_from_webhook(struct fal_end *e, const char *status, const cJSON *payload
 	e->output = payload;
 }
 
+/* The job's messages leave with the sender, not with this request. */
 static void
 deliver(struct app_ctx *ctx, const struct fal_notes *n)
 {
 	for (int i = 0; i < n->n; i++)
-		if (n->ids[i])
-			outbox_deliver(ctx, n->ids[i], 1);
+		if (n->ids[i]) {
+			outbox_wake(ctx);
+			return;
+		}
 }
 
 /* --- finish: the one completion path ------------------------------------------- */

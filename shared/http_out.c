@@ -42,6 +42,22 @@ struct easy {
 	struct curl_slist *hdr;
 };
 
+/* One connection pool (and DNS and TLS session cache) for every request of
+ * this process: a batch reuses the kept-alive connections of the last one.
+ * The processes are single-threaded, so the share needs no locks. */
+static CURLSH *
+pool(void)
+{
+	static CURLSH *sh;
+
+	if (sh == NULL && (sh = curl_share_init()) != NULL) {
+		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
+	return sh;
+}
+
 static int
 easy_setup(struct easy *e, struct http_out *r)
 {
@@ -59,6 +75,7 @@ easy_setup(struct easy *e, struct http_out *r)
 		e->hdr = curl_slist_append(e->hdr, auth);
 	}
 	curl_easy_setopt(e->c, CURLOPT_URL, r->url);
+	curl_easy_setopt(e->c, CURLOPT_SHARE, pool());
 	curl_easy_setopt(e->c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e->c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e->c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);

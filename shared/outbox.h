@@ -1,10 +1,21 @@
 /*
- * outbox — messages to users that must arrive exactly once: written in the
- * transaction of the state change that causes them (one row per dedupe key,
- * so a repeated webhook cannot queue a second), sent right after commit and
- * retried by cron.  Sending claims a row for a minute (so two senders never
- * send it twice), keeps each chat's messages in order, waits retry_after on
- * 429, stops for good on 403 (the user blocked the bot), backs off on 5xx.
+ * outbox — Bot API calls that must happen exactly once and that no request
+ * waits for: written in the transaction of the state change that causes
+ * them (one row per dedupe key, so a repeated webhook cannot queue a
+ * second), sent by the sender and retried by cron.
+ *
+ * The sender (`check-status --send`, outbox_serve) is started on demand by
+ * outbox_wake() after a commit that queued rows — only when none runs (it
+ * holds an advisory lock) — and is woken at once by the NOTIFY each queued
+ * row sends; it keeps up to 64 calls in flight on kept-alive connections
+ * and exits after a while with nothing to do.  cron's status pass sends
+ * what is due too, so a sender that never started only delays a message.
+ *
+ * Sending claims a row for a minute (so two senders never send it twice),
+ * keeps each chat's messages in order and at about one a second (bursts of
+ * three), about 30 messages a second overall, waits retry_after on 429,
+ * stops for good on 403 (the user blocked the bot), backs off on 5xx.  An
+ * unordered row (a callback query's answer) goes whenever it is due.
  */
 #ifndef AISHA_OUTBOX_H
 #define AISHA_OUTBOX_H
@@ -14,6 +25,8 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
+
+#define OUTBOX_CHANNEL "aisha_outbox"
 
 struct outbox_msg {
 	int64_t user_id;
@@ -28,6 +41,7 @@ struct outbox_msg {
 	 * (one for sendPhoto, one per item for sendMediaGroup) */
 	const int64_t *image_ids;
 	int n_images;
+	bool unordered;         /* not a message: no place in the chat's order */
 };
 
 /* Queues m in the caller's transaction: 1 queued (*id set), 0 a duplicate
@@ -36,6 +50,12 @@ int outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id);
 /* Sends what is due: only notification only_id when not 0, else up to limit.
  * Returns how many were sent. */
 int outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit);
+/* After a commit that queued rows: starts the sender when none runs. */
+void outbox_wake(struct app_ctx *ctx);
+/* The sender: sends as rows come (woken by their NOTIFY) until nothing came
+ * for idle_seconds; returns how many were sent (0 at once when another
+ * sender runs). */
+int outbox_serve(struct app_ctx *ctx, int idle_seconds);
 /* Drops what was sent or dropped more than 90 days ago (a job or a payment
  * cannot come back after that, so its dedupe key is not needed); how many,
  * or -1. */

@@ -1,6 +1,8 @@
 #include "reply.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -145,6 +147,41 @@ reply_answer_callback(struct reply *r, const char *callback_id, const char *text
 	if (text != NULL)
 		cJSON_AddStringToObject(p, "text", text);
 	reply_add(r, "answerCallbackQuery", p);
+}
+
+static bool
+is_answer(const char *method)
+{
+	return strcmp(method, "answerCallbackQuery") == 0;
+}
+
+int
+reply_defer_answers(struct reply *r, int (*defer)(void *ud, const char *method, cJSON *params),
+    void *ud)
+{
+	int shown = 0, kept = 0, moved = 0;
+
+	for (int i = 0; i < r->n; i++)
+		shown += !is_answer(r->method[i]);
+	if (shown == 0)
+		return 0; /* the answer itself rides in the webhook answer */
+	for (int i = 0; i < r->n; i++) {
+		if (!is_answer(r->method[i])) {
+			r->method[kept] = r->method[i];
+			r->params[kept++] = r->params[i];
+		} else if (defer(ud, r->method[i], r->params[i]) == 0) {
+			moved++;
+		} else {
+			for (int k = i + 1; k < r->n; k++) { /* keep the rest to be freed */
+				r->method[kept] = r->method[k];
+				r->params[kept++] = r->params[k];
+			}
+			r->n = kept;
+			return -1;
+		}
+	}
+	r->n = kept;
+	return moved;
 }
 
 /* Performs the first n queued calls, in order, through api. */

@@ -54,6 +54,15 @@ cJSON *reply_edit_photo_params(int64_t chat_id, int64_t message_id, const char *
 cJSON *reply_inline_photo(const char *id, const char *file_id, const char *url);
 
 /*
+ * Before the turn commits: when the turn also shows something, its callback
+ * query answers are handed to defer (which takes params; 0 or -1) — the
+ * outbox sends them, and the message rides in the webhook answer.  Returns
+ * how many were handed over, or -1.
+ */
+int reply_defer_answers(struct reply *r, int (*defer)(void *ud, const char *method,
+    cJSON *params), void *ud);
+
+/*
  * Performs all but the last call through api and returns the last one as a
  * webhook answer body ({"method":…,…}; caller frees) or NULL when none.
  */

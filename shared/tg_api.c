@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "http_out.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -189,6 +190,43 @@ tg_call(struct tg_api *api, const char *method, const cJSON *params,
 	tg_perform(api, c, method, out);
 	cJSON_free(json);
 	return out->res;
+}
+
+void
+tg_call_many(struct tg_api *api, struct tg_batch_call *calls, size_t n, int concurrency)
+{
+	struct http_out *hs = xcalloc(n ? n : 1, sizeof(*hs));
+	char **urls = xcalloc(n ? n : 1, sizeof(*urls)), **bodies = xcalloc(n ? n : 1,
+	    sizeof(*bodies));
+	struct sbuf u = SBUF_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		if (tg_no_token(api, calls[i].method, &calls[i].reply))
+			continue;
+		sbuf_addf(&u, "%s%s", api->base, calls[i].method);
+		urls[i] = sbuf_take(&u);
+		bodies[i] = calls[i].params ? cJSON_PrintUnformatted(calls[i].params) : NULL;
+		http_out_init(&hs[i], "POST", urls[i]);
+		hs[i].body = bodies[i] ? bodies[i] : "{}";
+		hs[i].timeout_ms = 10000;
+		hs[i].max_bytes = 1 << 20;
+	}
+	if (api->base != NULL)
+		http_out_many(hs, n, concurrency);
+	for (size_t i = 0; i < n && api->base != NULL; i++) {
+		struct tg_reply *out = &calls[i].reply;
+		tg_classify(hs[i].failed ? 0 : hs[i].status, sbuf_str(&hs[i].resp), out);
+		if (hs[i].failed)
+			snprintf(out->description, sizeof(out->description), "%s", hs[i].error);
+		if (out->res != TG_OK)
+			log_warn("tg: %s -> %ld %s", calls[i].method, out->http, out->description);
+		http_out_free(&hs[i]);
+		free(urls[i]);
+		cJSON_free(bodies[i]);
+	}
+	free(hs);
+	free(urls);
+	free(bodies);
 }
 
 enum tg_result

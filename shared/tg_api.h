@@ -37,6 +37,17 @@ enum tg_result tg_call(struct tg_api *api, const char *method,
     const cJSON *params, struct tg_reply *out);
 void tg_reply_free(struct tg_reply *r);
 
+/* One of a batch of calls: method and params in, reply out. */
+struct tg_batch_call {
+	const char *method;
+	const cJSON *params;
+	struct tg_reply reply; /* caller frees with tg_reply_free */
+};
+/* Makes the n calls at once — at most concurrency in flight, on the
+ * process's kept-alive connections (libcurl multi) — filling each reply. */
+void tg_call_many(struct tg_api *api, struct tg_batch_call *calls, size_t n,
+    int concurrency);
+
 /*
  * Calls method as multipart/form-data with the file's bytes in file_field
  * (what sendDocument needs for anything but a GIF, PDF or ZIP URL): each

@@ -1,9 +1,9 @@
 /*
- * trigger — starts `start-training --avatar ID` in the background, detached,
- * so the Telegram request that queued the avatar never waits for the upload
- * to FAL.  If this process dies first, cron's startup checker finds the
- * avatar still queued and starts it: the trigger is a shortcut, never the
- * only path.
+ * trigger — starts a sibling program in the background, detached, so the
+ * request that asked for it never waits: `start-training --avatar ID` (the
+ * upload to FAL) and `check-status --send` (the outbox's sender, outbox.h).
+ * If either never runs, cron does the same work a minute later: a trigger
+ * is a shortcut, never the only path.
  */
 #ifndef AISHA_TRIGGER_H
 #define AISHA_TRIGGER_H
@@ -12,5 +12,6 @@
 
 /* Fire and forget; logs when the program cannot be started. */
 void trigger_training(int64_t avatar_id);
+void trigger_sender(void);
 
 #endif

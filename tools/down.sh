@@ -22,8 +22,10 @@ stop_pid() { # name pidfile
 stop_pid checkers "$VAR/run/ticker.pid"
 stop_pid lighttpd "$VAR/run/lighttpd.pid"
 # lighttpd stops its FastCGI workers; make sure none outlived it.
+# The outbox's sender and a started training run detached (their full path
+# in their command line): stop those of this folder too.
 for f in tg-update fal-webhook start-training check-status; do
-	pkill -f "^$ROOT/.*/$f\$" 2>/dev/null || true
+	pkill -f "^$ROOT/.*/$f( |\$)" 2>/dev/null || true
 done
 stop_pid "sandbox stand-ins" "$VAR/run/standin.pid"
 if [ "$(cat "$VAR/run/pg.started" 2>/dev/null)" = 1 ]; then

@@ -215,6 +215,9 @@ class Stack:
 
     def stop(self):
         self.stop_lighttpd()
+        # the outbox's sender runs detached, its full path in its command line
+        subprocess.run(["pkill", "-f", "^%s/check-status --send" % os.path.realpath(self.bindir)],
+                       check=False)
         for p in self.children:
             p.terminate()
             try:

@@ -53,10 +53,24 @@ class User:
             "file_unique_id": "D%s" % key, "file_size": size}))
 
     def send(self, update):
+        seq = self.s.seq()
         r = self.s.deliver(update)
         if r.get("status") != 200:
             raise Fail("delivery answered %s: %s" % (r.get("status"), r.get("body")))
+        if "callback_query" in update:
+            self.answered(update["callback_query"]["id"], seq)
         return r
+
+    def answered(self, callback_id, since, timeout=5.0):
+        """A person sees the spinner stop: the answer may come from the
+        outbox's sender a moment after the webhook's answer."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if [c for c in self.s.calls(since, "answerCallbackQuery")
+                    if c["params"].get("callback_query_id") == callback_id]:
+                return True
+            time.sleep(0.02)
+        return False
 
     def send_concurrently(self, updates):
         results = [None] * len(updates)
