@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,7 +12,7 @@
 #include "users.h"
 
 #define OUTBOX_MAX_ATTEMPTS 30
-#define OUTBOX_BATCH 64         /* rows claimed (and calls in flight) at once */
+#define OUTBOX_BATCH 256        /* rows of each kind claimed (calls in flight) at once */
 #define OUTBOX_PER_SECOND 30.0  /* messages, over all chats */
 #define OUTBOX_RECHECK_MS 1000  /* an idle sender looks for retries due this often */
 #define OUTBOX_LOCK "4246"      /* held by the one sender */
@@ -24,22 +25,26 @@ static struct db_stmt st_enqueue = DB_STMT("outbox_enqueue",
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
     " SELECT id, pg_notify('" OUTBOX_CHANNEL "', '') FROM ins");
 
-/* Claims due rows, none claimed by another sender right now: of a chat's
- * messages only the oldest pending one, and only while the chat got fewer
- * than 3 in the last 3 s (Telegram: about one a second per chat); the
- * unordered (a callback query's answer) whenever due. */
+/* Claims due rows, none claimed by another sender right now: up to $2
+ * unordered ones (a callback query's answer: whenever due) and up to $3
+ * messages — of a chat's only the oldest pending one, and only while the
+ * chat got fewer than 3 in the last 3 s (Telegram: about one a second per
+ * chat). */
+#define CLAIMABLE \
+    "m.status = 'pending' AND m.next_attempt_at <= now()" \
+    " AND (m.claimed_until IS NULL OR m.claimed_until < now())" \
+    " AND ($1::bigint = 0 OR m.id = $1)"
 static struct db_stmt st_claim = DB_STMT("outbox_claim",
     "UPDATE notifications n SET claimed_until = now() + interval '60 seconds',"
     " attempts = n.attempts + 1"
-    " WHERE n.id IN (SELECT m.id FROM notifications m"
-    "  WHERE m.status = 'pending' AND m.next_attempt_at <= now()"
-    "  AND (m.claimed_until IS NULL OR m.claimed_until < now())"
-    "  AND ($1::bigint = 0 OR m.id = $1)"
-    "  AND (NOT m.ordered OR (NOT EXISTS (SELECT 1 FROM notifications e"
-    "   WHERE e.chat_id = m.chat_id AND e.status = 'pending' AND e.ordered AND e.id < m.id)"
-    "   AND (SELECT count(*) FROM notifications r WHERE r.chat_id = m.chat_id AND r.ordered"
-    "   AND r.sent_at > now() - interval '3 seconds') < 3))"
-    "  ORDER BY m.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " WHERE n.id IN (SELECT m.id FROM notifications m WHERE " CLAIMABLE
+    "  AND NOT m.ordered ORDER BY m.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " OR n.id IN (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND m.ordered"
+    "  AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.chat_id = m.chat_id"
+    "   AND e.status = 'pending' AND e.ordered AND e.id < m.id)"
+    "  AND (SELECT count(*) FROM notifications r WHERE r.chat_id = m.chat_id AND r.ordered"
+    "   AND r.sent_at > now() - interval '3 seconds') < 3"
+    "  ORDER BY m.id LIMIT $3 FOR UPDATE SKIP LOCKED)"
     " RETURNING n.id, n.chat_id, n.payload::text, n.attempts,"
     "  (SELECT is_blocked FROM users u WHERE u.id = n.user_id), n.ordered");
 static struct db_stmt st_sent = DB_STMT("outbox_sent",
@@ -259,23 +264,21 @@ static int
 deliver_batch(struct app_ctx *ctx, struct bucket *b, int64_t only_id, int limit, int *sent)
 {
 	struct db_params p;
-	struct claimed c[OUTBOX_BATCH];
-	struct tg_batch_call calls[OUTBOX_BATCH];
-	int at[OUTBOX_BATCH], nc = 0;
+	struct claimed *c = xcalloc(2 * OUTBOX_BATCH, sizeof(*c));
+	struct tg_batch_call *calls = xcalloc(2 * OUTBOX_BATCH, sizeof(*calls));
+	int *at = xcalloc(2 * OUTBOX_BATCH, sizeof(*at)), nc = 0;
+	int msgs = (int)bucket_fill(b);
 
-	while (bucket_fill(b) < 1.0) {
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	if (limit > (int)b->tokens)
-		limit = (int)b->tokens;
+	if (limit > OUTBOX_BATCH)
+		limit = OUTBOX_BATCH;
 	db_params_init(&p);
 	db_p_i64(&p, only_id);
-	db_p_i64(&p, limit < OUTBOX_BATCH ? limit : OUTBOX_BATCH);
+	db_p_i64(&p, limit);
+	db_p_i64(&p, msgs < limit ? msgs : limit);
 	PGresult *r = db_run(&ctx->db, &st_claim, &p);
-	if (r == NULL)
-		return -1;
-	int n = PQntuples(r);
+	int n = r == NULL ? -1 : PQntuples(r);
+	if (n < 0)
+		goto out;
 	for (int i = 0; i < n; i++) {
 		claimed_read(r, i, &c[i]);
 		if (c[i].ordered)
@@ -287,13 +290,21 @@ deliver_batch(struct app_ctx *ctx, struct bucket *b, int64_t only_id, int limit,
 		at[nc++] = i;
 	}
 	PQclear(r);
-	tg_call_many(ctx->tg, calls, (size_t)nc, OUTBOX_BATCH);
+	tg_call_many(ctx->tg, calls, (size_t)nc, 2 * OUTBOX_BATCH);
+	/* one commit for the whole batch's outcomes (a failed BEGIN: each alone) */
+	bool tx = nc > 1 && db_begin(&ctx->db) == 0;
 	for (int k = 0; k < nc; k++) {
 		*sent += settle(ctx, &c[at[k]], &calls[k].reply);
 		tg_reply_free(&calls[k].reply);
 	}
+	if (tx && db_commit(&ctx->db) != 0)
+		log_error("outbox: a batch's outcomes not stored; its rows go again after their claim");
 	for (int i = 0; i < n; i++)
 		cJSON_Delete(c[i].payload);
+out:
+	free(c);
+	free(calls);
+	free(at);
 	return n;
 }
 
@@ -359,7 +370,9 @@ outbox_serve(struct app_ctx *ctx, int idle_seconds)
 			last = time(NULL);
 			continue;
 		}
-		if (db_wait_notify(&ctx->db, n < 0 ? 1000 : OUTBOX_RECHECK_MS) < 0) {
+		/* out of message tokens: they come back at 30 a second */
+		int wait = n < 0 ? 1000 : b.tokens < 1.0 ? 50 : OUTBOX_RECHECK_MS;
+		if (db_wait_notify(&ctx->db, wait) < 0) {
 			struct timespec ts = {1, 0};
 			nanosleep(&ts, NULL); /* the database is away: db_run reconnects */
 		}
