@@ -680,12 +680,13 @@ def outbox_claim_alone_stops_two_senders_sending_one_notice_twice(s):
     (claimed_until, FOR UPDATE SKIP LOCKED) lets one send it."""
     tid, aid = make_queued(s, photos=1)
     uid = av(s, aid, "user_id")
+    # (a sender may be up from an earlier test: it is a third sender)
+    s.ctl("/_ctl/fail", {"method": "sendMessage", "chat_id": tid, "delay": 3, "count": 2})
+    seq = s.seq()
     s.sql("INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, avatar_id, payload)"
           " VALUES (%s, %d, 'done', 'claim-test-%s', %s, '{\"method\": \"sendMessage\","
           " \"params\": {\"chat_id\": %d, \"text\": \"claim test\"}}')"
           % (uid, tid, aid, aid, tid))
-    s.ctl("/_ctl/fail", {"method": "sendMessage", "chat_id": tid, "delay": 3, "count": 2})
-    seq = s.seq()
     ts = [threading.Thread(target=lambda: s.cli("check-status", "--all")) for _ in range(2)]
     ts[0].start()
     # the second sender comes while the first holds the claim and waits on Telegram
@@ -695,6 +696,8 @@ def outbox_claim_alone_stops_two_senders_sending_one_notice_twice(s):
     ts[1].start()
     for t in ts:
         t.join()
+    wait_for(lambda: s.one("SELECT status FROM notifications WHERE dedupe_key ="
+                           " 'claim-test-%s'" % aid) == "sent", 10, what="the notice sent")
     eq(len([t for t in chat_texts(s, tid, seq) if t == "claim test"]), 1, "sent once")
     eq(s.one("SELECT status FROM notifications WHERE dedupe_key = 'claim-test-%s'" % aid), "sent",
        "marked sent")
@@ -744,7 +747,8 @@ def a_photo_over_20_mb_at_getfile_fails_the_training_with_the_reason(s):
     wait_for(lambda: av(s, aid, "status") == "error", 8, what="the failed start")
     check("file is too big" in av(s, aid, "training_error"), av(s, aid, "training_error"))
     eq(submits(s, seq), [], "FAL never paid")
-    check(any("Не удалось" in t for t in chat_texts(s, tid, seq)), "the person told")
+    wait_for(lambda: any("Не удалось" in t for t in chat_texts(s, tid, seq)), 5,
+             what="the person told")
 
 
 @test

@@ -34,8 +34,8 @@ mut("training-cap-ignored", "any number of trainings are prepared at once",
     '''    "  AND b.claimed_at > now() - make_interval(secs => $3)) < $2 + 100"''')
 mut("deleted-avatar-keeps-photos", "a deleted avatar keeps its photos' file ids",
     "deleting_an_avatar_erases_what_it_knew_about_the_person", "shared/avatars.c",
-    """	    db_exec(db, &st_delete_photos, &p) != 0 || db_exec(db, &st_delete_trail, &p) != 0 ||""",
-    """	    db_exec(db, &st_delete_trail, &p) != 0 ||""")
+    """    "DELETE FROM avatar_photos WHERE avatar_id = $1");""",
+    """    "DELETE FROM avatar_photos WHERE avatar_id = $1 AND false");""")
 mut("inline-answer-without-photo", "the inline query is answered with a result that holds no picture",
     "inline_share_answers_with_the_picture_itself,regenerate_full_quality_share_and_gallery", "shared/reply.c",
     """	if (file_id != NULL && file_id[0] != '\\0') {
@@ -96,8 +96,8 @@ mut("outbox-dedupe-key-per-call", "the outbox dedupe key differs per call (one e
 	db_p_str(&p, unique);""")
 mut("outbox-claim-removed", "two senders may both claim the same due notification",
     "outbox_claim_alone", "shared/outbox.c",
-    """    "  AND (m.claimed_until IS NULL OR m.claimed_until < now())\"""",
-    """    "  AND true\"""")
+    """    " AND (m.claimed_until IS NULL OR m.claimed_until < now())" \\""",
+    """    " AND true" \\""")
 mut("training-claim-unconditional", "start-training claims an avatar whatever its status (FAL paid twice)",
     "concurrent_start_calls_submit_once,double_tap_on_start_training", "shared/avatars.c",
     """ AND a.status = 'queued'\"
