@@ -61,7 +61,8 @@ hash=$(/usr/bin/python3 -c 'import hashlib,sys
 k=hashlib.blake2b(sys.argv[1].encode(),digest_size=32).digest()
 print(hashlib.blake2b(sys.argv[2].encode(),key=k,digest_size=32).hexdigest())' "$fal_secret" "$tok")
 psql "$(AISHA_PG_DIR="$AISHA_VAR_DIR/pg" sh tools/pg.sh url)" -X -q -c "INSERT INTO fal_webhook_tokens (kind, job_id, token_hash)
-    VALUES ('avatar', 7, '$hash')" >/dev/null || bad "the token could not be stored"
+    VALUES ('avatar', 7, '$hash') ON CONFLICT (kind, job_id) DO UPDATE
+    SET token_hash = EXCLUDED.token_hash" >/dev/null || bad "the token could not be stored"
 body='{"request_id":"r-unknown","gateway_request_id":"r-unknown","status":"OK","payload":{}}'
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" \
     "http://127.0.0.1:18080/fal/webhook?avatar=7&token=$tok")
