@@ -115,13 +115,14 @@ take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, 
 {
 	struct fal_webhook w;
 	char why[160];
+	const char *signed_rid = signed_request_id(req);
 
 	if (fal_webhook_parse(&w, req->body, req->body_len, why, sizeof(why)) != 0) {
 		log_warn("malformed FAL webhook for %s %lld: %s", k->ops->name, id, why);
 		http_resp_error(resp, HTTP_400, "bad_payload", why);
 	} else if (ctx->cfg.fal_webhook_verify &&
-	    strcmp(signed_request_id(req) ? signed_request_id(req) : "", w.request_id) != 0) {
-		refuse(ctx, req, signed_request_id(req), "request_id_mismatch", NULL, resp);
+	    strcmp(signed_rid ? signed_rid : "", w.request_id) != 0) {
+		refuse(ctx, req, signed_rid, "request_id_mismatch", NULL, resp);
 	} else {
 		w.source = http_req_var(req, "REMOTE_ADDR");
 		log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);

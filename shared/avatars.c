@@ -429,8 +429,9 @@ avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *o
     " coalesce(a.fal_request_id, ''), coalesce(a.fal_endpoint, ''),"                      \
     " 'avatar:' || a.id || ':'"                                                          \
     "  || coalesce((extract(epoch FROM a.queued_at) * 1000000)::bigint, 0),"             \
-    " a.name, a.training_type = 'style', coalesce(a.progress_message_id, 0)"
-#define JOB_NCOLS (JOB_HEAD_NCOLS + 3)
+    " a.name, a.training_type = 'style', coalesce(a.progress_message_id, 0),"             \
+    " coalesce(a.zip_path, '')"
+#define JOB_NCOLS (JOB_HEAD_NCOLS + 4)
 
 static void
 read_job(const PGresult *r, int i, struct avatar_job *a)
@@ -442,6 +443,7 @@ read_job(const PGresult *r, int i, struct avatar_job *a)
 	snprintf(a->name, sizeof(a->name), "%s", db_str(r, i, c));
 	a->style = db_bool(r, i, c + 1);
 	a->progress_mid = db_i64(r, i, c + 2);
+	snprintf(a->zip_path, sizeof(a->zip_path), "%s", db_str(r, i, c + 3));
 }
 
 static struct db_stmt st_train_claim = DB_STMT("avatar_claim_for_training",

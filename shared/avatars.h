@@ -119,7 +119,7 @@ struct avatar_job {
 	int64_t progress_mid; /* the message that shows its progress */
 	int progress;         /* the last stored (the poller's rows) */
 	int since_edit;       /* seconds since that message was edited (the poller's rows) */
-	char zip_path[1100];  /* training.c's: the photos' zip once published */
+	char zip_path[1100];  /* the photos' zip once published ("" when none) */
 };
 
 /* queued → submitting, for exactly one caller and only while fewer than

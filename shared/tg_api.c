@@ -152,6 +152,19 @@ tg_no_token(struct tg_api *api, const char *method, struct tg_reply *out)
 	return true;
 }
 
+/* What came back for method: the answer classified (http 0 and the
+ * transport's error when none came), and a warning when it is not OK. */
+static void
+answered(const char *method, long http, const char *body, const char *error,
+    struct tg_reply *out)
+{
+	tg_classify(error ? 0 : http, body, out);
+	if (error)
+		snprintf(out->description, sizeof(out->description), "%s", error);
+	if (out->res != TG_OK)
+		log_warn("tg: %s -> %ld %s", method, out->http, out->description);
+}
+
 /* Performs the prepared handle c as method and classifies the answer. */
 static enum tg_result
 tg_perform(struct tg_api *api, CURL *c, const char *method, struct tg_reply *out)
@@ -167,11 +180,8 @@ tg_perform(struct tg_api *api, CURL *c, const char *method, struct tg_reply *out
 	CURLcode rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
-	tg_classify(rc == CURLE_OK ? http : 0, sbuf_str(&body), out);
-	if (rc != CURLE_OK)
-		snprintf(out->description, sizeof(out->description), "%s", curl_easy_strerror(rc));
-	if (out->res != TG_OK)
-		log_warn("tg: %s -> %ld %s", method, out->http, out->description);
+	answered(method, http, sbuf_str(&body), rc == CURLE_OK ? NULL : curl_easy_strerror(rc),
+	    out);
 	sbuf_free(&url);
 	sbuf_free(&body);
 	return out->res;
@@ -214,12 +224,8 @@ tg_call_many(struct tg_api *api, struct tg_batch_call *calls, size_t n, int conc
 	if (api->base != NULL)
 		http_out_many(hs, n, concurrency);
 	for (size_t i = 0; i < n && api->base != NULL; i++) {
-		struct tg_reply *out = &calls[i].reply;
-		tg_classify(hs[i].failed ? 0 : hs[i].status, sbuf_str(&hs[i].resp), out);
-		if (hs[i].failed)
-			snprintf(out->description, sizeof(out->description), "%s", hs[i].error);
-		if (out->res != TG_OK)
-			log_warn("tg: %s -> %ld %s", calls[i].method, out->http, out->description);
+		answered(calls[i].method, hs[i].status, sbuf_str(&hs[i].resp),
+		    hs[i].failed ? hs[i].error : NULL, &calls[i].reply);
 		http_out_free(&hs[i]);
 		free(urls[i]);
 		cJSON_free(bodies[i]);

@@ -47,13 +47,15 @@ claim(struct app_ctx *ctx, int64_t id, struct job *j)
 }
 
 /* The zip of face photos leaves the disk as soon as FAL no longer needs it:
- * running_for seconds after FAL started running it, or (< 0) now. */
+ * running_for seconds after FAL started running it, or (< 0) now.  A row
+ * read without a zip costs no statement (the poller's and the finish's
+ * rows carry it). */
 static void
 drop_zip(struct app_ctx *ctx, struct job *j, int running_for)
 {
 	char path[1100];
 
-	if (avatar_take_zip(&ctx->db, j->id, running_for, path, sizeof(path)) == 1) {
+	if (AV(j)->zip_path[0] != '\0' && avatar_take_zip(&ctx->db, j->id, running_for, path, sizeof(path)) == 1) {
 		training_zip_remove(&ctx->cfg, path);
 		log_info("avatar %" PRId64 ": its photos' zip removed", j->id);
 	}
@@ -63,6 +65,8 @@ static enum fal_step
 prepare(struct app_ctx *ctx, struct job *j, char *why, size_t whylen)
 {
 	struct sbuf url = SBUF_INIT, path = SBUF_INIT;
+
+	AV(j)->zip_path[0] = '\0'; /* only this claim's zip is ever unlinked by unclaim */
 	enum fal_step st = training_zip_build(ctx, j->id, &url, &path, why, whylen);
 
 	if (st == FAL_STEP_OK)
