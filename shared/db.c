@@ -4,9 +4,7 @@
  */
 #include "db.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,31 +200,6 @@ db_exec(struct db *db, struct db_stmt *st, const struct db_params *p)
 		return -1;
 	PQclear(r);
 	return 0;
-}
-
-int
-db_wait_notify(struct db *db, int timeout_ms)
-{
-	PGnotify *n;
-	int got = 0;
-
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
-		return -1;
-	for (int round = 0; round < 2 && !got; round++) {
-		if (round == 1) {
-			struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
-			int rc = poll(&pfd, 1, timeout_ms);
-			if (rc <= 0)
-				return rc == 0 || errno == EINTR ? 0 : -1;
-		}
-		if (!PQconsumeInput(db->conn))
-			return -1;
-		while ((n = PQnotifies(db->conn)) != NULL) {
-			got = 1;
-			PQfreemem(n);
-		}
-	}
-	return got;
 }
 
 int

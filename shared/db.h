@@ -64,10 +64,6 @@ int db_connect(struct db *db);
 PGresult *db_run(struct db *db, struct db_stmt *st, const struct db_params *p);
 /* db_run for statements whose rows are not needed: 0 or -1. */
 int db_exec(struct db *db, struct db_stmt *st, const struct db_params *p);
-/* After a LISTEN (run as a statement): 1 when a notification has come (all
- * that came are consumed), 0 when none came within timeout_ms, -1 when the
- * connection is gone. */
-int db_wait_notify(struct db *db, int timeout_ms);
 /* Runs st; how many rows it inserted, updated or deleted, or -1. */
 int db_affected(struct db *db, struct db_stmt *st, const struct db_params *p);
 /* Runs st and calls fn with the id in column 0 of each row; the number of

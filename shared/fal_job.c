@@ -102,9 +102,12 @@ fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *reques
 	if (o->store_end(ctx, j, e) != 0 || refund(ctx, k, j, e) != 0 ||
 	    k->compose(ctx, j, e, &notes) != 0)
 		goto fail;
+	enum fal_finish ended = e->ok ? FAL_FINISH_COMPLETED : FAL_FINISH_FAILED;
+	if (e->audit != NULL && e->audit(&ctx->db, e->audit_arg, fal_finish_names[ended]) != 0)
+		goto fail;
 	if (db_commit(&ctx->db) != 0)
 		goto out;
-	out = e->ok ? FAL_FINISH_COMPLETED : FAL_FINISH_FAILED;
+	out = ended;
 	log_info("%s %" PRId64 ": %s (request %s)", o->name, j->id, fal_finish_names[out],
 	    request_id);
 	deliver(ctx, &notes);

@@ -58,6 +58,10 @@ struct fal_end {
 	enum bill_verdict bill; /* UNPAID: why */
 	int balance, price;   /* UNPAID: the person's balance, the job's price */
 	int per_day;          /* UNPAID: the person's daily limit of the kind */
+	/* the caller's audit of the end, written in the transaction that ends
+	 * the job (one commit for both); not called when nothing changed */
+	int (*audit)(struct db *db, void *arg, const char *outcome);
+	void *audit_arg;
 };
 
 /* The result of an HTTP fetch (status + body), or of a webhook. */

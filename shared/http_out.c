@@ -133,48 +133,110 @@ http_out_escape(const char *s)
 	return out;
 }
 
-void
-http_out_many(struct http_out *rs, size_t n, int concurrency)
-{
-	CURLM *m = curl_multi_init();
-	struct easy *es = xcalloc(n ? n : 1, sizeof(*es));
-	size_t next = 0, active = 0;
+/* Requests in flight on one multi handle: a kept set of connections. */
+struct http_flow {
+	CURLM *m;
+	size_t active;
+};
 
-	if (concurrency < 1)
-		concurrency = 1;
-	while (next < n || active > 0) {
-		while (next < n && active < (size_t)concurrency) {
-			struct http_out *r = &rs[next];
-			sbuf_reset(&r->resp);
-			r->status = 0;
-			r->failed = 0;
-			if (easy_setup(&es[next], r) != 0) {
-				r->failed = 1;
-				next++;
-				continue;
-			}
-			curl_easy_setopt(es[next].c, CURLOPT_PRIVATE, (void *)(uintptr_t)next);
-			curl_multi_add_handle(m, es[next].c);
-			next++;
-			active++;
-		}
-		int running = 0;
-		curl_multi_perform(m, &running);
+struct http_flow *
+http_flow_new(void)
+{
+	struct http_flow *f = xcalloc(1, sizeof(*f));
+
+	f->m = curl_multi_init();
+	return f;
+}
+
+size_t
+http_flow_active(const struct http_flow *f)
+{
+	return f->active;
+}
+
+/* An easy handle and its headers, kept until the request ends. */
+struct flying {
+	struct easy e;
+	struct http_out *r;
+};
+
+int
+http_flow_add(struct http_flow *f, struct http_out *r)
+{
+	struct flying *fl = xcalloc(1, sizeof(*fl));
+
+	sbuf_reset(&r->resp);
+	r->status = 0;
+	r->failed = 0;
+	fl->r = r;
+	if (f->m == NULL || easy_setup(&fl->e, r) != 0) {
+		if (fl->e.c != NULL)
+			curl_easy_cleanup(fl->e.c);
+		free(fl);
+		r->failed = 1;
+		snprintf(r->error, sizeof(r->error), "curl_easy_init failed");
+		return -1;
+	}
+	/* over HTTP/2 (Telegram's API speaks it) the calls share one connection */
+	curl_easy_setopt(fl->e.c, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(fl->e.c, CURLOPT_PRIVATE, fl);
+	curl_multi_add_handle(f->m, fl->e.c);
+	f->active++;
+	return 0;
+}
+
+struct http_out *
+http_flow_next(struct http_flow *f, int timeout_ms)
+{
+	for (int round = 0; round < 2 && f->active > 0; round++) {
+		int running = 0, left = 0;
 		CURLMsg *msg;
-		int left;
-		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+		curl_multi_perform(f->m, &running);
+		while ((msg = curl_multi_info_read(f->m, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			void *priv = NULL;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-			size_t i = (size_t)(uintptr_t)priv;
-			curl_multi_remove_handle(m, msg->easy_handle);
-			easy_done(&es[i], &rs[i], msg->data.result);
-			active--;
+			struct flying *fl = priv;
+			struct http_out *r = fl->r;
+			curl_multi_remove_handle(f->m, msg->easy_handle);
+			easy_done(&fl->e, r, msg->data.result);
+			free(fl);
+			f->active--;
+			return r;
 		}
-		if (active > 0)
-			curl_multi_poll(m, NULL, 0, 200, NULL);
+		if (round == 0 && timeout_ms > 0)
+			curl_multi_poll(f->m, NULL, 0, timeout_ms, NULL);
 	}
-	curl_multi_cleanup(m);
-	free(es);
+	return NULL;
+}
+
+void
+http_flow_free(struct http_flow *f)
+{
+	struct http_out *r;
+
+	if (f == NULL)
+		return;
+	while (f->active > 0)   /* not expected: callers collect what they started */
+		if ((r = http_flow_next(f, 1000)) == NULL)
+			break;
+	curl_multi_cleanup(f->m);
+	free(f);
+}
+
+void
+http_out_many(struct http_out *rs, size_t n, int concurrency)
+{
+	struct http_flow *f = http_flow_new();
+	size_t next = 0;
+
+	if (concurrency < 1)
+		concurrency = 1;
+	while (next < n || http_flow_active(f) > 0) {
+		while (next < n && http_flow_active(f) < (size_t)concurrency)
+			(void)http_flow_add(f, &rs[next++]);
+		(void)http_flow_next(f, 200);
+	}
+	http_flow_free(f);
 }

@@ -12,18 +12,26 @@
 #include "users.h"
 
 #define OUTBOX_MAX_ATTEMPTS 30
-#define OUTBOX_BATCH 256        /* rows of each kind claimed (calls in flight) at once */
-#define OUTBOX_PER_SECOND 30.0  /* messages, over all chats */
-#define OUTBOX_RECHECK_MS 1000  /* an idle sender looks for retries due this often */
 #define OUTBOX_LOCK "4246"      /* held by the one sender */
+#define OUTBOX_BATCH 256        /* rows of each kind claimed at once */
+#define OUTBOX_IN_FLIGHT 512    /* calls in flight at once */
+#define OUTBOX_PER_SECOND 30.0  /* messages, over all chats */
+#define OUTBOX_POLL_MS 20       /* a running sender looks for rows this often */
 
-/* The row, and a wake-up for the sender when the transaction commits. */
+/* The row, and whether a sender runs (it holds OUTBOX_LOCK): when none does,
+ * outbox_wake() starts one after the commit.  No NOTIFY: it would serialize
+ * every commit that queues a row (PostgreSQL's notify queue lock); a running
+ * sender looks for rows every OUTBOX_POLL_MS instead. */
 static struct db_stmt st_enqueue = DB_STMT("outbox_enqueue",
     "WITH ins AS (INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, avatar_id,"
     " generation_id, payload, ordered) VALUES ($1, $2, $3, $4, nullif($5::bigint, 0),"
     " nullif($6::bigint, 0), $7::jsonb, $8)"
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
-    " SELECT id, pg_notify('" OUTBOX_CHANNEL "', '') FROM ins");
+    " SELECT id, CASE WHEN pg_try_advisory_lock(" OUTBOX_LOCK ")"
+    "  THEN pg_advisory_unlock(" OUTBOX_LOCK ") ELSE false END FROM ins");
+
+/* Set by an enqueue that found no sender; outbox_wake() acts on it. */
+static bool nobody_sends;
 
 /* Claims due rows, none claimed by another sender right now: up to $2
  * unordered ones (a callback query's answer: whenever due) and up to $3
@@ -35,21 +43,27 @@ static struct db_stmt st_enqueue = DB_STMT("outbox_enqueue",
     " AND (m.claimed_until IS NULL OR m.claimed_until < now())" \
     " AND ($1::bigint = 0 OR m.id = $1)"
 static struct db_stmt st_claim = DB_STMT("outbox_claim",
-    "UPDATE notifications n SET claimed_until = now() + interval '60 seconds',"
-    " attempts = n.attempts + 1"
-    " WHERE n.id IN (SELECT m.id FROM notifications m WHERE " CLAIMABLE
-    "  AND NOT m.ordered ORDER BY m.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-    " OR n.id IN (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND m.ordered"
+    "WITH u AS (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND NOT m.ordered"
+    "  ORDER BY m.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " o AS (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND m.ordered"
     "  AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.chat_id = m.chat_id"
     "   AND e.status = 'pending' AND e.ordered AND e.id < m.id)"
     "  AND (SELECT count(*) FROM notifications r WHERE r.chat_id = m.chat_id AND r.ordered"
     "   AND r.sent_at > now() - interval '3 seconds') < 3"
     "  ORDER BY m.id LIMIT $3 FOR UPDATE SKIP LOCKED)"
+    " UPDATE notifications n SET claimed_until = now() + interval '60 seconds',"
+    " attempts = n.attempts + 1"
+    " FROM (SELECT id FROM u UNION ALL SELECT id FROM o) c WHERE n.id = c.id"
     " RETURNING n.id, n.chat_id, n.payload::text, n.attempts,"
     "  (SELECT is_blocked FROM users u WHERE u.id = n.user_id), n.ordered");
+/* A batch's delivered rows, in one statement each: messages are kept as
+ * sent (their dedupe key must outlive a repeated webhook); a callback
+ * query's answer has nothing to keep (its update is deduplicated). */
 static struct db_stmt st_sent = DB_STMT("outbox_sent",
     "UPDATE notifications SET status = 'sent', sent_at = now(), claimed_until = NULL,"
-    " last_error = NULL WHERE id = $1");
+    " last_error = NULL WHERE id = ANY ($1::bigint[])");
+static struct db_stmt st_answered = DB_STMT("outbox_answered",
+    "DELETE FROM notifications WHERE id = ANY ($1::bigint[])");
 static struct db_stmt st_retry = DB_STMT("outbox_retry",
     "UPDATE notifications SET claimed_until = NULL, last_error = $3,"
     " next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1");
@@ -93,6 +107,8 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 		return -1;
 	int queued = PQntuples(r) == 1;
 	*id = queued ? db_i64(r, 0, 0) : 0;
+	if (queued && db_bool(r, 0, 1))
+		nobody_sends = true;
 	PQclear(r);
 	return queued;
 }
@@ -190,15 +206,47 @@ settle_unsendable(struct db *db, const struct claimed *c)
 	return false;
 }
 
+/* The ids of a batch's delivered rows, as a Postgres array: "{1,2,3}". */
+struct delivered {
+	struct sbuf sent, answered;
+};
+
+static void
+delivered_add(struct sbuf *b, int64_t id)
+{
+	sbuf_addf(b, "%s%" PRId64, b->len ? "," : "{", id);
+}
+
+static void
+delivered_store(struct db *db, struct sbuf *b, struct db_stmt *st)
+{
+	struct db_params p;
+
+	if (b->len == 0)
+		return;
+	sbuf_addc(b, '}');
+	db_params_init(&p);
+	db_p_str(&p, sbuf_str(b));
+	if (db_exec(db, st, &p) != 0)
+		log_error("outbox: delivered rows %s not stored as such", sbuf_str(b));
+	sbuf_free(b);
+}
+
 /* What Telegram answered for a sent row; 1 when it was delivered. */
 static int
-settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r)
+settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct delivered *d)
 {
 	char secs[16];
 
 	switch (r->res) {
 	case TG_OK:
-		mark(&ctx->db, &st_sent, c->id, NULL, NULL);
+		if (!c->ordered) {
+			delivered_add(&d->answered, c->id);
+			return 1;
+		}
+		/* at once: a message's double is what a crash here would cost */
+		delivered_add(&d->sent, c->id);
+		delivered_store(&ctx->db, &d->sent, &st_sent);
 		keep_file_id(&ctx->db, c->payload, r->result);
 		log_info("outbox: notification %" PRId64 " delivered to chat %" PRId64, c->id,
 		    c->chat_id);
@@ -258,53 +306,128 @@ bucket_fill(struct bucket *b)
 	return b->tokens;
 }
 
-/* Claims up to limit due rows and sends them at once; how many were
- * claimed (-1 on a database error), *sent how many were delivered. */
+/* One call in flight: its row and the call. */
+struct slot {
+	struct claimed c;
+	struct tg_flight t;
+	bool busy;
+};
+
+/* The calls in flight on kept-alive connections, and what was delivered
+ * since it was last stored. */
+struct flights {
+	struct http_flow *flow;
+	struct slot slots[OUTBOX_IN_FLIGHT];
+	int busy, sent, answers;
+	struct delivered d;
+};
+
+static struct flights *
+flights_new(void)
+{
+	struct flights *f = xcalloc(1, sizeof(*f));
+
+	f->flow = http_flow_new();
+	return f;
+}
+
+/* Stores what was delivered: one statement for all the button answers. */
+static void
+flights_store(struct app_ctx *ctx, struct flights *f)
+{
+	delivered_store(&ctx->db, &f->d.answered, &st_answered);
+	if (f->answers > 0)
+		log_info("outbox: %d button answers delivered", f->answers);
+	f->answers = 0;
+}
+
+/* Settles s's finished (or never started) call and frees the slot. */
+static void
+finish(struct app_ctx *ctx, struct flights *f, struct slot *s)
+{
+	int ok = settle(ctx, &s->c, &s->t.reply, &f->d);
+
+	f->sent += ok;
+	f->answers += ok && !s->c.ordered;
+	tg_reply_free(&s->t.reply);
+	cJSON_Delete(s->c.payload);
+	s->c.payload = NULL;
+	if (s->busy)
+		f->busy--;
+	s->busy = false;
+}
+
+/* Takes back the calls that finish within timeout_ms (and any finished
+ * with them), then stores what they delivered. */
+static void
+collect(struct app_ctx *ctx, struct flights *f, int timeout_ms)
+{
+	struct tg_flight *t;
+
+	while (f->busy > 0 && (t = tg_flight_next(f->flow, timeout_ms)) != NULL) {
+		finish(ctx, f, t->tag);
+		timeout_ms = 0;
+	}
+	flights_store(ctx, f);
+}
+
+static void
+flights_free(struct app_ctx *ctx, struct flights *f)
+{
+	while (f->busy > 0)
+		collect(ctx, f, 1000);
+	http_flow_free(f->flow);
+	free(f);
+}
+
+/* Starts the call of a claimed row (or settles one that must not go). */
+static void
+start(struct app_ctx *ctx, struct flights *f, struct slot *s)
+{
+	if (settle_unsendable(&ctx->db, &s->c)) {
+		cJSON_Delete(s->c.payload);
+		s->c.payload = NULL;
+		return;
+	}
+	s->t = (struct tg_flight){.method = s->c.method->valuestring, .params = s->c.params,
+		.tag = s};
+	if (tg_flight_start(ctx->tg, f->flow, &s->t) != 0) {
+		finish(ctx, f, s);
+		return;
+	}
+	s->busy = true;
+	f->busy++;
+}
+
+/* Claims up to limit due rows — messages only while b has tokens, and no
+ * more than free slots — and starts their calls; how many were claimed, -1
+ * on a database error. */
 static int
-deliver_batch(struct app_ctx *ctx, struct bucket *b, int64_t only_id, int limit, int *sent)
+claim(struct app_ctx *ctx, struct flights *f, struct bucket *b, int64_t only_id, int limit)
 {
 	struct db_params p;
-	struct claimed *c = xcalloc(2 * OUTBOX_BATCH, sizeof(*c));
-	struct tg_batch_call *calls = xcalloc(2 * OUTBOX_BATCH, sizeof(*calls));
-	int *at = xcalloc(2 * OUTBOX_BATCH, sizeof(*at)), nc = 0;
-	int msgs = (int)bucket_fill(b);
+	int room = OUTBOX_IN_FLIGHT - f->busy, msgs = (int)bucket_fill(b);
 
-	if (limit > OUTBOX_BATCH)
-		limit = OUTBOX_BATCH;
+	if (limit > room / 2)
+		limit = room / 2; /* of each kind: both fit */
+	if (limit <= 0)
+		return 0;
 	db_params_init(&p);
 	db_p_i64(&p, only_id);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, msgs < limit ? msgs : limit);
 	PGresult *r = db_run(&ctx->db, &st_claim, &p);
-	int n = r == NULL ? -1 : PQntuples(r);
-	if (n < 0)
-		goto out;
+	int n = r == NULL ? -1 : PQntuples(r), k = 0;
 	for (int i = 0; i < n; i++) {
-		claimed_read(r, i, &c[i]);
-		if (c[i].ordered)
+		while (f->slots[k].busy)
+			k++;
+		struct slot *s = &f->slots[k];
+		claimed_read(r, i, &s->c);
+		if (s->c.ordered)
 			b->tokens -= 1.0;
-		if (settle_unsendable(&ctx->db, &c[i]))
-			continue;
-		calls[nc] = (struct tg_batch_call){.method = c[i].method->valuestring,
-			.params = c[i].params};
-		at[nc++] = i;
+		start(ctx, f, s);
 	}
 	PQclear(r);
-	tg_call_many(ctx->tg, calls, (size_t)nc, 2 * OUTBOX_BATCH);
-	/* one commit for the whole batch's outcomes (a failed BEGIN: each alone) */
-	bool tx = nc > 1 && db_begin(&ctx->db) == 0;
-	for (int k = 0; k < nc; k++) {
-		*sent += settle(ctx, &c[at[k]], &calls[k].reply);
-		tg_reply_free(&calls[k].reply);
-	}
-	if (tx && db_commit(&ctx->db) != 0)
-		log_error("outbox: a batch's outcomes not stored; its rows go again after their claim");
-	for (int i = 0; i < n; i++)
-		cJSON_Delete(c[i].payload);
-out:
-	free(c);
-	free(calls);
-	free(at);
 	return n;
 }
 
@@ -312,29 +435,42 @@ int
 outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit)
 {
 	struct bucket b = {0};
-	int sent = 0, n;
+	struct flights *f = flights_new();
+	int n;
 
-	while (limit > 0 && (n = deliver_batch(ctx, &b, only_id, limit, &sent)) > 0 &&
-	    only_id == 0)
+	while (limit > 0 && (n = claim(ctx, f, &b, only_id, limit)) > 0) {
 		limit -= n;
-	return sent;
+		while (f->busy > 0)
+			collect(ctx, f, 200);
+		if (only_id != 0)
+			break;
+	}
+	n = f->sent;
+	flights_free(ctx, f);
+	return n;
 }
 
-static struct db_stmt st_nobody_sends = DB_STMT("outbox_nobody_sends",
-    "SELECT CASE WHEN pg_try_advisory_lock(" OUTBOX_LOCK ")"
-    " THEN pg_advisory_unlock(" OUTBOX_LOCK ") ELSE false END");
 static struct db_stmt st_sender_lock = DB_STMT("outbox_sender_lock",
     "SELECT pg_try_advisory_lock(" OUTBOX_LOCK ")");
-static struct db_stmt st_listen = DB_STMT("outbox_listen", "LISTEN " OUTBOX_CHANNEL);
+/* The claims walk the pending indexes in order: a plain index scan marks
+ * the entries of rows already sent as dead, so the next claim skips them; a
+ * bitmap scan (which the planner likes for a small queue) revisits every
+ * one until vacuum — tens of thousands a claim under load. */
+static struct db_stmt st_sender_plan = DB_STMT("outbox_sender_plan",
+    "SET enable_bitmapscan = off");
+static struct db_stmt st_sender_unlock = DB_STMT("outbox_sender_unlock",
+    "SELECT pg_advisory_unlock(" OUTBOX_LOCK ")");
+static struct db_stmt st_due = DB_STMT("outbox_due",
+    "SELECT EXISTS (SELECT 1 FROM notifications WHERE status = 'pending'"
+    " AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now()))");
 
 void
 outbox_wake(struct app_ctx *ctx)
 {
-	PGresult *r = db_run(&ctx->db, &st_nobody_sends, NULL);
-
-	if (r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0))
+	(void)ctx;
+	if (nobody_sends)
 		trigger_sender();
-	PQclear(r);
+	nobody_sends = false;
 }
 
 /* The sender holds the lock for its session; 1 when this one got it. */
@@ -345,38 +481,80 @@ become_sender(struct app_ctx *ctx, unsigned *gen)
 	int won = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
 
 	PQclear(r);
-	if (won && db_exec(&ctx->db, &st_listen, NULL) != 0)
+	if (won && db_exec(&ctx->db, &st_sender_plan, NULL) != 0)
 		won = 0;
 	*gen = ctx->db.gen;
 	return won;
+}
+
+/* Idle: gives the lock up, then looks once more after a moment — a row
+ * queued by someone who saw this sender still running is not left for
+ * cron.  1 when there is work again and this one is the sender again. */
+static int
+retire(struct app_ctx *ctx, unsigned *gen)
+{
+	struct timespec settle = {0, 100 * 1000000L};
+
+	(void)db_exec(&ctx->db, &st_sender_unlock, NULL);
+	nanosleep(&settle, NULL);
+	PGresult *r = db_run(&ctx->db, &st_due, NULL);
+	bool due = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
+	PQclear(r);
+	return due && become_sender(ctx, gen);
+}
+
+/* Until ms after the last claim (then the claim is now), takes back the
+ * calls that finish: a running sender looks for rows this often, and
+ * claims batches, not single rows. */
+static void
+until_next_claim(struct app_ctx *ctx, struct flights *f, struct timespec *last, long ms)
+{
+	struct timespec now;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long left_ns = (long long)ms * 1000000 - ((long long)(now.tv_sec -
+		    last->tv_sec) * 1000000000 + (now.tv_nsec - last->tv_nsec));
+		if (last->tv_sec == 0 || left_ns <= 0)
+			break;
+		if (f->busy > 0) {
+			collect(ctx, f, (int)((left_ns + 999999) / 1000000));
+			continue;
+		}
+		struct timespec ts = {(time_t)(left_ns / 1000000000), (long)(left_ns % 1000000000)};
+		nanosleep(&ts, NULL);
+	}
+	*last = now;
 }
 
 int
 outbox_serve(struct app_ctx *ctx, int idle_seconds)
 {
 	struct bucket b = {0};
+	struct timespec claimed_at = {0, 0};
 	unsigned gen;
-	int sent = 0;
 	time_t last = time(NULL);
 
 	if (!become_sender(ctx, &gen))
 		return 0; /* another one sends */
 	log_info("outbox: sender up");
-	while (time(NULL) - last < idle_seconds) {
-		int n = deliver_batch(ctx, &b, 0, OUTBOX_BATCH, &sent);
+	struct flights *f = flights_new();
+	for (;;) {
+		int n = claim(ctx, f, &b, 0, OUTBOX_BATCH);
 		if (ctx->db.gen != gen && !become_sender(ctx, &gen))
 			break; /* reconnected, and another took over meanwhile */
-		if (n > 0) {
+		if (n > 0 || f->busy > 0)
 			last = time(NULL);
-			continue;
+		else if (time(NULL) - last >= idle_seconds) {
+			if (!retire(ctx, &gen))
+				break;
+			last = time(NULL);
 		}
-		/* out of message tokens: they come back at 30 a second */
-		int wait = n < 0 ? 1000 : b.tokens < 1.0 ? 50 : OUTBOX_RECHECK_MS;
-		if (db_wait_notify(&ctx->db, wait) < 0) {
-			struct timespec ts = {1, 0};
-			nanosleep(&ts, NULL); /* the database is away: db_run reconnects */
-		}
+		/* the database away: db_run reconnects */
+		until_next_claim(ctx, f, &claimed_at, n < 0 ? 1000 : OUTBOX_POLL_MS);
 	}
+	int sent = f->sent;
+	flights_free(ctx, f);
 	log_info("outbox: sender idle for %d s after %d sent; done", idle_seconds, sent);
 	return sent;
 }

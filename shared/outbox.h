@@ -5,11 +5,12 @@
  * second), sent by the sender and retried by cron.
  *
  * The sender (`check-status --send`, outbox_serve) is started on demand by
- * outbox_wake() after a commit that queued rows — only when none runs (it
- * holds an advisory lock) — and is woken at once by the NOTIFY each queued
- * row sends; it keeps up to 64 calls in flight on kept-alive connections
- * and exits after a while with nothing to do.  cron's status pass sends
- * what is due too, so a sender that never started only delays a message.
+ * outbox_wake() after a commit that queued rows — only when the enqueue saw
+ * none running (it holds an advisory lock) — and looks for rows every 20 ms
+ * while it runs (no NOTIFY: that would serialize the commits that queue
+ * rows); it keeps up to 512 calls in flight on kept-alive connections and
+ * exits after a while with nothing to do.  cron's status pass sends what is
+ * due too, so a sender that never started only delays a message.
  *
  * Sending claims a row for a minute (so two senders never send it twice),
  * keeps each chat's messages in order and at about one a second (bursts of
@@ -25,8 +26,6 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
-
-#define OUTBOX_CHANNEL "aisha_outbox"
 
 struct outbox_msg {
 	int64_t user_id;
@@ -50,10 +49,10 @@ int outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id);
 /* Sends what is due: only notification only_id when not 0, else up to limit.
  * Returns how many were sent. */
 int outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit);
-/* After a commit that queued rows: starts the sender when none runs. */
+/* After a commit that queued rows: starts the sender when an enqueue of
+ * this process found none running. */
 void outbox_wake(struct app_ctx *ctx);
-/* The sender: sends as rows come (woken by their NOTIFY) until nothing came
- * for idle_seconds; returns how many were sent (0 at once when another
+/* The sender: sends as rows come until nothing came for idle_seconds; returns how many were sent (0 at once when another
  * sender runs). */
 int outbox_serve(struct app_ctx *ctx, int idle_seconds);
 /* Drops what was sent or dropped more than 90 days ago (a job or a payment

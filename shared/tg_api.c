@@ -202,37 +202,53 @@ tg_call(struct tg_api *api, const char *method, const cJSON *params,
 	return out->res;
 }
 
-void
-tg_call_many(struct tg_api *api, struct tg_batch_call *calls, size_t n, int concurrency)
+int
+tg_flight_start(struct tg_api *api, struct http_flow *f, struct tg_flight *t)
 {
-	struct http_out *hs = xcalloc(n ? n : 1, sizeof(*hs));
-	char **urls = xcalloc(n ? n : 1, sizeof(*urls)), **bodies = xcalloc(n ? n : 1,
-	    sizeof(*bodies));
 	struct sbuf u = SBUF_INIT;
 
-	for (size_t i = 0; i < n; i++) {
-		if (tg_no_token(api, calls[i].method, &calls[i].reply))
-			continue;
-		sbuf_addf(&u, "%s%s", api->base, calls[i].method);
-		urls[i] = sbuf_take(&u);
-		bodies[i] = calls[i].params ? cJSON_PrintUnformatted(calls[i].params) : NULL;
-		http_out_init(&hs[i], "POST", urls[i]);
-		hs[i].body = bodies[i] ? bodies[i] : "{}";
-		hs[i].timeout_ms = 10000;
-		hs[i].max_bytes = 1 << 20;
+	memset(&t->reply, 0, sizeof(t->reply));
+	t->url = NULL;
+	t->body = NULL;
+	if (tg_no_token(api, t->method, &t->reply) || api->base == NULL)
+		return -1;
+	sbuf_addf(&u, "%s%s", api->base, t->method);
+	t->url = sbuf_take(&u);
+	t->body = t->params ? cJSON_PrintUnformatted(t->params) : NULL;
+	http_out_init(&t->h, "POST", t->url);
+	t->h.body = t->body ? t->body : "{}";
+	t->h.timeout_ms = 10000;
+	t->h.max_bytes = 1 << 20;
+	t->h.user = t;
+	if (http_flow_add(f, &t->h) != 0) {
+		tg_flight_done(t);
+		return -1;
 	}
-	if (api->base != NULL)
-		http_out_many(hs, n, concurrency);
-	for (size_t i = 0; i < n && api->base != NULL; i++) {
-		answered(calls[i].method, hs[i].status, sbuf_str(&hs[i].resp),
-		    hs[i].failed ? hs[i].error : NULL, &calls[i].reply);
-		http_out_free(&hs[i]);
-		free(urls[i]);
-		cJSON_free(bodies[i]);
-	}
-	free(hs);
-	free(urls);
-	free(bodies);
+	return 0;
+}
+
+void
+tg_flight_done(struct tg_flight *t)
+{
+	answered(t->method, t->h.status, sbuf_str(&t->h.resp), t->h.failed ? t->h.error : NULL,
+	    &t->reply);
+	http_out_free(&t->h);
+	free(t->url);
+	cJSON_free(t->body);
+	t->url = NULL;
+	t->body = NULL;
+}
+
+struct tg_flight *
+tg_flight_next(struct http_flow *f, int timeout_ms)
+{
+	struct http_out *h = http_flow_next(f, timeout_ms);
+
+	if (h == NULL)
+		return NULL;
+	struct tg_flight *t = h->user;
+	tg_flight_done(t);
+	return t;
 }
 
 enum tg_result

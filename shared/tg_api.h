@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "http_out.h"
 #include "sbuf.h"
 
 enum tg_result { TG_OK, TG_RETRY, TG_BLOCKED, TG_BAD, TG_NO_TOKEN };
@@ -38,15 +39,26 @@ enum tg_result tg_call(struct tg_api *api, const char *method,
 void tg_reply_free(struct tg_reply *r);
 
 /* One of a batch of calls: method and params in, reply out. */
-struct tg_batch_call {
+/* A call made without waiting for it (the outbox's sender): many in flight
+ * on one http_flow, each taken back as it finishes. */
+struct tg_flight {
 	const char *method;
-	const cJSON *params;
-	struct tg_reply reply; /* caller frees with tg_reply_free */
+	const cJSON *params;   /* the caller's, kept until the call finishes */
+	void *tag;             /* the caller's */
+	struct tg_reply reply; /* filled when finished; caller frees with tg_reply_free */
+	/* private */
+	struct http_out h;
+	char *url, *body;
 };
-/* Makes the n calls at once — at most concurrency in flight, on the
- * process's kept-alive connections (libcurl multi) — filling each reply. */
-void tg_call_many(struct tg_api *api, struct tg_batch_call *calls, size_t n,
-    int concurrency);
+/* Starts t on f: 0, or -1 when it could not start (t->reply says why, and
+ * it is finished already). */
+int tg_flight_start(struct tg_api *api, struct http_flow *f, struct tg_flight *t);
+/* A finished call with its reply classified (logged when not OK), waiting
+ * up to timeout_ms for one; NULL when none finished by then. */
+struct tg_flight *tg_flight_next(struct http_flow *f, int timeout_ms);
+/* Classifies a finished call's answer and frees its request (done by
+ * tg_flight_next; exposed for a call that failed to start). */
+void tg_flight_done(struct tg_flight *t);
 
 /*
  * Calls method as multipart/form-data with the file's bytes in file_field
