@@ -357,16 +357,31 @@ finish(struct app_ctx *ctx, struct flights *f, struct slot *s)
 	s->busy = false;
 }
 
-/* Takes back the calls that finish within timeout_ms (and any finished
- * with them), then stores what they delivered. */
+static long long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Takes back the calls that finish within timeout_ms, then stores what
+ * they delivered. */
 static void
 collect(struct app_ctx *ctx, struct flights *f, int timeout_ms)
 {
 	struct tg_flight *t;
+	struct timespec from;
+	long long left = timeout_ms;
 
-	while (f->busy > 0 && (t = tg_flight_next(f->flow, timeout_ms)) != NULL) {
+	clock_gettime(CLOCK_MONOTONIC, &from);
+	while (f->busy > 0 && (t = tg_flight_next(f->flow, (int)left)) != NULL) {
 		finish(ctx, f, t->tag);
-		timeout_ms = 0;
+		if ((left = timeout_ms - ms_since(&from)) <= 0)
+			left = 0;
+		if (left == 0 && timeout_ms > 0)
+			break;
 	}
 	flights_store(ctx, f);
 }

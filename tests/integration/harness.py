@@ -205,19 +205,38 @@ class Stack:
         self.stop_lighttpd()
         self.start_lighttpd(**extra)
 
+    def kill_detached(self):
+        """The outbox's sender and a started training run detached: stop
+        those of this stack (by their AISHA_VAR_DIR), not another's."""
+        mine = ("AISHA_VAR_DIR=" + self.var).encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    env = f.read().split(b"\0")
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    prog = os.path.basename(f.read().split(b"\0")[0])
+            except OSError:
+                continue
+            if mine in env and prog in (b"check-status", b"start-training"):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+
     def stop_quiet(self):
         try:
             self.stop_lighttpd()
         except Exception:
             pass
+        self.kill_detached()
         subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "stop"], env=self.pg_env,
                        capture_output=True)
 
     def stop(self):
         self.stop_lighttpd()
-        # the outbox's sender runs detached, its full path in its command line
-        subprocess.run(["pkill", "-f", "^%s/check-status --send" % os.path.realpath(self.bindir)],
-                       check=False)
+        self.kill_detached()
         for p in self.children:
             p.terminate()
             try:

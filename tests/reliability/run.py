@@ -13,6 +13,7 @@ import argparse
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -423,6 +424,75 @@ def upstream_outages_then_everything_once_in_order(s):
                 if c["status"] == 200 and str(c["params"].get("chat_id")) == str(p.uid) and
                 "ready" in c["params"].get("text", "")]
         eq(len(done), 1, "user %d: one 'ready' message" % p.uid)
+
+
+@test
+def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_flight(s):
+    """A burst of messages to a few chats (at about 30 a second overall, a
+    few seconds of sending); the sender is killed with SIGKILL mid-burst,
+    twice.  Every message arrives, each chat's in its order; a message can
+    arrive twice only if its call was in flight at a kill (Telegram may
+    have taken it; there is no way to ask)."""
+    chats, per = scale(8, 5), scale(25, 12)
+    s.ctl("/_ctl/config", {"latency_ms": 40})
+    base = 640000000
+    for c in range(chats):
+        s.sql("INSERT INTO users (telegram_id, first_name) VALUES (%d, 'K') ON CONFLICT DO"
+              " NOTHING" % (base + c))
+    rows = ",".join(
+        "((SELECT id FROM users WHERE telegram_id = %d), %d, 'burst', 'burst:%d:%d',"
+        " jsonb_build_object('method', 'sendMessage', 'params', jsonb_build_object("
+        "'chat_id', %d, 'text', 'burst %d %03d')))" % (base + c, base + c, c, k, base + c, c, k)
+        for k in range(per) for c in range(chats))
+    s.sql("INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, payload) VALUES "
+          + rows)
+    s.kill_detached()   # no sender of an earlier test takes the burst
+    in_flight = set()
+    try:
+        for kill in range(2):
+            sender = subprocess.Popen([os.path.join(s.bindir, "check-status"), "--send"],
+                                      env=s.cli_env(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
+            sender.kill()
+            sender.wait()
+            # what it had claimed and not settled: in flight, or about to be
+            in_flight |= set(r[0] for r in s.sql(
+                "SELECT payload->'params'->>'text' FROM notifications WHERE kind = 'burst'"
+                " AND status = 'pending' AND claimed_until > now()"))
+            left = int(s.one("SELECT count(*) FROM notifications WHERE kind = 'burst'"
+                             " AND status = 'pending'"))
+            check(0 < left < chats * per, "kill %d came mid-burst (%d of %d left)" %
+                  (kill + 1, left, chats * per))
+        # the dead sender's claims run out after a minute; then the rest goes
+        s.sql("UPDATE notifications SET claimed_until = now() - interval '1 second'"
+              " WHERE kind = 'burst' AND status = 'pending' AND claimed_until > now()"
+              " AND claimed_until < now() + interval '61 seconds'")
+        sender = subprocess.Popen([os.path.join(s.bindir, "check-status"), "--send"],
+                                  env=s.cli_env(), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        wait_for(lambda: s.one("SELECT count(*) FROM notifications WHERE kind = 'burst'"
+                               " AND status = 'pending'") == "0", 60, 0.5, "the burst to drain")
+        sender.kill()
+        sender.wait()
+    finally:
+        s.ctl("/_ctl/config", {"latency_ms": 0})
+    got = {}
+    for c in calls(s, "telegram", "sendMessage", "api"):
+        t = c["params"].get("text", "")
+        if c["status"] == 200 and t.startswith("burst "):
+            got.setdefault(str(c["params"].get("chat_id")), []).append(t)
+    doubled = []
+    for c in range(chats):
+        texts = got.get(str(base + c), [])
+        want = ["burst %d %03d" % (c, k) for k in range(per)]
+        eq(sorted(set(texts)), want, "chat %d: every message arrived" % c)
+        firsts = [t for i, t in enumerate(texts) if t not in texts[:i]]
+        eq(firsts, want, "chat %d: in order" % c)
+        doubled += [t for t in set(texts) if texts.count(t) > 1]
+    eq(sorted(set(doubled) - in_flight), [], "sent twice though not in flight at a kill")
+    print("      %d messages, 2 kills, %d were in flight at a kill, %d arrived twice" %
+          (chats * per, len(in_flight), len(doubled)))
 
 
 @test
