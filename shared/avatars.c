@@ -356,26 +356,12 @@ avatar_set_main(struct db *db, int64_t id, int64_t user_id)
 	return run_returning(db, &st_set_main, id, NULL, user_id, true);
 }
 
-static struct db_stmt st_photos_shown = DB_STMT("avatar_photos_shown",
-    "UPDATE avatars SET photos_shown = $2 WHERE id = $1");
-
-int
-avatar_set_photos_shown(struct db *db, int64_t id, int shown)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, id);
-	db_p_i64(&p, shown);
-	return db_exec(db, &st_photos_shown, &p);
-}
-
 static struct db_stmt st_lock_photos = DB_STMT("avatar_lock_photos_open",
     "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
 static struct db_stmt st_progress_lock = DB_STMT("avatar_photo_progress_lock",
     "SELECT pg_advisory_xact_lock(4243, ($1::bigint % 2147483647)::int)");
 static struct db_stmt st_progress_read = DB_STMT("avatar_photo_progress",
-    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.photos_shown,"
+    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id),"
     " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
     " a.status = 'photos' FROM avatars a WHERE a.id = $1");
 
@@ -410,10 +396,9 @@ avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *o
 	int found = PQntuples(r) == 1;
 	if (found) {
 		out->count = (int)db_i64(r, 0, 0);
-		out->shown = (int)db_i64(r, 0, 1);
-		out->chat_id = db_i64(r, 0, 2);
-		out->message_id = db_i64(r, 0, 3);
-		out->open = db_bool(r, 0, 4);
+		out->chat_id = db_i64(r, 0, 1);
+		out->message_id = db_i64(r, 0, 2);
+		out->open = db_bool(r, 0, 3);
 	}
 	PQclear(r);
 	return found;

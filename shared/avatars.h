@@ -92,15 +92,14 @@ int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
 
 /* The photo count the progress message shows now (so concurrent album
  * items edit it in order and only when it changes).  0 or -1. */
-int avatar_set_photos_shown(struct db *db, int64_t id, int shown);
 
 /* In the caller's transaction: locks the avatar; 1 when it takes photos
  * (status photos), 0 not, -1 error. */
 int avatar_lock_photos_open(struct db *db, int64_t id);
 
-/* The photo step's progress message, as the bot last showed it. */
+/* The photo step's progress message and what it is to show. */
 struct avatar_photo_progress {
-	int count, shown;   /* photos stored / shown in the message */
+	int count;          /* photos stored */
 	int64_t chat_id, message_id;
 	bool open;          /* still taking photos */
 };

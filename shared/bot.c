@@ -353,8 +353,6 @@ defer_calls(struct turn *t)
 static void
 after_commit(struct turn *t)
 {
-	if (t->after_progress != 0)
-		flow_create_show_progress(t->ctx, t->after_progress, t->user.lang);
 	if (t->after_trigger != 0)
 		trigger_training(t->after_trigger);
 	if (t->after_generate != 0)
@@ -438,14 +436,13 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char
 		rc = db_commit_nowait(&ctx->db) == 0 ? BOT_DONE : BOT_RETRY;
 		goto out;
 	}
-	int deferred = 0, writes = 0;
+	int writes = 0;
 	if (dispatch(&t) != 0)
 		goto fail;
 	writes = ctx->db.writes;
-	if ((deferred = defer_calls(&t)) < 0 || commit_turn(&t, writes) != 0)
+	if (defer_calls(&t) < 0 || commit_turn(&t, writes) != 0)
 		goto fail;
-	if (deferred > 0)
-		outbox_wake(ctx);
+	outbox_wake(ctx); /* when the turn queued a row and no sender runs */
 	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));
 	/* "Generating…" must reach the chat before the job (which may finish at
 	 * once) delivers its pictures: then every reply goes out first. */

@@ -13,6 +13,7 @@
 #include "flow_credits.h"
 #include "keyboard.h"
 #include "log.h"
+#include "outbox.h"
 #include "photos.h"
 #include "sbuf.h"
 #include "training.h"
@@ -214,6 +215,33 @@ reject_photo(struct turn *t, enum text_id id, int arg)
 	sbuf_free(&s);
 }
 
+/* The progress message shows the new count: edited through the outbox (no
+ * request waits on Telegram), a newer count replacing one not yet sent —
+ * an album's ten photos make one or two edits, not ten. */
+static int
+queue_progress(struct turn *t, int64_t aid)
+{
+	struct avatar_photo_progress pp;
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = NULL;
+	char key[64];
+	int64_t id;
+
+	int found = avatar_photo_progress(&t->ctx->db, aid, &pp);
+	if (found <= 0 || pp.chat_id == 0)
+		return found < 0 ? -1 : 0;
+	progress_screen(&t->ctx->cfg, t->user.lang, aid, pp.count, pp.open, &s, &kb);
+	snprintf(key, sizeof(key), "progress:%" PRId64 ":%d", aid, pp.count);
+	struct outbox_msg m = {.user_id = t->user.id, .chat_id = pp.chat_id,
+		.kind = "photo_progress", .dedupe_key = key, .avatar_id = aid,
+		.method = pp.message_id != 0 ? "editMessageText" : "sendMessage",
+		.params = pp.message_id != 0 ?
+		    reply_edit_params(pp.chat_id, pp.message_id, s.p, kb) :
+		    reply_message_params(pp.chat_id, s.p, kb)};
+	sbuf_free(&s);
+	return outbox_replace(&t->ctx->db, &m, &id) < 0 ? -1 : 0;
+}
+
 /* When the avatar is full, the summary follows by itself. */
 static int
 to_summary(struct turn *t, int64_t aid)
@@ -255,9 +283,10 @@ on_photo(struct turn *t)
 		return -1;
 	switch (res) {
 	case PHOTO_ADDED:
-		t->after_progress = t->conv.avatar_id;
 		log_info("avatar %" PRId64 ": photo %d stored", t->conv.avatar_id, count);
-		return count >= c->photos_max ? to_summary(t, t->conv.avatar_id) : 0;
+		if (count >= c->photos_max && to_summary(t, t->conv.avatar_id) != 0)
+			return -1;
+		return queue_progress(t, t->conv.avatar_id);
 	case PHOTO_DUPLICATE:
 		reject_photo(t, T_PHOTO_DUPLICATE, 0);
 		return 0;
@@ -514,38 +543,4 @@ flow_create_button(struct turn *t, const struct cb *cb)
 		turn_stale(t);
 		return 0;
 	}
-}
-
-/* --- after commit: the progress message ----------------------------------------- */
-
-void
-flow_create_show_progress(struct app_ctx *ctx, int64_t aid, enum lang l)
-{
-	struct avatar_photo_progress pp;
-	struct sbuf s = SBUF_INIT;
-	cJSON *kb = NULL;
-
-	if (db_begin(&ctx->db) != 0)
-		return;
-	if (avatar_photo_progress(&ctx->db, aid, &pp) != 1)
-		goto fail;
-	int count = pp.count;
-	int64_t chat = pp.chat_id, mid = pp.message_id;
-	if (count == pp.shown || chat == 0) {
-		db_rollback(&ctx->db);
-		return;
-	}
-	progress_screen(&ctx->cfg, l, aid, count, pp.open, &s, &kb);
-	cJSON *params = mid != 0 ? reply_edit_params(chat, mid, s.p, kb) :
-	    reply_message_params(chat, s.p, kb);
-	struct tg_reply tr;
-	tg_call(ctx->tg, mid != 0 ? "editMessageText" : "sendMessage", params, &tr);
-	tg_reply_free(&tr);
-	cJSON_Delete(params);
-	sbuf_free(&s);
-	if (avatar_set_photos_shown(&ctx->db, aid, count) != 0 || db_commit(&ctx->db) != 0)
-		log_warn("avatar %" PRId64 ": progress mark not stored", aid);
-	return;
-fail:
-	db_rollback(&ctx->db);
 }

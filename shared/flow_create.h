@@ -32,6 +32,5 @@ int flow_create_button(struct turn *t, const struct cb *cb);
 /* /cancel: 1 when something was cancelled, 0 nothing to cancel, -1 error. */
 int flow_create_cancel(struct turn *t);
 /* After commit: brings the avatar's progress message up to date. */
-void flow_create_show_progress(struct app_ctx *ctx, int64_t avatar_id, enum lang l);
 
 #endif

@@ -113,6 +113,30 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 	return queued;
 }
 
+/* A newer state of the same thing (its kind, avatar and chat) replaces the
+ * rows that have not gone yet; one in flight is left to finish. */
+static struct db_stmt st_supersede = DB_STMT("outbox_supersede",
+    "DELETE FROM notifications WHERE chat_id = $1 AND status = 'pending'"
+    " AND kind = $2 AND avatar_id = $3"
+    " AND (claimed_until IS NULL OR claimed_until < now())");
+
+int
+outbox_replace(struct db *db, struct outbox_msg *m, int64_t *id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, m->chat_id);
+	db_p_str(&p, m->kind);
+	db_p_i64(&p, m->avatar_id);
+	if (db_exec(db, &st_supersede, &p) != 0) {
+		cJSON_Delete(m->params);
+		m->params = NULL;
+		return -1;
+	}
+	return outbox_enqueue(db, m, id);
+}
+
 static void
 mark(struct db *db, struct db_stmt *st, int64_t id, const char *a, const char *b)
 {

@@ -46,6 +46,9 @@ struct outbox_msg {
 /* Queues m in the caller's transaction: 1 queued (*id set), 0 a duplicate
  * of an earlier one, -1 error. */
 int outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id);
+/* outbox_enqueue, after removing the rows of the same kind, avatar and chat
+ * that have not gone yet (a progress message: only its latest state goes). */
+int outbox_replace(struct db *db, struct outbox_msg *m, int64_t *id);
 /* Sends what is due: only notification only_id when not 0, else up to limit.
  * Returns how many were sent. */
 int outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit);

@@ -32,7 +32,6 @@ struct turn {
 	struct conv conv;
 	bool loaded;            /* user and conv were read when the turn opened */
 	struct reply out;
-	int64_t after_progress; /* avatar whose photo progress to show */
 	int64_t after_trigger;  /* avatar to start training */
 	int64_t after_generate; /* generation job to submit */
 	int64_t after_full;     /* image to upload as a full-quality document */

@@ -207,8 +207,9 @@ class Stack:
 
     def kill_detached(self):
         """The outbox's sender and a started training run detached: stop
-        those of this stack (by their AISHA_VAR_DIR), not another's."""
-        mine = ("AISHA_VAR_DIR=" + self.var).encode()
+        those of this stack (by their database, whose socket is in this
+        stack's folder), not another's."""
+        mine = ("DATABASE_URL=host=%s/" % self.pg_dir).encode()
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -219,7 +220,8 @@ class Stack:
                     prog = os.path.basename(f.read().split(b"\0")[0])
             except OSError:
                 continue
-            if mine in env and prog in (b"check-status", b"start-training"):
+            if any(e.startswith(mine) for e in env) and \
+                    prog in (b"check-status", b"start-training"):
                 try:
                     os.kill(int(pid), signal.SIGKILL)
                 except OSError:

@@ -59,7 +59,21 @@ class User:
             raise Fail("delivery answered %s: %s" % (r.get("status"), r.get("body")))
         if "callback_query" in update:
             self.answered(update["callback_query"]["id"], seq)
+        m = update.get("message") or {}
+        if "photo" in m or "document" in m:
+            self.settled()      # the progress message's edit
         return r
+
+    def settled(self, timeout=5.0):
+        """A person looks a moment later: what the bot queued for this chat
+        (a photo's progress edit) has gone out through the outbox's sender."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.s.one("SELECT count(*) FROM notifications WHERE chat_id = %d AND status ="
+                          " 'pending' AND next_attempt_at <= now()" % self.uid) == "0":
+                return True
+            time.sleep(0.02)
+        return False
 
     def answered(self, callback_id, since, timeout=5.0):
         """A person sees the spinner stop: the answer may come from the
