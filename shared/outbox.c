@@ -499,9 +499,10 @@ static struct db_stmt st_sender_plan = DB_STMT("outbox_sender_plan",
     "SET enable_bitmapscan = off");
 static struct db_stmt st_sender_unlock = DB_STMT("outbox_sender_unlock",
     "SELECT pg_advisory_unlock(" OUTBOX_LOCK ")");
+/* (each kind of pending row through its own index) */
 static struct db_stmt st_due = DB_STMT("outbox_due",
-    "SELECT EXISTS (SELECT 1 FROM notifications WHERE status = 'pending'"
-    " AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now()))");
+    "SELECT EXISTS (SELECT 1 FROM notifications m WHERE " CLAIMABLE " AND m.ordered)"
+    " OR EXISTS (SELECT 1 FROM notifications m WHERE " CLAIMABLE " AND NOT m.ordered)");
 
 void
 outbox_wake(struct app_ctx *ctx)
@@ -533,10 +534,13 @@ static int
 retire(struct app_ctx *ctx, unsigned *gen)
 {
 	struct timespec settle = {0, 100 * 1000000L};
+	struct db_params p;
 
 	(void)db_exec(&ctx->db, &st_sender_unlock, NULL);
 	nanosleep(&settle, NULL);
-	PGresult *r = db_run(&ctx->db, &st_due, NULL);
+	db_params_init(&p);
+	db_p_i64(&p, 0); /* any row */
+	PGresult *r = db_run(&ctx->db, &st_due, &p);
 	bool due = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
 	PQclear(r);
 	return due && become_sender(ctx, gen);

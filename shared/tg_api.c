@@ -210,7 +210,7 @@ tg_flight_start(struct tg_api *api, struct http_flow *f, struct tg_flight *t)
 	memset(&t->reply, 0, sizeof(t->reply));
 	t->url = NULL;
 	t->body = NULL;
-	if (tg_no_token(api, t->method, &t->reply) || api->base == NULL)
+	if (tg_no_token(api, t->method, &t->reply))
 		return -1;
 	sbuf_addf(&u, "%s%s", api->base, t->method);
 	t->url = sbuf_take(&u);
