@@ -96,6 +96,9 @@ class User:
             t.start()
         for t in ts:
             t.join()
+        if any("photo" in (u.get("message") or {}) or "document" in (u.get("message") or {})
+               for u in updates):
+            self.settled()      # the progress message's edit
         return results
 
     # --- buttons ------------------------------------------------------------------
