@@ -98,6 +98,10 @@ mut("outbox-claim-removed", "two senders may both claim the same due notificatio
     "outbox_claim_alone", "shared/outbox.c",
     """    " AND (m.claimed_until IS NULL OR m.claimed_until < now())" \\""",
     """    " AND true" \\""")
+mut("progress-edit-per-photo", "every photo of an album queues its own progress edit (ten edits, seconds late)",
+    "album_of_12_at_once_counts_12_with_one_progress_message", "shared/outbox.c",
+    """    " AND (claimed_until IS NULL OR claimed_until < now())");""",
+    """    " AND (claimed_until IS NULL OR claimed_until < now()) AND false");""")
 mut("training-claim-unconditional", "start-training claims an avatar whatever its status (FAL paid twice)",
     "concurrent_start_calls_submit_once,double_tap_on_start_training", "shared/avatars.c",
     """ AND a.status = 'queued'\"
