@@ -358,8 +358,6 @@ avatar_set_main(struct db *db, int64_t id, int64_t user_id)
 
 static struct db_stmt st_lock_photos = DB_STMT("avatar_lock_photos_open",
     "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
-static struct db_stmt st_progress_lock = DB_STMT("avatar_photo_progress_lock",
-    "SELECT pg_advisory_xact_lock(4243, ($1::bigint % 2147483647)::int)");
 static struct db_stmt st_progress_read = DB_STMT("avatar_photo_progress",
     "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id),"
     " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
@@ -388,8 +386,6 @@ avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *o
 	memset(out, 0, sizeof(*out));
 	db_params_init(&p);
 	db_p_i64(&p, id);
-	if (db_exec(db, &st_progress_lock, &p) != 0)
-		return -1;
 	PGresult *r = db_run(db, &st_progress_read, &p);
 	if (r == NULL)
 		return -1;

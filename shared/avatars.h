@@ -90,9 +90,6 @@ int avatar_delete(struct db *db, int64_t id, int64_t user_id);
 /* Makes a completed avatar the user's main one: 1 done, 0 not completed. */
 int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
 
-/* The photo count the progress message shows now (so concurrent album
- * items edit it in order and only when it changes).  0 or -1. */
-
 /* In the caller's transaction: locks the avatar; 1 when it takes photos
  * (status photos), 0 not, -1 error. */
 int avatar_lock_photos_open(struct db *db, int64_t id);
@@ -103,8 +100,8 @@ struct avatar_photo_progress {
 	int64_t chat_id, message_id;
 	bool open;          /* still taking photos */
 };
-/* In the caller's transaction, one caller per avatar at a time (an
- * advisory lock until commit): 1 read, 0 no such avatar, -1 error. */
+/* In the caller's transaction, after avatar_lock_photos_open (so photos
+ * of one avatar read it one at a time): 1 read, 0 no such avatar, -1 error. */
 int avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *out);
 
 /* --- the training lifecycle's transitions (training.c drives them) ---------- */

@@ -31,6 +31,5 @@ int flow_create_message(struct turn *t);
 int flow_create_button(struct turn *t, const struct cb *cb);
 /* /cancel: 1 when something was cancelled, 0 nothing to cancel, -1 error. */
 int flow_create_cancel(struct turn *t);
-/* After commit: brings the avatar's progress message up to date. */
 
 #endif

@@ -56,12 +56,13 @@ static struct db_stmt st_claim = DB_STMT("outbox_claim",
     " FROM (SELECT id FROM u UNION ALL SELECT id FROM o) c WHERE n.id = c.id"
     " RETURNING n.id, n.chat_id, n.payload::text, n.attempts,"
     "  (SELECT is_blocked FROM users u WHERE u.id = n.user_id), n.ordered");
-/* A batch's delivered rows, in one statement each: messages are kept as
- * sent (their dedupe key must outlive a repeated webhook); a callback
- * query's answer has nothing to keep (its update is deduplicated). */
+/* A delivered message is kept as sent (its dedupe key must outlive a
+ * repeated webhook), at once: a double is what a crash before this would
+ * cost.  Callback queries' answers have nothing to keep (their update is
+ * deduplicated): deleted, a round's in one statement. */
 static struct db_stmt st_sent = DB_STMT("outbox_sent",
     "UPDATE notifications SET status = 'sent', sent_at = now(), claimed_until = NULL,"
-    " last_error = NULL WHERE id = ANY ($1::bigint[])");
+    " last_error = NULL WHERE id = $1");
 static struct db_stmt st_answered = DB_STMT("outbox_answered",
     "DELETE FROM notifications WHERE id = ANY ($1::bigint[])");
 static struct db_stmt st_retry = DB_STMT("outbox_retry",
@@ -230,47 +231,20 @@ settle_unsendable(struct db *db, const struct claimed *c)
 	return false;
 }
 
-/* The ids of a batch's delivered rows, as a Postgres array: "{1,2,3}". */
-struct delivered {
-	struct sbuf sent, answered;
-};
-
-static void
-delivered_add(struct sbuf *b, int64_t id)
-{
-	sbuf_addf(b, "%s%" PRId64, b->len ? "," : "{", id);
-}
-
-static void
-delivered_store(struct db *db, struct sbuf *b, struct db_stmt *st)
-{
-	struct db_params p;
-
-	if (b->len == 0)
-		return;
-	sbuf_addc(b, '}');
-	db_params_init(&p);
-	db_p_str(&p, sbuf_str(b));
-	if (db_exec(db, st, &p) != 0)
-		log_error("outbox: delivered rows %s not stored as such", sbuf_str(b));
-	sbuf_free(b);
-}
-
-/* What Telegram answered for a sent row; 1 when it was delivered. */
+/* What Telegram answered for a sent row; 1 when it was delivered.  A
+ * delivered answer's id joins answered ("{1,2,3}"), stored by the caller. */
 static int
-settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct delivered *d)
+settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct sbuf *answered)
 {
 	char secs[16];
 
 	switch (r->res) {
 	case TG_OK:
 		if (!c->ordered) {
-			delivered_add(&d->answered, c->id);
+			sbuf_addf(answered, "%s%" PRId64, answered->len ? "," : "{", c->id);
 			return 1;
 		}
-		/* at once: a message's double is what a crash here would cost */
-		delivered_add(&d->sent, c->id);
-		delivered_store(&ctx->db, &d->sent, &st_sent);
+		mark(&ctx->db, &st_sent, c->id, NULL, NULL);
 		keep_file_id(&ctx->db, c->payload, r->result);
 		log_info("outbox: notification %" PRId64 " delivered to chat %" PRId64, c->id,
 		    c->chat_id);
@@ -343,7 +317,7 @@ struct flights {
 	struct http_flow *flow;
 	struct slot slots[OUTBOX_IN_FLIGHT];
 	int busy, sent, answers;
-	struct delivered d;
+	struct sbuf answered;   /* delivered answers' ids, not yet deleted */
 };
 
 static struct flights *
@@ -355,13 +329,21 @@ flights_new(void)
 	return f;
 }
 
-/* Stores what was delivered: one statement for all the button answers. */
+/* Deletes the delivered button answers, in one statement. */
 static void
 flights_store(struct app_ctx *ctx, struct flights *f)
 {
-	delivered_store(&ctx->db, &f->d.answered, &st_answered);
-	if (f->answers > 0)
-		log_info("outbox: %d button answers delivered", f->answers);
+	struct db_params p;
+
+	if (f->answered.len == 0)
+		return;
+	sbuf_addc(&f->answered, '}');
+	db_params_init(&p);
+	db_p_str(&p, sbuf_str(&f->answered));
+	if (db_exec(&ctx->db, &st_answered, &p) != 0)
+		log_error("outbox: answered rows %s not deleted", sbuf_str(&f->answered));
+	log_info("outbox: %d button answers delivered", f->answers);
+	sbuf_free(&f->answered);
 	f->answers = 0;
 }
 
@@ -369,7 +351,7 @@ flights_store(struct app_ctx *ctx, struct flights *f)
 static void
 finish(struct app_ctx *ctx, struct flights *f, struct slot *s)
 {
-	int ok = settle(ctx, &s->c, &s->t.reply, &f->d);
+	int ok = settle(ctx, &s->c, &s->t.reply, &f->answered);
 
 	f->sent += ok;
 	f->answers += ok && !s->c.ordered;

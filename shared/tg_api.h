@@ -38,7 +38,6 @@ enum tg_result tg_call(struct tg_api *api, const char *method,
     const cJSON *params, struct tg_reply *out);
 void tg_reply_free(struct tg_reply *r);
 
-/* One of a batch of calls: method and params in, reply out. */
 /* A call made without waiting for it (the outbox's sender): many in flight
  * on one http_flow, each taken back as it finishes. */
 struct tg_flight {

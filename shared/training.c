@@ -55,7 +55,8 @@ drop_zip(struct app_ctx *ctx, struct job *j, int running_for)
 {
 	char path[1100];
 
-	if (AV(j)->zip_path[0] != '\0' && avatar_take_zip(&ctx->db, j->id, running_for, path, sizeof(path)) == 1) {
+	if (AV(j)->zip_path[0] != '\0' &&
+	    avatar_take_zip(&ctx->db, j->id, running_for, path, sizeof(path)) == 1) {
 		training_zip_remove(&ctx->cfg, path);
 		log_info("avatar %" PRId64 ": its photos' zip removed", j->id);
 	}
