@@ -426,6 +426,12 @@ def upstream_outages_then_everything_once_in_order(s):
         eq(len(done), 1, "user %d: one 'ready' message" % p.uid)
 
 
+def sender_lock_held(s):
+    """The outbox's sender holds advisory lock 4246 (shared/outbox.c)."""
+    return s.one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                 " AND classid = 0 AND objid = 4246 AND objsubid = 1") != "0"
+
+
 @test
 def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_flight(s):
     """A burst of messages to a few chats (at about 30 a second overall, a
@@ -450,10 +456,26 @@ def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_fl
     in_flight = set()
     try:
         for kill in range(2):
+            # a killed sender's session lets go of the lock a moment later
+            wait_for(lambda: not sender_lock_held(s), 10, 0.05, "the sender's lock free")
             sender = subprocess.Popen([os.path.join(s.bindir, "check-status"), "--send"],
                                       env=s.cli_env(), stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
-            time.sleep(1.5)
+            wait_for(lambda: sender_lock_held(s), 10, 0.05, "the new sender up")
+            sent0 = int(s.one("SELECT count(*) FROM notifications WHERE kind = 'burst'"
+                              " AND status = 'sent'"))
+            try:
+                wait_for(lambda: int(s.one("SELECT count(*) FROM notifications WHERE kind ="
+                                           " 'burst' AND status = 'sent'")) >= sent0 + 3,
+                         15, 0.05, "the new sender sending")
+            except Fail:
+                raise Fail("the new sender (alive %s) sent nothing: %s; holder %s" % (
+                    sender.poll() is None, s.sql(
+                        "SELECT status, last_error, attempts, claimed_until > now(), count(*)"
+                        " FROM notifications WHERE kind = 'burst' GROUP BY 1, 2, 3, 4"),
+                    s.sql("SELECT a.pid, a.state, left(a.query, 60) FROM pg_locks l JOIN"
+                          " pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+                          " AND l.objid = 4246")))
             sender.kill()
             sender.wait()
             # what it had claimed and not settled: in flight, or about to be
@@ -462,8 +484,10 @@ def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_fl
                 " AND status = 'pending' AND claimed_until > now()"))
             left = int(s.one("SELECT count(*) FROM notifications WHERE kind = 'burst'"
                              " AND status = 'pending'"))
-            check(0 < left < chats * per, "kill %d came mid-burst (%d of %d left)" %
-                  (kill + 1, left, chats * per))
+            check(0 < left < chats * per, "kill %d came mid-burst (%d of %d left: %s)" %
+                  (kill + 1, left, chats * per, s.sql(
+                      "SELECT status, last_error, attempts, count(*) FROM notifications"
+                      " WHERE kind = 'burst' GROUP BY 1, 2, 3")))
         # the dead sender's claims run out after a minute; then the rest goes
         s.sql("UPDATE notifications SET claimed_until = now() - interval '1 second'"
               " WHERE kind = 'burst' AND status = 'pending' AND claimed_until > now()"
