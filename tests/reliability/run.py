@@ -445,6 +445,9 @@ def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_fl
     for c in range(chats):
         s.sql("INSERT INTO users (telegram_id, first_name) VALUES (%d, 'K') ON CONFLICT DO"
               " NOTHING" % (base + c))
+    # no sender of an earlier test takes the burst (killed after it had
+    # claimed rows, its claims would hold them for a minute)
+    s.kill_detached()
     rows = ",".join(
         "((SELECT id FROM users WHERE telegram_id = %d), %d, 'burst', 'burst:%d:%d',"
         " jsonb_build_object('method', 'sendMessage', 'params', jsonb_build_object("
@@ -452,7 +455,6 @@ def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_fl
         for k in range(per) for c in range(chats))
     s.sql("INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, payload) VALUES "
           + rows)
-    s.kill_detached()   # no sender of an earlier test takes the burst
     in_flight = set()
     try:
         for kill in range(2):
