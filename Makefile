@@ -91,7 +91,7 @@ deps:
 test-unit: $(UNITS)
 	@sh tools/run-unit.sh $(UNITS)
 
-test-integration: all
+test-integration: all $(BUILD)/tests/test_db
 	$(PY) tests/integration/run.py --bin $(BUILD)/bin
 
 test-updown: all

@@ -48,16 +48,16 @@ token_id(struct app_ctx *ctx, const struct http_req *req, const char *kind)
 	return ok < 0 ? -1 : ok ? n : 0;
 }
 
-/* The whole call, kept in the transaction that ends its job. */
+/* The call, kept in the transaction that ends its job (whole) or that
+ * found it changes nothing (a summary). */
 static int
-audit_whole(struct db *db, void *w, const char *outcome)
+audit(struct db *db, void *w, const char *outcome, bool changed)
 {
-	return fal_events_record(db, w, true, true, outcome);
+	return fal_events_record(db, w, true, changed, outcome);
 }
 
-/* The result, through the one finish path (which keeps the call when it
- * ends the job): 200 once stored (or known).  A call that changed nothing
- * is kept as a summary. */
+/* The result, through the one finish path (which keeps the call): 200 once
+ * stored (or known). */
 static void
 finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, long long id,
     struct http_resp *resp)
@@ -66,12 +66,10 @@ finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, lon
 
 	fal_end_from_webhook(&e, w->status, w->payload, w->error, w->payload_error);
 	e.keep = w->root;
-	e.audit = audit_whole;
+	e.audit = audit;
 	e.audit_arg = w;
 	enum fal_finish o = fal_job_finish(ctx, k, w->request_id, id, &e);
-	bool changed = o == FAL_FINISH_COMPLETED || o == FAL_FINISH_FAILED;
-	if (o == FAL_FINISH_DB_ERROR ||
-	    (!changed && fal_events_record(&ctx->db, w, true, false, fal_finish_names[o]) != 0)) {
+	if (o == FAL_FINISH_DB_ERROR) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 		return;
 	}

@@ -79,6 +79,8 @@ db_drop(struct db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
+	db->n_sent = 0;
+	db->pipe_failed = false;
 }
 
 static void
@@ -93,11 +95,9 @@ db_connect(struct db *db)
 {
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
-	if (db->conn != NULL) {
-		PQfinish(db->conn);
-		db->conn = NULL;
-	}
+	db_drop(db);
 	db->in_tx = false;
+	db->defer = false;
 	db->conn = PQconnectdb(db->conninfo);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		/* libpq's message names host/socket, never the password */
@@ -122,7 +122,9 @@ db_note_failure(struct db *db, const PGresult *r, const char *what)
 	char msg[256];
 
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
-	snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+	const char *m = r ? PQresultErrorMessage(r) : "";
+	snprintf(msg, sizeof(msg), "%s", m[0] ? m : PQerrorMessage(db->conn));
+	msg[strcspn(msg, "\n")] = '\0'; /* one line: libpq's first */
 	/* no SQLSTATE: the connection broke under the statement */
 	snprintf(db->failed, sizeof(db->failed), "%s", state ? state : "08006");
 	snprintf(db->failed_msg, sizeof(db->failed_msg), "%.199s", msg);
@@ -168,6 +170,171 @@ db_try(struct db *db, struct db_stmt *st, const struct db_params *p)
 	return NULL;
 }
 
+/* --- the pipeline: statements sent, their results read in one round trip ---------- */
+
+static bool
+is_write(const struct db_stmt *st)
+{
+	return strncmp(st->sql, "SELECT", 6) != 0 && st != &st_begin && st != &st_commit &&
+	    st != &st_rollback;
+}
+
+/* Forgets what was sent: the connection went with it. */
+static void
+pipe_forget(struct db *db)
+{
+	db->n_sent = 0;
+	db->pipe_failed = false;
+}
+
+static int
+pipe_push(struct db *db, struct db_stmt *st, bool prepare, PGresult **out,
+    void (*fn)(void *, const PGresult *), void *ud)
+{
+	if (db->n_sent >= DB_MAX_SENT) {
+		log_error("db: more than %d statements in one round trip (%s)", DB_MAX_SENT,
+		    st->name);
+		db->pipe_failed = true;
+		return -1;
+	}
+	db->sent[db->n_sent++] = (struct db_sent){st, prepare, out, fn, ud};
+	return 0;
+}
+
+/* Adds st (prepared first when this connection has not seen it) to the
+ * pipeline; its result is stored in *out (when out is not NULL) or shown to
+ * fn when the pipeline is read.  -1 when it cannot be sent (the pipeline
+ * then fails as a whole). */
+static int
+pipe_send(struct db *db, struct db_stmt *st, const struct db_params *p, PGresult **out,
+    void (*fn)(void *, const PGresult *), void *ud)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (db->pipe_failed)
+		return -1;
+	if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(db->conn) != 1)
+		goto broken;
+	if (st->prepared_gen != db->gen) {
+		if (PQsendPrepare(db->conn, st->name, st->sql, 0, NULL) != 1 ||
+		    pipe_push(db, st, true, NULL, NULL, NULL) != 0)
+			goto broken;
+		st->prepared_gen = db->gen;
+	}
+	if (PQsendQueryPrepared(db->conn, st->name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL,
+	    0) != 1 || pipe_push(db, st, false, out, fn, ud) != 0)
+		goto broken;
+	if (is_write(st))
+		db->writes++;
+	return 0;
+broken:
+	if (!db->pipe_failed)
+		db_note_failure(db, NULL, st->name);
+	db->pipe_failed = true;
+	return -1;
+}
+
+/* The result of one pipelined query (the NULL that ends it read too);
+ * NULL, with *ok false, when it failed.  The first failure is noted;
+ * the statements after it come back "aborted" and are not. */
+static PGresult *
+pipe_result(struct db *db, const struct db_sent *s, bool *ok)
+{
+	PGresult *r = PQgetResult(db->conn), *end;
+	ExecStatusType st = PQresultStatus(r);
+
+	while (r != NULL && (end = PQgetResult(db->conn)) != NULL)
+		PQclear(end);
+	if (r != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+		return r;
+	if (*ok && st != PGRES_PIPELINE_ABORTED)
+		db_note_failure(db, r, s->st->name);
+	if (s->prepare)
+		s->st->prepared_gen = 0;
+	*ok = false;
+	PQclear(r);
+	return NULL;
+}
+
+/* Sends what the pipeline holds and reads every result, in order: into
+ * each statement's *out or to its fn.  0 when all succeeded; on a failure
+ * every *out is NULL.  The connection leaves pipeline mode (or is dropped
+ * when it cannot). */
+static int
+pipe_collect(struct db *db)
+{
+	bool ok = !db->pipe_failed;
+	int n = db->n_sent;
+
+	if (PQpipelineSync(db->conn) != 1 || PQstatus(db->conn) != CONNECTION_OK) {
+		if (ok)
+			db_note_failure(db, NULL, "pipeline");
+		pipe_forget(db);
+		db_drop(db);
+		return -1;
+	}
+	for (int i = 0; i < n && PQstatus(db->conn) == CONNECTION_OK; i++) {
+		struct db_sent *s = &db->sent[i];
+		PGresult *r = pipe_result(db, s, &ok);
+		if (r != NULL && s->fn != NULL)
+			s->fn(s->ud, r);
+		if (r != NULL && s->out != NULL)
+			*s->out = r;
+		else
+			PQclear(r);
+	}
+	PGresult *sync = PQgetResult(db->conn);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+		ok = false;
+	PQclear(sync);
+	for (int i = 0; !ok && i < n; i++)
+		if (db->sent[i].out != NULL) {
+			PQclear(*db->sent[i].out);
+			*db->sent[i].out = NULL;
+		}
+	pipe_forget(db);
+	if (PQexitPipelineMode(db->conn) != 1) {
+		db_drop(db);
+		return -1;
+	}
+	return ok ? 0 : -1;
+}
+
+/* st after what the pipeline holds, all in one round trip; its result. */
+static PGresult *
+pipe_run(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	PGresult *r = NULL;
+
+	if (pipe_send(db, st, p, &r, NULL, NULL) != 0 || pipe_collect(db) != 0) {
+		if (db->n_sent > 0)
+			(void)pipe_collect(db);
+		return NULL;
+	}
+	return r;
+}
+
+/* --- statements ------------------------------------------------------------------------ */
+
+/* Whether a lost connection may be replaced and st run again: nothing of
+ * a transaction would be lost (none open, or only its BEGIN sent). */
+static bool
+replayable(const struct db *db)
+{
+	return !db->in_tx || db->tx_unstarted;
+}
+
+static PGresult *
+db_once(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	if (db->n_sent > 0)
+		return pipe_run(db, st, p);
+	PGresult *r = db_try(db, st, p);
+	if (r != NULL && is_write(st))
+		db->writes++;
+	return r;
+}
+
 PGresult *
 db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 {
@@ -178,13 +345,16 @@ db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 	}
 	if (db_connect(db) != 0)
 		return NULL;
-	PGresult *r = db_try(db, st, p);
-	if (r != NULL && strncmp(st->sql, "SELECT", 6) != 0)
-		db->writes++;
-	if (r == NULL && !db->in_tx && PQstatus(db->conn) != CONNECTION_OK) {
+	bool again = replayable(db), tx = db->in_tx;
+	PGresult *r = db_once(db, st, p);
+	db->tx_unstarted = false;
+	if (r == NULL && again && (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)) {
 		log_warn("db: connection lost, reconnecting");
-		if (db_connect(db) == 0)
-			r = db_try(db, st, p);
+		db_drop(db);
+		db->in_tx = false;
+		if (db_connect(db) == 0 && (!tx || db_begin(db) == 0))
+			r = db_once(db, st, p);
+		db->tx_unstarted = false;
 	}
 	if (r == NULL && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
 		db_drop(db);
@@ -192,14 +362,26 @@ db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 }
 
 int
-db_exec(struct db *db, struct db_stmt *st, const struct db_params *p)
+db_exec_then(struct db *db, struct db_stmt *st, const struct db_params *p,
+    void (*fn)(void *ud, const PGresult *r), void *ud)
 {
+	if (db->defer && db->in_tx && db->conn != NULL) {
+		db->sqlstate[0] = '\0';
+		return pipe_send(db, st, p, NULL, fn, ud);
+	}
 	PGresult *r = db_run(db, st, p);
-
 	if (r == NULL)
 		return -1;
+	if (fn != NULL)
+		fn(ud, r);
 	PQclear(r);
 	return 0;
+}
+
+int
+db_exec(struct db *db, struct db_stmt *st, const struct db_params *p)
+{
+	return db_exec_then(db, st, p, NULL, NULL);
 }
 
 int
@@ -212,15 +394,39 @@ db_affected(struct db *db, struct db_stmt *st, const struct db_params *p)
 	return n;
 }
 
+/* --- transactions ---------------------------------------------------------------------- */
 
 int
 db_begin(struct db *db)
 {
-	if (db_exec(db, &st_begin, NULL) != 0)
+	db->sqlstate[0] = '\0';
+	if (db_connect(db) != 0)
 		return -1;
+	if (db->n_sent > 0)
+		(void)pipe_collect(db); /* not expected: a transaction left half sent */
 	db->writes = 0;
+	db->defer = false;
+	if (db->conn == NULL || pipe_send(db, &st_begin, NULL, NULL, NULL, NULL) != 0) {
+		if (db->conn != NULL && db->n_sent > 0)
+			(void)pipe_collect(db);
+		return -1;
+	}
 	db->in_tx = true;
+	db->tx_unstarted = true;
 	return 0;
+}
+
+void
+db_defer(struct db *db)
+{
+	if (db->in_tx)
+		db->defer = true;
+}
+
+bool
+db_deferring(const struct db *db)
+{
+	return db->defer && db->in_tx;
 }
 
 static void
@@ -232,75 +438,16 @@ batch_clear(struct db_call *calls, int n)
 	}
 }
 
-/* Reads the result of one pipelined query (and the NULL that ends it). */
-static PGresult *
-batch_result(struct db *db, const char *what, bool *ok)
-{
-	PGresult *r = PQgetResult(db->conn), *end;
-	ExecStatusType s = PQresultStatus(r);
-
-	if (r == NULL || (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)) {
-		if (*ok && s != PGRES_PIPELINE_ABORTED)
-			db_note_failure(db, r, what);
-		*ok = false;
-	}
-	while (r != NULL && (end = PQgetResult(db->conn)) != NULL)
-		PQclear(end);
-	return r;
-}
-
-/* Leaves pipeline mode; a connection that cannot (results still pending
- * after a failure) is dropped. */
 static int
-leave_pipeline(struct db *db)
+batch_try(struct db *db, struct db_call *calls, int n)
 {
-	if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF || PQexitPipelineMode(db->conn) == 1)
-		return 0;
-	db_drop(db);
-	return -1;
-}
-
-static bool
-send_prepared(struct db *db, struct db_stmt *st, const struct db_params *p)
-{
-	return PQsendQueryPrepared(db->conn, st->name, p ? p->n : 0, p ? p->v : NULL,
-	    NULL, NULL, 0) == 1;
-}
-
-/*
- * Sends lead (a statement without parameters: BEGIN, a setting) and then
- * calls[0..n-1] as one pipeline, and reads every result; 0 when all
- * succeeded.  When lead is BEGIN, "in transaction" follows its result.
- */
-static int
-pipeline_try(struct db *db, struct db_stmt *lead, struct db_call *calls, int n)
-{
-	bool ok = db_prepare(db, lead) == 0;
-
-	for (int i = 0; ok && i < n; i++)
-		ok = db_prepare(db, calls[i].st) == 0;
-	if (!ok || PQenterPipelineMode(db->conn) != 1)
+	if (db_begin(db) != 0)
 		return -1;
-	ok = send_prepared(db, lead, NULL);
-	for (int i = 0; ok && i < n; i++)
-		ok = send_prepared(db, calls[i].st, &calls[i].p);
-	if (!ok || PQpipelineSync(db->conn) != 1) {
-		db_note_failure(db, NULL, "pipeline");
-		(void)leave_pipeline(db);
-		return -1;
-	}
-	PQclear(batch_result(db, lead->name, &ok));
-	if (lead == &st_begin)
-		db->in_tx = ok;
 	for (int i = 0; i < n; i++)
-		calls[i].r = batch_result(db, calls[i].st->name, &ok);
-	PGresult *sync = PQgetResult(db->conn);
-	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-		ok = false;
-	PQclear(sync);
-	if (leave_pipeline(db) != 0)
-		ok = false;
-	return ok ? 0 : -1;
+		if (pipe_send(db, calls[i].st, &calls[i].p, &calls[i].r, NULL, NULL) != 0)
+			break;
+	db->tx_unstarted = false;
+	return pipe_collect(db);
 }
 
 int
@@ -308,10 +455,7 @@ db_begin_batch(struct db *db, struct db_call *calls, int n)
 {
 	db->sqlstate[0] = '\0';
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (db_connect(db) != 0)
-			return -1;
-		db->writes = 0;
-		if (pipeline_try(db, &st_begin, calls, n) == 0)
+		if (batch_try(db, calls, n) == 0)
 			return 0;
 		batch_clear(calls, n);
 		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
@@ -326,44 +470,77 @@ db_begin_batch(struct db *db, struct db_call *calls, int n)
 	return -1;
 }
 
+/* After a transaction's end was sent: a block the server still holds open
+ * (its COMMIT or ROLLBACK skipped after an earlier failure in the same
+ * round trip) is rolled back, so the connection is clean for the next. */
+static void
+tx_ended(struct db *db)
+{
+	db->in_tx = false;
+	db->defer = false;
+	db->tx_unstarted = false;
+	if (db->conn == NULL)
+		return;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		db_drop(db);
+		return;
+	}
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+		PGresult *r = db_try(db, &st_rollback, NULL);
+		if (r == NULL)
+			db_drop(db);
+		PQclear(r);
+	}
+}
+
+static int
+commit_with(struct db *db, struct db_stmt *lead)
+{
+	PGresult *r = NULL;
+
+	if (db->conn == NULL || !db->in_tx) {
+		tx_ended(db);
+		return -1;
+	}
+	if (lead != NULL && pipe_send(db, lead, NULL, NULL, NULL, NULL) != 0)
+		r = NULL;
+	else if (db->n_sent > 0 || lead != NULL)
+		r = pipe_run(db, &st_commit, NULL);
+	else
+		r = db_try(db, &st_commit, NULL);
+	/* A failed transaction "commits" as ROLLBACK: that is a failure. */
+	int ok = r != NULL && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (r == NULL && db->conn != NULL && db->n_sent > 0)
+		(void)pipe_collect(db);
+	PQclear(r);
+	tx_ended(db);
+	return ok ? 0 : -1;
+}
+
 static struct db_stmt st_nowait = DB_STMT("db_commit_nowait",
     "SELECT set_config('synchronous_commit', 'off', true)");
 
 int
 db_commit_nowait(struct db *db)
 {
-	struct db_call commit = {&st_commit, {.n = 0}, NULL};
-
-	if (db->conn == NULL || !db->in_tx)
-		return -1;
-	int ok = pipeline_try(db, &st_nowait, &commit, 1) == 0 &&
-	    strcmp(PQcmdStatus(commit.r), "COMMIT") == 0;
-	PQclear(commit.r);
-	db->in_tx = false;
-	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
-		db_drop(db);
-	return ok ? 0 : -1;
+	return commit_with(db, &st_nowait);
 }
 
 int
 db_commit(struct db *db)
 {
-	PGresult *r = db_run(db, &st_commit, NULL);
-	int ok = r != NULL && strcmp(PQcmdStatus(r), "COMMIT") == 0;
-
-	/* A failed transaction "commits" as ROLLBACK: that is a failure. */
-	if (r != NULL)
-		PQclear(r);
-	db->in_tx = false;
-	return ok ? 0 : -1;
+	db->sqlstate[0] = '\0';
+	return commit_with(db, NULL);
 }
 
 void
 db_rollback(struct db *db)
 {
-	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
-		(void)db_exec(db, &st_rollback, NULL);
-	db->in_tx = false;
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+		PQclear(db->n_sent > 0 ? pipe_run(db, &st_rollback, NULL) :
+		    db_try(db, &st_rollback, NULL));
+	}
+	tx_ended(db);
 }
 
 int

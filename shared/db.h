@@ -25,11 +25,26 @@ struct db_stmt {
 
 #define DB_STMT(n, s) {n, s, 0}
 
+/* A statement sent in the open pipeline, its result not yet read. */
+struct db_sent {
+	struct db_stmt *st;
+	bool prepare;   /* its PQsendPrepare, not the statement */
+	PGresult **out; /* where the result goes (NULL: cleared after fn) */
+	void (*fn)(void *ud, const PGresult *r);
+	void *ud;
+};
+#define DB_MAX_SENT 48
+
 struct db {
 	char *conninfo;
 	PGconn *conn;
 	unsigned gen;   /* incremented on every successful (re)connect */
 	bool in_tx;
+	bool tx_unstarted; /* BEGIN sent, nothing after it yet */
+	bool defer;        /* db_defer() in this transaction */
+	bool pipe_failed;  /* a statement could not be sent: the pipeline fails */
+	int n_sent;
+	struct db_sent sent[DB_MAX_SENT];
 	int writes;     /* statements other than SELECT run by db_run since BEGIN */
 	char sqlstate[6]; /* of the last failure, "" otherwise */
 	/* The last failure, kept until db_clear_failure(): its SQLSTATE (class
@@ -62,8 +77,16 @@ int db_connect(struct db *db);
  * logging the failure (db->sqlstate tells which: "23505" unique violation…).
  */
 PGresult *db_run(struct db *db, struct db_stmt *st, const struct db_params *p);
-/* db_run for statements whose rows are not needed: 0 or -1. */
+/* db_run for statements whose rows are not needed: 0 or -1.  In a
+ * transaction after db_defer() the statement is only sent: 0 then means
+ * "on its way", and a failure fails the transaction's next statement that
+ * waits for rows, or its commit. */
 int db_exec(struct db *db, struct db_stmt *st, const struct db_params *p);
+/* db_exec, and fn sees the result when it comes (at once, or after
+ * db_defer() with the round trip that reads it): rows a caller wants to
+ * know about without waiting for them. */
+int db_exec_then(struct db *db, struct db_stmt *st, const struct db_params *p,
+    void (*fn)(void *ud, const PGresult *r), void *ud);
 /* Runs st; how many rows it inserted, updated or deleted, or -1. */
 int db_affected(struct db *db, struct db_stmt *st, const struct db_params *p);
 /* Runs st and calls fn with the id in column 0 of each row; the number of
@@ -74,7 +97,18 @@ int db_each_id(struct db *db, struct db_stmt *st, const struct db_params *p,
 int db_each(struct db *db, struct db_stmt *st, const struct db_params *p, int col,
     void (*fn)(void *ud, const char *value), void *ud);
 
+/*
+ * BEGIN: sent with the transaction's first statement, in its round trip
+ * (-1 only when there is no connection).  Statements go out as a libpq
+ * pipeline whenever more than one is ready: BEGIN and the first; the
+ * writes sent after db_defer() and the next read or the COMMIT.
+ */
 int db_begin(struct db *db);
+/* From here to the end of the transaction db_exec() only sends: the
+ * writes whose failure can only mean "roll the whole transaction back"
+ * go with the statement after them, in its round trip. */
+void db_defer(struct db *db);
+bool db_deferring(const struct db *db);
 
 /*
  * One statement for db_begin_batch(): the module that owns the SQL fills st
@@ -86,8 +120,7 @@ struct db_call {
 	PGresult *r;
 };
 /*
- * BEGIN and then calls[0..n-1] inside the new transaction, in one round trip
- * (libpq's pipeline mode).  0 with every result set and the transaction
+ * BEGIN and then calls[0..n-1] inside the new transaction, in one round trip.  0 with every result set and the transaction
  * open; -1 with no result kept and no transaction open.
  */
 int db_begin_batch(struct db *db, struct db_call *calls, int n);

@@ -57,11 +57,8 @@ fal_end_from_webhook(struct fal_end *e, const char *status, const cJSON *payload
 static void
 deliver(struct app_ctx *ctx, const struct fal_notes *n)
 {
-	for (int i = 0; i < n->n; i++)
-		if (n->ids[i]) {
-			outbox_wake(ctx);
-			return;
-		}
+	if (n->n > 0)
+		outbox_wake(ctx);
 }
 
 /* --- finish: the one completion path ------------------------------------------- */
@@ -77,6 +74,23 @@ refund(struct app_ctx *ctx, const struct fal_kind *k, const struct job *j, struc
 	k->ops->bill(&ctx->cfg, j, &b);
 	e->refunded = billing_refund(&ctx->db, j, &b, num, den);
 	return e->refunded < 0 ? -1 : 0;
+}
+
+/* A call that changes nothing ends the transaction that found so; the
+ * caller's audit of it goes with the end (a lost summary in a crash of the
+ * database loses nothing: the commit does not wait for the disk). */
+static enum fal_finish
+unchanged(struct app_ctx *ctx, struct fal_end *e, enum fal_finish out)
+{
+	if (e->audit == NULL) {
+		db_rollback(&ctx->db);
+		return out;
+	}
+	if (e->audit(&ctx->db, e->audit_arg, fal_finish_names[out], false) != 0) {
+		db_rollback(&ctx->db);
+		return FAL_FINISH_DB_ERROR;
+	}
+	return db_commit_nowait(&ctx->db) == 0 ? out : FAL_FINISH_DB_ERROR;
 }
 
 enum fal_finish
@@ -95,15 +109,18 @@ fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *reques
 		goto fail;
 	bool unknown = found == 0 || (expect && j->id != expect);
 	if (unknown || !j->in_flight) {
-		out = unknown ? FAL_FINISH_UNKNOWN : FAL_FINISH_DUPLICATE;
-		db_rollback(&ctx->db);
+		out = unchanged(ctx, e, unknown ? FAL_FINISH_UNKNOWN : FAL_FINISH_DUPLICATE);
 		goto out;
 	}
+	/* what follows writes: it goes to the database with the COMMIT (or
+	 * the next statement that reads), in one round trip */
+	db_defer(&ctx->db);
 	if (o->store_end(ctx, j, e) != 0 || refund(ctx, k, j, e) != 0 ||
 	    k->compose(ctx, j, e, &notes) != 0)
 		goto fail;
 	enum fal_finish ended = e->ok ? FAL_FINISH_COMPLETED : FAL_FINISH_FAILED;
-	if (e->audit != NULL && e->audit(&ctx->db, e->audit_arg, fal_finish_names[ended]) != 0)
+	if (e->audit != NULL &&
+	    e->audit(&ctx->db, e->audit_arg, fal_finish_names[ended], true) != 0)
 		goto fail;
 	if (db_commit(&ctx->db) != 0)
 		goto out;

@@ -59,8 +59,9 @@ struct fal_end {
 	int balance, price;   /* UNPAID: the person's balance, the job's price */
 	int per_day;          /* UNPAID: the person's daily limit of the kind */
 	/* the caller's audit of the end, written in the transaction that ends
-	 * the job (one commit for both); not called when nothing changed */
-	int (*audit)(struct db *db, void *arg, const char *outcome);
+	 * the job (one commit for both), or, when the call changed nothing
+	 * (changed false), in the transaction that found so */
+	int (*audit)(struct db *db, void *arg, const char *outcome, bool changed);
 	void *audit_arg;
 };
 

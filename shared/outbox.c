@@ -77,6 +77,20 @@ static struct db_stmt st_drop_chat = DB_STMT("outbox_drop_chat",
     "UPDATE notifications SET status = 'dropped', claimed_until = NULL,"
     " last_error = 'user blocked the bot' WHERE chat_id = $1 AND status = 'pending'");
 
+/* The enqueue's answer: the new row's id (into *ud when not NULL), and
+ * whether a sender runs. */
+static void
+enqueued(void *ud, const PGresult *r)
+{
+	bool queued = PQntuples(r) == 1;
+	int64_t *id = ud;
+
+	if (id != NULL)
+		*id = queued ? db_i64(r, 0, 0) : 0;
+	if (queued && db_bool(r, 0, 1))
+		nobody_sends = true;
+}
+
 int
 outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 {
@@ -102,16 +116,13 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 	db_p_i64(&p, m->generation_id);
 	db_p_str(&p, json);
 	db_p_bool(&p, !m->unordered);
-	PGresult *r = db_run(db, &st_enqueue, &p);
+	bool later = db_deferring(db);
+	*id = 0;
+	int rc = db_exec_then(db, &st_enqueue, &p, enqueued, later ? NULL : id);
 	cJSON_free(json);
-	if (r == NULL)
+	if (rc != 0)
 		return -1;
-	int queued = PQntuples(r) == 1;
-	*id = queued ? db_i64(r, 0, 0) : 0;
-	if (queued && db_bool(r, 0, 1))
-		nobody_sends = true;
-	PQclear(r);
-	return queued;
+	return later || *id != 0;
 }
 
 /* A newer state of the same thing (its kind, avatar and chat) replaces the

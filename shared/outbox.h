@@ -44,7 +44,9 @@ struct outbox_msg {
 };
 
 /* Queues m in the caller's transaction: 1 queued (*id set), 0 a duplicate
- * of an earlier one, -1 error. */
+ * of an earlier one, -1 error.  After db_defer() the row only goes with the
+ * transaction's next round trip: 1 and *id 0 (a duplicate is dropped all
+ * the same). */
 int outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id);
 /* outbox_enqueue, after removing the rows of the same kind, avatar and chat
  * that have not gone yet (a progress message: only its latest state goes). */

@@ -67,7 +67,8 @@ def scratch(name):
 
 
 def build(work, log):
-    return run(["make", "-s", "CC=gcc", "all", "BUILD=build/m"], work, log) == 0
+    return run(["make", "-s", "CC=gcc", "all", "build/m/tests/test_db", "BUILD=build/m"], work,
+               log) == 0
 
 
 def integration(work, log, tests, pg_port):

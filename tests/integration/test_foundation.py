@@ -4,6 +4,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -701,3 +702,18 @@ def anonymous_fal_webhooks_keep_only_a_small_summary_for_a_week(s):
     eq(s.cli("check-status", "--startup").returncode, 0, "the startup checker")
     eq(s.sql("SELECT request_id FROM fal_events WHERE request_id LIKE 'old-%' ORDER BY 1"),
        [["old-real"]], "refused calls are kept 7 days, authentic ones 90")
+
+
+@test
+def the_database_pipeline_keeps_a_transaction_whole(s):
+    # tests/unit/test_db.c against this database: deferred writes fail the
+    # commit and leave nothing; a lost connection before anything ran is
+    # replaced; too many statements fail cleanly (it skips without a database)
+    prog = os.path.join(s.bindir, "..", "tests", "test_db")
+    check(os.path.exists(prog), "build the unit tests first (make test-unit): " + prog)
+    r = subprocess.run([prog], env=dict(os.environ, AISHA_TEST_DATABASE_URL=s.dburl),
+                       capture_output=True, text=True, timeout=60)
+    eq(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+    out = r.stdout + r.stderr
+    check(re.search(r"PASSED  \] [1-9][0-9]* test", out) and "SKIPPED" not in out,
+          out[-1500:])

@@ -149,6 +149,16 @@ mut("ledger-may-overdraw", "a charge may take the balance below zero (the CHECK 
     "two_trainings_at_once_with_credits_for_one_start_exactly_one", "schema/005_credits.sql",
     """    IF credit_apply.balance + p_delta < 0 THEN""",
     """    IF false THEN""")
+mut("aborted-block-left-open", "a transaction whose deferred write failed stays open (aborted) on the connection",
+    "the_database_pipeline_keeps_a_transaction_whole", "shared/db.c",
+    """	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {""",
+    """	if (false) {""")
+mut("deferred-answer-unread", "the answer of a write sent after db_defer() never reaches its caller",
+    "the_database_pipeline_keeps_a_transaction_whole", "shared/db.c",
+    """		if (r != NULL && s->fn != NULL)
+			s->fn(s->ud, r);""",
+    """		if (r != NULL && s->fn != NULL && !db->defer)
+			s->fn(s->ud, r);""")
 
 os.makedirs(os.path.join(ROOT, "tests/mutations"), exist_ok=True)
 for name, what, tests, path, old, new in M:
