@@ -155,6 +155,17 @@ serve_one(struct app_ctx *ctx, const struct http_io *io)
 	log_clear_ctx();
 }
 
+/* The request's work that waited for its answer to leave. */
+static void
+after_answer(struct app_ctx *ctx)
+{
+	void (*fn)(struct app_ctx *) = ctx->after_answer;
+
+	ctx->after_answer = NULL;
+	if (fn != NULL)
+		fn(ctx);
+}
+
 static int
 run_fastcgi(struct app_ctx *ctx)
 {
@@ -171,6 +182,7 @@ run_fastcgi(struct app_ctx *ctx)
 		struct http_io io = {&r, fcgi_read, fcgi_write, r.envp};
 		serve_one(ctx, &io);
 		FCGX_Finish_r(&r);
+		after_answer(ctx);
 	}
 	FCGX_Free(&r, 1);
 	return 0;
@@ -183,6 +195,7 @@ run_cgi(struct app_ctx *ctx)
 
 	serve_one(ctx, &io);
 	fflush(stdout);
+	after_answer(ctx);
 	return 0;
 }
 

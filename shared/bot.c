@@ -361,24 +361,39 @@ after_commit(struct turn *t)
 		flow_generate_full(t->ctx, t->after_full, t->user.id, t->u->chat_id, t->user.lang);
 }
 
+/* After the answer of a turn that queued a row: the commit's answer says
+ * whether a sender runs; one starts when none does. */
+static void
+settle_and_wake(struct app_ctx *ctx)
+{
+	if (db_settle(&ctx->db) == 0)
+		outbox_wake(ctx);
+}
+
 /*
  * Most turns only answer (/help, a menu, a page of the gallery): the one row
  * they wrote is the update's dedupe claim.  Those commit without waiting for
- * the disk — a database crash in the next fraction of a second could lose
- * only that claim, for an update Telegram will not send again.  A turn that
- * changed anything else (a user, a conversation, a photo, an avatar, a job)
- * waits for its commit to be durable before the answer goes out.  (A
- * deferred callback answer does not count: lost in a crash, the spinner
- * stops by itself.)
+ * the disk, nor for the database's answer (read after the webhook answer has
+ * gone, or by the worker's next statement) — a database crash in the next
+ * fraction of a second could lose only that claim, for an update Telegram
+ * will not send again.  A turn that changed anything else (a user, a
+ * conversation, a photo, an avatar, a job) waits for its commit to be
+ * durable before the answer goes out.  (A deferred callback answer does not
+ * count: lost in a crash, the spinner stops by itself.)  queued: rows the
+ * turn left for the sender.
  */
 static int
-commit_turn(struct turn *t, int writes)
+commit_turn(struct turn *t, int writes, int queued)
 {
 	struct db *db = &t->ctx->db;
 
-	if (writes == 0 && !t->user.written)
-		return db_commit_nowait(db);
-	return db_commit(db);
+	if (writes != 0 || t->user.written)
+		return db_commit(db);
+	if (db_commit_unawaited(db) != 0)
+		return -1;
+	if (queued > 0)
+		t->ctx->after_answer = settle_and_wake;
+	return 0;
 }
 
 /* A permanent failure: the person hears that something went wrong and
@@ -433,14 +448,15 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char
 		goto fail;
 	if (first == 0) {
 		log_info("duplicate delivery of %s ignored", u->kind_name);
-		rc = db_commit_nowait(&ctx->db) == 0 ? BOT_DONE : BOT_RETRY;
+		rc = db_commit_unawaited(&ctx->db) == 0 ? BOT_DONE : BOT_RETRY;
 		goto out;
 	}
-	int writes = 0;
 	if (dispatch(&t) != 0)
 		goto fail;
-	writes = ctx->db.writes;
-	if (defer_calls(&t) < 0 || commit_turn(&t, writes) != 0)
+	int writes = ctx->db.writes;
+	db_defer(&ctx->db); /* the spinner's answer goes with the COMMIT */
+	int queued = defer_calls(&t);
+	if (queued < 0 || commit_turn(&t, writes, queued) != 0)
 		goto fail;
 	outbox_wake(ctx); /* when the turn queued a row and no sender runs */
 	log_info("%s handled (conversation %s)", u->kind_name, conv_state_name(t.conv.state));

@@ -64,6 +64,7 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	(void)db_settle(db);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	free(db->conninfo);
@@ -81,6 +82,9 @@ db_drop(struct db *db)
 	db->conn = NULL;
 	db->n_sent = 0;
 	db->pipe_failed = false;
+	db->unawaited = false;
+	PQclear(db->unawaited_commit);
+	db->unawaited_commit = NULL;
 }
 
 static void
@@ -256,23 +260,29 @@ pipe_result(struct db *db, const struct db_sent *s, bool *ok)
 	return NULL;
 }
 
-/* Sends what the pipeline holds and reads every result, in order: into
- * each statement's *out or to its fn.  0 when all succeeded; on a failure
- * every *out is NULL.  The connection leaves pipeline mode (or is dropped
- * when it cannot). */
+/* Sends the end of the pipeline (a sync point) and flushes it; -1 with the
+ * connection dropped when it cannot. */
 static int
-pipe_collect(struct db *db)
+pipe_sync(struct db *db)
+{
+	if (PQpipelineSync(db->conn) == 1 && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (!db->pipe_failed)
+		db_note_failure(db, NULL, "pipeline");
+	db_drop(db);
+	return -1;
+}
+
+/* Reads every result of a synced pipeline, in order: into each statement's
+ * *out or to its fn.  0 when all succeeded; on a failure every *out is
+ * NULL.  The connection leaves pipeline mode (or is dropped when it
+ * cannot). */
+static int
+pipe_read(struct db *db)
 {
 	bool ok = !db->pipe_failed;
 	int n = db->n_sent;
 
-	if (PQpipelineSync(db->conn) != 1 || PQstatus(db->conn) != CONNECTION_OK) {
-		if (ok)
-			db_note_failure(db, NULL, "pipeline");
-		pipe_forget(db);
-		db_drop(db);
-		return -1;
-	}
 	for (int i = 0; i < n && PQstatus(db->conn) == CONNECTION_OK; i++) {
 		struct db_sent *s = &db->sent[i];
 		PGresult *r = pipe_result(db, s, &ok);
@@ -298,6 +308,35 @@ pipe_collect(struct db *db)
 		return -1;
 	}
 	return ok ? 0 : -1;
+}
+
+/* Sends what the pipeline holds and reads every result. */
+static int
+pipe_collect(struct db *db)
+{
+	return pipe_sync(db) == 0 ? pipe_read(db) : -1;
+}
+
+static void tx_ended(struct db *db);
+
+int
+db_settle(struct db *db)
+{
+	if (!db->unawaited)
+		return 0;
+	db->unawaited = false;
+	if (db->conn == NULL)
+		return -1;
+	db->in_tx = true; /* until the answer says it ended */
+	int rc = pipe_read(db);
+	if (rc == 0 && strcmp(PQcmdStatus(db->unawaited_commit), "COMMIT") != 0)
+		rc = -1;
+	PQclear(db->unawaited_commit);
+	db->unawaited_commit = NULL;
+	if (rc != 0)
+		log_error("db: a commit not waited for failed (%s)", db->failed);
+	tx_ended(db);
+	return rc;
 }
 
 /* st after what the pipeline holds, all in one round trip; its result. */
@@ -338,6 +377,7 @@ db_once(struct db *db, struct db_stmt *st, const struct db_params *p)
 PGresult *
 db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 {
+	(void)db_settle(db);
 	db->sqlstate[0] = '\0';
 	if (db->conn == NULL && db->in_tx) {
 		snprintf(db->failed, sizeof(db->failed), "08003");
@@ -399,6 +439,7 @@ db_affected(struct db *db, struct db_stmt *st, const struct db_params *p)
 int
 db_begin(struct db *db)
 {
+	(void)db_settle(db);
 	db->sqlstate[0] = '\0';
 	if (db_connect(db) != 0)
 		return -1;
@@ -527,6 +568,28 @@ db_commit_nowait(struct db *db)
 }
 
 int
+db_commit_unawaited(struct db *db)
+{
+	if (db->conn == NULL || !db->in_tx) {
+		tx_ended(db);
+		return -1;
+	}
+	if (pipe_send(db, &st_nowait, NULL, NULL, NULL, NULL) != 0 ||
+	    pipe_send(db, &st_commit, NULL, &db->unawaited_commit, NULL, NULL) != 0 ||
+	    pipe_sync(db) != 0) {
+		if (db->conn != NULL && db->n_sent > 0)
+			(void)pipe_collect(db);
+		tx_ended(db);
+		return -1;
+	}
+	db->unawaited = true;
+	db->in_tx = false;
+	db->defer = false;
+	db->tx_unstarted = false;
+	return 0;
+}
+
+int
 db_commit(struct db *db)
 {
 	db->sqlstate[0] = '\0';
@@ -536,6 +599,7 @@ db_commit(struct db *db)
 void
 db_rollback(struct db *db)
 {
+	(void)db_settle(db);
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		PQclear(db->n_sent > 0 ? pipe_run(db, &st_rollback, NULL) :
 		    db_try(db, &st_rollback, NULL));

@@ -45,6 +45,8 @@ struct db {
 	bool pipe_failed;  /* a statement could not be sent: the pipeline fails */
 	int n_sent;
 	struct db_sent sent[DB_MAX_SENT];
+	bool unawaited;            /* db_commit_unawaited(): its answer not read */
+	PGresult *unawaited_commit;
 	int writes;     /* statements other than SELECT run by db_run since BEGIN */
 	char sqlstate[6]; /* of the last failure, "" otherwise */
 	/* The last failure, kept until db_clear_failure(): its SQLSTATE (class
@@ -131,6 +133,17 @@ int db_commit(struct db *db);
  * database crash would lose nothing anyone relies on: see bot_process().
  */
 int db_commit_nowait(struct db *db);
+/*
+ * db_commit_nowait() whose answer is not waited for: the COMMIT goes out
+ * and the connection's next statement (or db_settle()) reads its answer —
+ * the round trip a person would wait for is not taken.  Only for a
+ * transaction whose loss would lose nothing anyone relies on (see
+ * bot_process); a failure is logged when it is read.
+ */
+int db_commit_unawaited(struct db *db);
+/* Reads the answer of a db_commit_unawaited(): 0 when it committed (or
+ * there was none), -1 when not. */
+int db_settle(struct db *db);
 void db_rollback(struct db *db);
 void db_clear_failure(struct db *db);
 /*

@@ -262,6 +262,66 @@ too_many_statements_in_one_trip_fail_the_transaction(void **state)
 	assert_int_equal(count(), 0);
 }
 
+static int64_t
+count_other(void)
+{
+	/* statements are prepared per connection generation: the other
+	 * connection has its own */
+	static struct db_stmt st_count_other = DB_STMT("t_count_other",
+	    "SELECT count(*) FROM aisha_db_test");
+	PGresult *r = db_run(&other, &st_count_other, NULL);
+
+	assert_non_null(r);
+	int64_t n = db_i64(r, 0, 0);
+	PQclear(r);
+	return n;
+}
+
+static void
+a_commit_not_waited_for_is_read_by_the_next_statement(void **state)
+{
+	(void)state;
+	need_db();
+	assert_int_equal(db_begin(&db), 0);
+	assert_int_equal(put(13, 1), 0);
+	assert_int_equal(db_commit_unawaited(&db), 0);
+	assert_false(db.in_tx);
+	/* committed by the server without anyone reading the answer */
+	for (int i = 0; i < 200 && count_other() != 1; i++)
+		;
+	assert_int_equal(count_other(), 1);
+	assert_int_equal(count(), 1); /* reads the answer first, then runs */
+	assert_false(db.unawaited);
+	assert_int_equal(db_begin(&db), 0);
+	db_defer(&db);
+	assert_int_equal(put(14, 1), 0);
+	assert_int_equal(db_commit_unawaited(&db), 0);
+	assert_int_equal(db_settle(&db), 0);
+	assert_int_equal(db_settle(&db), 0); /* nothing left to read */
+	assert_int_equal(count(), 2);
+}
+
+static void
+a_failed_commit_not_waited_for_is_told_and_leaves_the_connection_clean(void **state)
+{
+	(void)state;
+	need_db();
+	assert_int_equal(db_begin(&db), 0);
+	db_defer(&db);
+	assert_int_equal(put(15, 1), 0);
+	assert_int_equal(put(16, -1), 0);
+	assert_int_equal(db_commit_unawaited(&db), 0); /* only sent */
+	assert_int_equal(db_settle(&db), -1);
+	assert_string_equal(db.failed, "23514");
+	db_clear_failure(&db);
+	assert_int_equal(count(), 0);
+	assert_int_equal(db_begin(&db), 0);
+	assert_int_equal(put(17, 1), 0);
+	assert_int_equal(db_commit_unawaited(&db), 0);
+	db_rollback(&db); /* outside a transaction: reads the answer, rolls nothing back */
+	assert_int_equal(count(), 1);
+}
+
 int
 main(void)
 {
@@ -275,6 +335,9 @@ main(void)
 		    fresh),
 		cmocka_unit_test_setup(a_connection_lost_inside_a_transaction_fails_it, fresh),
 		cmocka_unit_test_setup(too_many_statements_in_one_trip_fail_the_transaction, fresh),
+		cmocka_unit_test_setup(a_commit_not_waited_for_is_read_by_the_next_statement, fresh),
+		cmocka_unit_test_setup(
+		    a_failed_commit_not_waited_for_is_told_and_leaves_the_connection_clean, fresh),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
