@@ -75,6 +75,9 @@ build/fuzz/fuzzers/%: tests/fuzz/%.c $(LIB) | build/fuzz/fuzzers
 $(BUILD)/bench/hello: bench/hello.c | $(BUILD)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+$(BUILD)/bench/one_select: bench/peers/one_select.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 $(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench build/fuzz/fuzzers:
 	mkdir -p $@
 
@@ -127,7 +130,8 @@ valgrind: all
 	@sh tools/valgrind.sh $(BUILD)/bin $(VALGRIND_ARGS)
 
 # Speed and memory (docs/BENCHMARKS.md); BENCH_ARGS=--quick for a short pass.
-bench: deps all $(BUILD)/bench/hello
+bench: deps all $(BUILD)/bench/hello $(BUILD)/bench/one_select
+	@sh tools/deps.sh bench
 	$(PY) bench/run.py --bin $(BUILD)/bin $(BENCH_ARGS)
 
 up: deps all

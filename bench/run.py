@@ -40,6 +40,8 @@ class Bench:
         self.notes = []
         self.next_base = 5000000000
         self.ceiling = None
+        self.one_select = None  # the C one-SELECT peer (issue 18)
+        self.python = None      # the FastAPI + asyncpg peer
 
     # --- tools ------------------------------------------------------------------
     def base(self):
@@ -47,12 +49,12 @@ class Bench:
         self.next_base += 10 ** 10
         return self.next_base
 
-    def wrk_cmd(self, path, script=None, args=(), conns=CONNS, secs=None, threads=2):
+    def wrk_cmd(self, path, script=None, args=(), conns=CONNS, secs=None, threads=2, url=None):
         cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % (secs or self.secs),
                "--latency", "--timeout", "10s"]
         if script:
             cmd += ["-s", os.path.join(HERE, "wrk", script)]
-        cmd.append("http://127.0.0.1:%d%s" % (self.s.port, path))
+        cmd.append("%s%s" % (url or "http://127.0.0.1:%d" % self.s.port, path))
         if args:
             cmd += ["--"] + [str(a) for a in args]
         return cmd
@@ -88,8 +90,63 @@ class Bench:
         self.add("ceiling: hello-world FastCGI, req/s", [r["rps"] for r in rs], "req/s")
         self.add("ceiling: p99", [r["p99"] for r in rs], "ms")
 
+    def peers_run(self):
+        """Issue 18's peers, measured in the same sitting as every figure:
+        the C one-SELECT FastCGI program behind the same lighttpd, and the
+        FastAPI + asyncpg program under uvicorn (uvloop, httptools, two
+        workers: one per core), each answering one prepared SELECT of a
+        random known user as JSON."""
+        self.wrk("/bench/one", "one.lua", [USERS])         # warm the caches
+        rs = [self.wrk("/bench/one", "one.lua", [USERS]) for _ in range(2)]
+        self.check_peer(rs, "one-SELECT")
+        self.one_select = max(r["rps"] for r in rs)
+        self.add("peer: C FastCGI + libpq, one SELECT, req/s", [r["rps"] for r in rs], "req/s")
+        self.add("peer: C one SELECT, p99", [r["p99"] for r in rs], "ms")
+        port = harness.free_port()
+        kv = dict(w.split("=", 1) for w in self.s.dburl.split())
+        env = dict(os.environ, PEER_DATABASE_URL="postgresql://%s@/%s?host=%s&port=%s" %
+                   (kv["user"], kv["dbname"], kv["host"], kv["port"]))
+        py = subprocess.Popen([PY, "-m", "uvicorn", "fastapi_peer:app", "--app-dir",
+                               os.path.join(HERE, "peers"), "--host", "127.0.0.1", "--port",
+                               str(port), "--workers", "2", "--loop", "uvloop", "--http",
+                               "httptools", "--no-access-log", "--log-level", "warning"],
+                              env=env)
+        try:
+            harness.wait_for(lambda: self.peer_up(port), 30, what="the FastAPI peer")
+            url = "http://127.0.0.1:%d" % port
+            self.wrk("/bench/one", "one.lua", [USERS], url=url)
+            rs = [self.wrk("/bench/one", "one.lua", [USERS], url=url) for _ in range(2)]
+            self.check_peer(rs, "Python")
+            self.python = max(r["rps"] for r in rs)
+            self.add("peer: FastAPI + asyncpg (uvicorn, uvloop, httptools), req/s",
+                     [r["rps"] for r in rs], "req/s")
+            self.add("peer: FastAPI p99", [r["p99"] for r in rs], "ms")
+        finally:
+            py.terminate()
+            py.wait(10)
+
+    def peer_up(self, port):
+        try:
+            import urllib.request
+            with urllib.request.urlopen("http://127.0.0.1:%d/bench/one?id=1000000001" % port,
+                                        timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def check_peer(self, rs, name):
+        for r in rs:
+            if r["non2xx"] or r["errors"]:
+                self.notes.append("%s peer: %d non-2xx, %d socket errors" %
+                                  (name, r["non2xx"], r["errors"]))
+
     def telegram_run(self, kind, label, target_rps=""):
         rs, calls = [], []
+        # a run first that is not counted: the first seconds of a kind of
+        # turn read its rows from disk into the caches (a third to a half of
+        # the steady rate in the first 3 s run, two thirds in the second)
+        self.wrk("/telegram/webhook", "telegram.lua", [kind, self.base(), self.s.secret, USERS],
+                 secs=max(self.secs, 8))
         for _ in range(2):
             c0 = self.tg_calls()
             r = self.wrk("/telegram/webhook", "telegram.lua",
@@ -349,13 +406,16 @@ def machine():
 
 
 def table(b):
-    lines = ["| figure | run 1 | run 2 | unit | target | best / ceiling |",
-             "|---|---|---|---|---|---|"]
-    for name, vals, unit, target, ratio in b.rows:
+    lines = ["| figure | run 1 | run 2 | unit | target | best / ceiling | / C one-SELECT"
+             " | / Python peer |", "|---|---|---|---|---|---|---|---|"]
+
+    def ratio(vals, to, ok):
+        return "%.0f%%" % (100.0 * max(vals) / to) if ok and to else ""
+    for name, vals, unit, target, r in b.rows:
         v = list(vals) + [""] * (2 - len(vals))
-        r = "%.0f%%" % (100.0 * max(vals) / b.ceiling) if ratio and b.ceiling else ""
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (name, fmt(v[0]), fmt(v[1]), unit,
-                                                          target, r))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            name, fmt(v[0]), fmt(v[1]), unit, target, ratio(vals, b.ceiling, r),
+            ratio(vals, b.one_select, r), ratio(vals, b.python, r)))
     return "\n".join(lines)
 
 
@@ -364,7 +424,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--procs", type=int, default=int(os.environ.get("AISHA_FCGI_PROCS", "4")))
-    ap.add_argument("--only", default="", help="comma-separated: ceiling,press,help,start,"
+    ap.add_argument("--only", default="", help="comma-separated: ceiling,peers,press,help,start,"
                     "photo,fal,poll,memory,cgi")
     ap.add_argument("--out", default=os.path.join(ROOT, "var", "bench-results.md"))
     ap.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
@@ -382,7 +442,7 @@ def main():
             sys.exit("seed failed: " + r.stderr)
         print("seeded in %.0f s; measuring (each figure twice)" % (time.time() - t0), flush=True)
         b = Bench(stack, args.quick)
-        runs = [("ceiling", b.ceiling_run),
+        runs = [("ceiling", b.ceiling_run), ("peers", b.peers_run),
                 ("press", lambda: b.both(lambda ms: b.telegram_run(
                     "press", "button press" + ms, ">= 5000"))),
                 ("help", lambda: b.both(lambda ms: b.telegram_run("help", "/help" + ms))),
@@ -395,7 +455,7 @@ def main():
                 ("cgi", b.cgi_run)]
         only = set(filter(None, args.only.split(",")))
         for name, fn in runs:
-            if not only or name in only or name == "ceiling":
+            if not only or name in only or name in ("ceiling", "peers"):
                 fn()
     finally:
         if not args.keep:
