@@ -168,6 +168,10 @@ on_menu_button(struct turn *t, const struct cb *cb)
 {
 	switch (cb->action) {
 	case CB_MENU:
+		/* from "write your prompt": a text is no longer taken as one */
+		if (t->conv.state == CONV_GEN_PROMPT &&
+		    conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
+			return -1;
 		turn_toast(t, NULL);
 		turn_show(t, turn_text(t, T_MENU), kb_main_menu(t->user.lang));
 		return 0;
@@ -214,6 +218,7 @@ on_callback(struct turn *t)
 	switch (a) {
 	case CB_GENDER: case CB_TYPE: case CB_TYPE_INFO: case CB_PHOTOS_DONE:
 	case CB_ADD_PHOTOS: case CB_START_TRAINING: case CB_CANCEL_CREATE:
+	case CB_CREATE_RESUME: case CB_CREATE_FRESH:
 		return flow_create_button(t, &cb);
 	case CB_MY_AVATARS: case CB_AVATAR_OPEN: case CB_AVATAR_MAIN:
 	case CB_AVATAR_DELETE: case CB_AVATAR_DELETE_OK: case CB_AVATAR_RETRY:

@@ -27,6 +27,8 @@ static const struct {
 	[CB_ADD_PHOTOS] = {"padd", 1},
 	[CB_START_TRAINING] = {"train", 1},
 	[CB_CANCEL_CREATE] = {"ccancel", 1},
+	[CB_CREATE_RESUME] = {"cgo", 1},
+	[CB_CREATE_FRESH] = {"cnew", 1},
 	[CB_AVATAR_OPEN] = {"av", 1},
 	[CB_AVATAR_MAIN] = {"avmain", 1},
 	[CB_AVATAR_DELETE] = {"avdel", 1},

@@ -32,6 +32,8 @@ enum cb_action {
 	CB_ADD_PHOTOS,
 	CB_START_TRAINING,
 	CB_CANCEL_CREATE,
+	CB_CREATE_RESUME, /* n1: a draft to go on with (its step again) */
+	CB_CREATE_FRESH,  /* n1: the draft to drop before a new one */
 	/* my avatars: n1 is the avatar */
 	CB_AVATAR_OPEN,
 	CB_AVATAR_MAIN,

@@ -488,6 +488,7 @@ batch_try(struct db *db, struct db_call *calls, int n)
 		if (pipe_send(db, calls[i].st, &calls[i].p, &calls[i].r, NULL, NULL) != 0)
 			break;
 	db->tx_unstarted = false;
+	db->writes = 0; /* the batch's own are its caller's to count (db.h) */
 	return pipe_collect(db);
 }
 

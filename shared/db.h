@@ -47,7 +47,8 @@ struct db {
 	struct db_sent sent[DB_MAX_SENT];
 	bool unawaited;            /* db_commit_unawaited(): its answer not read */
 	PGresult *unawaited_commit;
-	int writes;     /* statements other than SELECT run by db_run since BEGIN */
+	int writes;     /* statements other than SELECT run or sent since BEGIN,
+	                 * those of db_begin_batch() not counted */
 	char sqlstate[6]; /* of the last failure, "" otherwise */
 	/* The last failure, kept until db_clear_failure(): its SQLSTATE (class
 	 * 08 for a lost or refused connection) and message. */

@@ -78,7 +78,7 @@ show_details(struct turn *t, const struct avatar *a)
 		sbuf_addf(&s, "\n%s", turn_text(t, T_AVATAR_IS_MAIN));
 	if (a->status == AV_ERROR && a->error[0]) {
 		sbuf_add(&s, "\n");
-		text_addf(&s, l, T_AVATAR_ERROR, a->error);
+		text_addf(&s, l, T_AVATAR_ERROR, text_get(l, text_failure(a->error, true)));
 	}
 	if (a->status == AV_COMPLETED) {
 		kb_button_t(kb, l, T_BTN_GENERATE, CB_GEN_AVATAR, a->id, 0);
@@ -88,6 +88,10 @@ show_details(struct turn *t, const struct avatar *a)
 	}
 	if (a->status == AV_ERROR) {
 		kb_button_t(kb, l, T_BTN_RETRY, CB_AVATAR_RETRY, a->id, 0);
+		kb_row(kb);
+	}
+	if (a->status <= AV_READY) { /* a draft: its step again */
+		kb_button_t(kb, l, T_BTN_CONTINUE, CB_CREATE_RESUME, a->id, 0);
 		kb_row(kb);
 	}
 	if (a->status != AV_SUBMITTING && a->status != AV_TRAINING)

@@ -157,9 +157,36 @@ discard_current(struct turn *t)
 	return conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0);
 }
 
+/* A draft with a name (and maybe photos) is not thrown away unasked: go on
+ * with it, or start over (which drops it). */
+static int
+offer_draft(struct turn *t)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT;
+	enum lang l = t->user.lang;
+	int found = avatar_get(&t->ctx->db, t->conv.avatar_id, t->user.id, &a);
+
+	if (found <= 0)
+		return found;
+	text_addf(&s, l, T_DRAFT_FOUND, a.name, a.photos);
+	cJSON *kb = kb_new();
+	kb_button_t(kb, l, T_BTN_CONTINUE, CB_CREATE_RESUME, a.id, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_START_OVER, CB_CREATE_FRESH, a.id, 0);
+	turn_send(t, s.p, kb);
+	sbuf_free(&s);
+	return 1;
+}
+
 int
 flow_create_start(struct turn *t)
 {
+	if (conv_in_create(&t->conv) && t->conv.avatar_id != 0) {
+		int offered = offer_draft(t);
+		if (offered != 0)
+			return offered < 0 ? -1 : 0;
+	}
 	if (conv_in_create(&t->conv) && discard_current(t) != 0)
 		return -1;
 	if (conv_set(&t->ctx->db, &t->conv, CONV_CREATE_NAME, 0) != 0)
@@ -168,13 +195,27 @@ flow_create_start(struct turn *t)
 	return 0;
 }
 
+static void
+ask_gender(struct turn *t, int64_t aid, const char *name)
+{
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = kb_new();
+
+	text_addf(&s, t->user.lang, T_ASK_GENDER, name);
+	kb_button_t(kb, t->user.lang, T_BTN_MALE, CB_GENDER, aid, 0);
+	kb_button_t(kb, t->user.lang, T_BTN_FEMALE, CB_GENDER, aid, 1);
+	kb_row(kb);
+	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
+	turn_send(t, s.p, kb);
+	sbuf_free(&s);
+}
+
 static int
 on_name(struct turn *t)
 {
 	char name[4 * AVATAR_NAME_MAX + 1];
 	struct sbuf s = SBUF_INIT;
 	int64_t aid;
-	cJSON *kb;
 
 	switch (avatar_name_check(t->u->text, name, sizeof(name))) {
 	case NAME_EMPTY:
@@ -194,14 +235,7 @@ on_name(struct turn *t)
 	if (avatar_create(&t->ctx->db, t->user.id, name, &aid) != 0 ||
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
 		return -1;
-	text_addf(&s, t->user.lang, T_ASK_GENDER, name);
-	kb = kb_new();
-	kb_button_t(kb, t->user.lang, T_BTN_MALE, CB_GENDER, aid, 0);
-	kb_button_t(kb, t->user.lang, T_BTN_FEMALE, CB_GENDER, aid, 1);
-	kb_row(kb);
-	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
-	turn_send(t, s.p, kb);
-	sbuf_free(&s);
+	ask_gender(t, aid, name);
 	return 0;
 }
 
@@ -519,11 +553,66 @@ flow_create_cancel(struct turn *t)
 	return cancel_and_say(t) == 0 ? 1 : -1;
 }
 
+/* The draft's step again, as a new message: from the offer above, or from
+ * the draft's card (the conversation moves to it; another draft stays as it
+ * is, on the list). */
+static int
+on_resume(struct turn *t, int64_t aid)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb;
+	int found = avatar_get(&t->ctx->db, aid, t->user.id, &a);
+
+	if (found < 0)
+		return -1;
+	enum conv_state st = a.status == AV_PHOTOS ? CONV_CREATE_PHOTOS :
+	    a.status == AV_READY ? CONV_CREATE_SUMMARY :
+	    a.gender < 0 ? CONV_CREATE_GENDER : CONV_CREATE_TYPE;
+	if (found == 0 || a.status > AV_READY) {
+		turn_stale(t);
+		return 0;
+	}
+	if (conv_set(&t->ctx->db, &t->conv, st, a.id) != 0)
+		return -1;
+	turn_toast(t, NULL);
+	if (st == CONV_CREATE_GENDER) {
+		ask_gender(t, a.id, a.name);
+	} else if (st == CONV_CREATE_TYPE) {
+		turn_send(t, turn_text(t, T_ASK_TYPE), kb_types(t, a.id, true));
+	} else if (st == CONV_CREATE_SUMMARY) {
+		show_summary(t, &a, true);
+	} else {
+		progress_screen(&t->ctx->cfg, t->user.lang, a.id, a.photos, true, &s, &kb);
+		turn_send(t, s.p, kb);
+	}
+	sbuf_free(&s);
+	return 0;
+}
+
+/* Start over: the offered draft goes, and a new one begins. */
+static int
+on_fresh(struct turn *t, int64_t aid)
+{
+	if (!conv_in_create(&t->conv) || t->conv.avatar_id != aid) {
+		turn_stale(t);
+		return 0;
+	}
+	turn_toast(t, NULL);
+	if (discard_current(t) != 0)
+		return -1;
+	return flow_create_start(t);
+}
+
 int
 flow_create_button(struct turn *t, const struct cb *cb)
 {
 	if (cb->action == CB_START_TRAINING)
 		return on_start_training(t, cb);
+	if (cb->action == CB_CREATE_RESUME)
+		return on_resume(t, cb->n[0]);
+	if (cb->action == CB_CREATE_FRESH)
+		return on_fresh(t, cb->n[0]);
 	/* Every other button of the flow belongs to the avatar being created
 	 * (0 for the name step's Cancel). */
 	if (!conv_in_create(&t->conv) || cb->n[0] != t->conv.avatar_id) {

@@ -45,6 +45,29 @@ no_avatar(struct turn *t)
 	turn_show(t, turn_text(t, T_GEN_NO_AVATAR), kb);
 }
 
+/* The avatar asked for cannot generate (deleted, or not trained): the one
+ * that can, when there is one; else how to get one. */
+static int
+say_not_ready(struct turn *t)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT;
+	int found = avatar_for_generation(&t->ctx->db, t->user.id, 0, &a);
+
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		turn_toast(t, turn_text(t, T_GEN_NOT_READY));
+		no_avatar(t);
+		return 0;
+	}
+	text_addf(&s, t->user.lang, T_GEN_USE_OTHER, a.name);
+	turn_toast(t, s.p);
+	turn_send(t, s.p, kb_then_menu(t->user.lang, T_BTN_GENERATE, CB_GEN_AVATAR, a.id));
+	sbuf_free(&s);
+	return 0;
+}
+
 static int
 show_templates(struct turn *t, int64_t aid, int64_t page)
 {
@@ -54,6 +77,8 @@ show_templates(struct turn *t, int64_t aid, int64_t page)
 	int pages = (int)((gen_templates_count + TPL_PER_PAGE - 1) / TPL_PER_PAGE);
 
 	int found = avatar_for_generation(&t->ctx->db, t->user.id, aid, &a);
+	if (found == 0 && aid != 0) /* an old card of an avatar that is gone */
+		return say_not_ready(t);
 	if (found <= 0) {
 		if (found == 0)
 			no_avatar(t);
@@ -138,6 +163,15 @@ show_aspects(struct turn *t, int64_t aid, int64_t tpl, const char *style)
 	sbuf_free(&s);
 }
 
+/* Back from "write your prompt": a text is no longer taken as one. */
+static int
+leave_prompt(struct turn *t)
+{
+	if (t->conv.state != CONV_GEN_PROMPT)
+		return 0;
+	return conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0);
+}
+
 static int
 on_template(struct turn *t, const struct cb *cb)
 {
@@ -147,7 +181,10 @@ on_template(struct turn *t, const struct cb *cb)
 		    conv_set_prompt(&t->ctx->db, &t->conv, NULL) != 0)
 			return -1;
 		sbuf_addf(&s, turn_text(t, T_GEN_ASK_PROMPT), PROMPT_MAX);
-		turn_show(t, s.p, NULL);
+		cJSON *kb = kb_new();
+		kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, cb->n[0], 0);
+		kb_button_t(kb, t->user.lang, T_BTN_MENU, CB_MENU, 0, 0);
+		turn_show(t, s.p, kb);
 		sbuf_free(&s);
 		return 0;
 	}
@@ -246,7 +283,7 @@ chat_action(struct turn *t)
 }
 
 /* Tells the user what became of a create/repeat request. */
-static void
+static int
 say_created(struct turn *t, enum gen_create rc, int64_t gid, bool edit)
 {
 	struct sbuf s = SBUF_INIT;
@@ -267,13 +304,13 @@ say_created(struct turn *t, enum gen_create rc, int64_t gid, bool edit)
 		turn_send(t, s.p, NULL);
 		break;
 	case GEN_NOT_READY:
-		turn_toast(t, turn_text(t, T_GEN_NOT_READY));
-		turn_send(t, turn_text(t, T_GEN_NOT_READY), NULL);
-		break;
+		sbuf_free(&s);
+		return say_not_ready(t);
 	case GEN_DB_ERROR:
 		break;
 	}
 	sbuf_free(&s);
+	return 0;
 }
 
 static int
@@ -293,7 +330,7 @@ on_go(struct turn *t, const struct cb *cb)
 	if (found < 0)
 		return -1;
 	if (found == 0 || a.status != AV_COMPLETED) {
-		say_created(t, GEN_NOT_READY, 0, false);
+		return say_created(t, GEN_NOT_READY, 0, false);
 		return 0;
 	}
 	if (tp != NULL) {
@@ -322,7 +359,8 @@ on_go(struct turn *t, const struct cb *cb)
 		return -1;
 	if (rc == GEN_CREATED && tp == NULL && conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
 		return -1;
-	say_created(t, rc, gid, true);
+	if (say_created(t, rc, gid, true) != 0)
+		return -1;
 	return 0;
 }
 
@@ -479,6 +517,8 @@ show_gallery(struct turn *t, int64_t page, bool edit_media)
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_REGENERATE, CB_IMG_REGEN, m.id, 0);
 	kb_button_t(kb, l, T_BTN_DELETE, CB_IMG_DELETE, m.id, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_MENU, CB_MENU, 0, 0);
 	sbuf_addf(&cap, turn_text(t, T_GALLERY_CAPTION), (int)page + 1, total,
 	    style_of(t, m.template_key), m.created);
 	if (edit_media && t->u->kind == TG_KIND_CALLBACK && t->u->callback_photo)
@@ -512,8 +552,7 @@ on_image(struct turn *t, const struct cb *cb)
 		enum gen_create rc = generation_repeat(t->ctx, t->user.id, m.id, t->u->chat_id, &gid);
 		if (rc == GEN_DB_ERROR)
 			return -1;
-		say_created(t, rc, gid, false);
-		return 0;
+		return say_created(t, rc, gid, false);
 	}
 	case CB_IMG_FULL:
 		turn_toast(t, NULL);
@@ -536,7 +575,8 @@ on_image(struct turn *t, const struct cb *cb)
 		if (done < 0)
 			return -1;
 		turn_toast(t, turn_text(t, T_IMG_DELETED));
-		turn_show(t, turn_text(t, T_IMG_DELETED), NULL);
+		turn_show(t, turn_text(t, T_IMG_DELETED),
+		    kb_then_menu(t->user.lang, T_BTN_GALLERY, CB_GALLERY, 0));
 		log_info("image %" PRId64 " deleted by its owner", m.id);
 		return 0;
 	}
@@ -555,6 +595,8 @@ flow_generate_button(struct turn *t, const struct cb *cb)
 		return flow_generate_start(t, 0);
 	case CB_GEN_AVATAR:
 		turn_toast(t, NULL);
+		if (leave_prompt(t) != 0)
+			return -1;
 		return show_templates(t, cb->n[0], cb->n[1]) < 0 ? -1 : 0;
 	case CB_GEN_PICK:
 		turn_toast(t, NULL);

@@ -72,7 +72,8 @@ training_text(const struct app_ctx *ctx, const struct avatar_job *a, const struc
 	else if (e->how == FAL_END_TIMED_OUT)
 		text_addf(s, l, T_TRAINING_TIMEOUT, a->name);
 	else
-		text_addf(s, l, T_TRAINING_FAILED, a->name, e->r.error);
+		text_addf(s, l, T_TRAINING_FAILED, a->name,
+		    text_get(l, text_failure(e->r.error, true)));
 	refunded(&a->j, e, s);
 	if (e->ok)
 		*kb = kb_trained(l, a->j.id);
@@ -125,7 +126,9 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 		    training_minutes(&ctx->cfg, a->style));
 	else
 		text_addf(&s, j->lang, T_TRAINING_PROGRESS, a->name, progress);
-	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, NULL);
+	cJSON *kb = kb_new();
+	kb_button_t(kb, j->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb);
 	tg_call(ctx->tg, "editMessageText", p, &r);
 	tg_reply_free(&r);
 	cJSON_Delete(p);
@@ -204,8 +207,11 @@ gen_not_made(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 		flow_credits_refusal(&ctx->cfg, j->lang, e->bill, e->price, e->balance, e->per_day,
 		    &s, &kb);
 	else
-		text_addf(&s, j->lang, T_GEN_FAILED, e->r.error[0] ? e->r.error :
-		    "FAL reported an error");
+		text_addf(&s, j->lang, T_GEN_FAILED,
+		    text_get(j->lang, text_failure(e->r.error, false)));
+	if (kb == NULL)
+		kb = kb_then_menu(j->lang, T_BTN_GENERATE, CB_GEN_AVATAR,
+		    ((const struct gen_job *)j)->avatar_id);
 	refunded(j, e, &s);
 	int rc = gen_queue(&ctx->db, j, part, "sendMessage", reply_message_params(j->chat_id, s.p,
 	    kb), NULL, notes);
@@ -229,7 +235,8 @@ gen_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 		text_addf(&s, j->lang, T_GEN_NSFW);
 		refunded(j, e, &s);
 		rc = gen_queue(&ctx->db, j, "nsfw", "sendMessage", reply_message_params(j->chat_id,
-		    s.p, NULL), NULL, notes);
+		    s.p, kb_then_menu(j->lang, T_BTN_GENERATE, CB_GEN_AVATAR, g->avatar_id)), NULL,
+		    notes);
 	}
 	sbuf_free(&s);
 	return rc;

@@ -148,6 +148,16 @@ kb_then_avatars(enum lang l, enum text_id t, enum cb_action a, int64_t avatar_id
 }
 
 cJSON *
+kb_then_menu(enum lang l, enum text_id t, enum cb_action a, int64_t n1)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, t, a, n1, 0);
+	kb_button_t(kb, l, T_BTN_MENU, CB_MENU, 0, 0);
+	return kb;
+}
+
+cJSON *
 kb_retry(enum lang l, int64_t avatar_id)
 {
 	return kb_then_avatars(l, T_BTN_RETRY, CB_AVATAR_RETRY, avatar_id);

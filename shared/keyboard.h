@@ -30,6 +30,9 @@ cJSON *kb_image(enum lang l, int64_t image_id);
 cJSON *kb_album(enum lang l, const int64_t *image_ids, int n);
 /* Under a training that failed: Retry, My avatars. */
 cJSON *kb_retry(enum lang l, int64_t avatar_id);
+/* The way on from a message that ends a step: one button (t, a, n1), then
+ * the main menu. */
+cJSON *kb_then_menu(enum lang l, enum text_id t, enum cb_action a, int64_t n1);
 /* The credit packs of CREDIT_PACKS, a row each (an empty keyboard when none). */
 cJSON *kb_packs(enum lang l, const struct config *c);
 /* Under a training that completed: Generate, My avatars. */

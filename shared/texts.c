@@ -106,3 +106,51 @@ lang_parse(const char *code, enum lang *out)
 		return -1;
 	return 0;
 }
+
+/* Lower-case ASCII copy of s (at most len - 1 bytes): the words below are
+ * English, FAL's and ours. */
+static void
+lower(const char *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i + 1 < len; i++)
+		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	out[i] = '\0';
+}
+
+static bool
+has_any(const char *s, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strstr(s, *words) != NULL)
+			return true;
+	return false;
+}
+
+enum text_id
+text_failure(const char *error, bool photos)
+{
+	/* ours, about this server: nothing the person can change */
+	static const char *const server[] = {"media_dir", "publish", "database", "holds no",
+		NULL};
+	static const char *const content[] = {"content_policy", "content checker", "flagged",
+		"nsfw", "safety", "moderat", NULL};
+	static const char *const busy[] = {"timeout", "timed out", "unavailable", "internal server",
+		"http 5", "status code: 5", "overload", "rate limit", "too many requests", "busy",
+		"downstream", NULL};
+	static const char *const pictures[] = {"image", "photo", "picture", "download",
+		"getfile", "file_path", "zip", "archive", "face", "jpeg", "png", NULL};
+	char s[600];
+
+	lower(error ? error : "", s, sizeof(s));
+	if (has_any(s, server))
+		return T_FAIL_UNKNOWN;
+	if (has_any(s, content))
+		return T_FAIL_CONTENT;
+	if (has_any(s, busy))
+		return T_FAIL_BUSY;
+	if (photos && has_any(s, pictures))
+		return T_FAIL_PHOTOS;
+	return T_FAIL_UNKNOWN;
+}

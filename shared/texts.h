@@ -7,6 +7,8 @@
 #ifndef AISHA_TEXTS_H
 #define AISHA_TEXTS_H
 
+#include <stdbool.h>
+
 #include "sbuf.h"
 
 enum lang { LANG_RU, LANG_EN, LANG__COUNT };
@@ -20,6 +22,7 @@ enum text_id {
 	T_BTN_GALLERY,
 	T_BTN_HELP,
 	T_BTN_BACK,
+	T_BTN_MENU,
 	T_HELP,
 	T_USE_MENU,
 	T_PRIVATE_ONLY,
@@ -157,6 +160,15 @@ enum text_id {
 	T_CMD_PAYSUPPORT,
 	T_CMD_TERMS,
 	T_PAYMENT_REFUNDED,    /* %d stars, %d credits taken back */
+	T_FAIL_PHOTOS,         /* why a job failed, as the person is told it */
+	T_FAIL_CONTENT,
+	T_FAIL_BUSY,
+	T_FAIL_UNKNOWN,
+	T_STALE_IN_FLOW,
+	T_GEN_USE_OTHER,       /* %s the avatar one can generate with */
+	T_DRAFT_FOUND,         /* %s name, %d photos */
+	T_BTN_CONTINUE,
+	T_BTN_START_OVER,
 	T__COUNT
 };
 
@@ -172,6 +184,12 @@ void text_addf(struct sbuf *out, enum lang l, enum text_id id, ...);
  * entities &lt; &gt; &amp; &quot; decoded, at most max characters — for
  * what Telegram shows without a parse mode (answerCallbackQuery). */
 void text_plain(struct sbuf *out, const char *html, size_t max);
+/* What a person is told of a failure whose technical reason is error (FAL's
+ * words or ours): the photos could not be read, the content was refused,
+ * the service is busy, or something else — never the technical text, which
+ * stays in the logs and the operator API.  photos: whether "the photos"
+ * can be the reason (a training). */
+enum text_id text_failure(const char *error, bool photos);
 /* ru for ru/uk/be/kk (and their regional forms), en otherwise. */
 enum lang lang_from_code(const char *language_code);
 const char *lang_code(enum lang l); /* "ru" / "en" */

@@ -12,6 +12,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_BTN_GALLERY] = "🖼 Gallery",
 	[T_BTN_HELP] = "❓ Help",
 	[T_BTN_BACK] = "⬅️ Back",
+	[T_BTN_MENU] = "🏠 Menu",
 	[T_HELP] = "<b>How it works</b>\n"
 	    "1. “Create avatar”: a name, gender, training type and 10–20 of your photos.\n"
 	    "2. Training takes about 5–15 minutes — I'll message you when it's done.\n"
@@ -158,4 +159,14 @@ const char *const texts_en[T__COUNT] = {
 	[T_CMD_PAYSUPPORT] = "Help with a payment",
 	[T_CMD_TERMS] = "Terms of service",
 	[T_PAYMENT_REFUNDED] = "↩️ Your payment of %d ⭐ was refunded; %d credits were taken back.",
+	[T_FAIL_PHOTOS] = "the photos could not be read — try other shots (JPEG or PNG, face clearly visible)",
+	[T_FAIL_CONTENT] = "the service refused the content (safety filter)",
+	[T_FAIL_BUSY] = "the service is busy right now, please try again a bit later",
+	[T_FAIL_UNKNOWN] = "something went wrong on the service's side",
+	[T_STALE_IN_FLOW] = "That button is out of date — let's go on from the latest message.",
+	[T_DRAFT_FOUND] = "You have already started avatar <b>%s</b> (photos: %d). Go on with it? "
+	    "Starting over deletes this draft and its photos.",
+	[T_BTN_CONTINUE] = "▶️ Continue",
+	[T_BTN_START_OVER] = "🆕 Start over",
+	[T_GEN_USE_OTHER] = "That avatar is gone or not trained yet. You can generate with avatar <b>%s</b>.",
 };

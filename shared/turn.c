@@ -51,7 +51,13 @@ turn_stale(struct turn *t)
 {
 	log_info("stale button '%s' (conversation %s)", t->u->callback_data ? t->u->callback_data : "",
 	    conv_state_name(t->conv.state));
+	if (t->conv.state != CONV_IDLE) { /* in a flow: its latest message is the way on */
+		turn_toast(t, turn_text(t, T_STALE_IN_FLOW));
+		return;
+	}
 	turn_toast(t, turn_text(t, T_STALE_BUTTON));
+	if (t->u->chat_id != 0) /* a button on an inline message has no chat */
+		turn_send_menu(t, false); /* as the notice says */
 }
 
 void

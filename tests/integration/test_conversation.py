@@ -462,3 +462,43 @@ def unknown_and_malformed_share_codes_get_a_clear_answer(s):
         if code.startswith("img_") and len(code) > 4:
             check(any("не найдена" in t for t in texts) or any("меню" in t for t in texts),
                   "the picture is gone, or the menu: %r" % texts)
+
+
+def buttons_in(call):
+    return [b.get("callback_data", "") for row in
+            (call["params"].get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+@test
+def a_draft_is_offered_back_not_thrown_away(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u, name="Марат")
+    for _ in range(3):
+        u.photo()
+    u.text("/start")
+    seq = s.seq()
+    u.press("v1:new")
+    offer = [c for c in u.calls("sendMessage", since=seq) if "Марат" in c["params"]["text"]]
+    check(offer and "фото: 3" in offer[-1]["params"]["text"], "the draft offered: %r" % u.texts(seq))
+    b = buttons_in(offer[-1])
+    check("v1:cgo:%s" % aid in b and "v1:cnew:%s" % aid in b, "Continue and Start over: %r" % b)
+    eq(photos(s, aid), 3, "the draft and its photos kept")
+    seq = s.seq()
+    u.press_raw("v1:cgo:%s" % aid)
+    eq([str(x) for x in u.conv()], ["create_photos", str(aid)], "back at the draft's photo step")
+    check(any("3" in t for t in u.texts(seq)), "the count shown: %r" % u.texts(seq))
+    u.photo()
+    eq(photos(s, aid), 4, "photos go on into the draft")
+    # the draft's card has the way on too
+    u.text("/start")
+    seq = s.seq()
+    u.press_raw("v1:av:%s" % aid)
+    card = [c for c in u.calls(since=seq) if c["method"] in ("sendMessage", "editMessageText")]
+    check(card and "v1:cgo:%s" % aid in buttons_in(card[-1]), "Continue on the card")
+    # and starting over drops it, after asking
+    u.press("v1:new")
+    seq = s.seq()
+    u.press_raw("v1:cnew:%s" % aid)
+    eq(s.one("SELECT count(*) FROM avatars WHERE id = %s" % aid), "0", "the draft dropped")
+    eq(u.conv()[0], "create_name", "a new avatar's name asked")
+    check(u.texts(seq), "the name step shown")

@@ -334,7 +334,9 @@ def a_5xx_result_after_completed_fails_the_generation_once(s):
     eq(s.one("SELECT count(*) FROM notifications WHERE generation_id = %s"
              " AND dedupe_key = 'gen:%s:failed' AND status = 'sent'" % (gid, gid)), "1",
        "the person is told once")
-    check(seq, "seq")
+    told = [t for t in u.texts(since=seq) if "Не получилось сгенерировать" in t]
+    check(told and "перегружен" in told[-1] and "503" not in told[-1],
+          "told why, in Russian: %r" % told)
 
 
 @test
@@ -416,6 +418,9 @@ def a_long_non_ascii_fal_error_fails_the_generation_on_the_first_webhook(s):
         if c["params"].get("request_id") == rid], [200], "taken the first time")
     wait_for(lambda: s.one("SELECT status FROM notifications WHERE dedupe_key = 'gen:%s:failed'"
                            % gid) == "sent", 5, what="the person told")
+    told = [t for t in u.texts(since=seq) if "Не получилось сгенерировать" in t]
+    check(told and "é" not in told[-1] and "что-то пошло не так" in told[-1],
+          "FAL's words stay out of the chat: %r" % told)
 
 
 @test
@@ -570,6 +575,9 @@ def a_refused_generation_submit_fails_it_and_tells_the_person(s):
     check(s.one("SELECT error FROM generations WHERE id = %s" % gid), "reason kept")
     wait_for(lambda: s.one("SELECT status FROM notifications WHERE dedupe_key = 'gen:%s:failed'"
                            % gid) == "sent", 5, what="the person told")
+    told = [t for t in u.texts(since=seq) if "Не получилось сгенерировать" in t]
+    check(told and "é" not in told[-1] and "что-то пошло не так" in told[-1],
+          "FAL's words stay out of the chat: %r" % told)
     eq(len(fal_submits(s, seq)), 1, "no retry of a 422")
 
 
@@ -614,3 +622,101 @@ def inline_share_answers_with_the_picture_itself(s):
     eq([x.get("type") for x in res["results"]], ["photo"], "one picture")
     eq((res["results"][0].get("photo_url"), res["results"][0].get("thumbnail_url")), (url, url),
        "the shared picture, by its URL with a thumbnail (no file_id yet)")
+
+
+def buttons_of(call):
+    return [b.get("callback_data", "") for row in
+            (call["params"].get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+@test
+def the_prompt_request_has_back_and_menu_and_back_leaves_the_prompt_step(s):
+    u, aid = trained_user(s)
+    u.press_raw("v1:gen")
+    m, _ = u.button("v1:gt:")
+    seq = s.seq()
+    u.press_raw("v1:gt:%s:0" % aid, m)                  # "my own prompt"
+    eq(u.conv()[0], "gen_prompt", "waiting for the prompt")
+    ask = [c for c in u.calls(since=seq) if c["method"] in ("editMessageText", "sendMessage")]
+    b = buttons_of(ask[-1])
+    check("v1:g:%s:0" % aid in b and "v1:menu" in b, "Back and Menu on the request: %r" % b)
+    u.press_raw("v1:g:%s:0" % aid)
+    eq(u.conv()[0], "idle", "Back leaves the prompt step")
+    check(u.button("v1:gt:"), "the templates again")
+    u.text("a castle in the clouds")
+    eq(gens(s, u.uid), [], "a text after Back is not taken as a prompt")
+    u.press_raw("v1:gt:%s:0" % aid)
+    u.press_raw("v1:menu")
+    eq(u.conv()[0], "idle", "Menu leaves the prompt step too")
+
+
+@test
+def a_failed_generation_and_a_deleted_picture_each_carry_the_way_on(s):
+    u, aid = trained_user(s)
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "result", "status": 422})
+    seq = s.seq()
+    generate(u)
+    failed = wait_for(lambda: [c for c in u.calls("sendMessage", since=seq)
+                               if "Не получилось сгенерировать" in c["params"]["text"]], 8,
+                      what="the failure message")
+    b = buttons_of(failed[-1])
+    check("v1:g:%s:0" % aid in b and "v1:menu" in b, "Generate and Menu: %r" % b)
+    seq = s.seq()      # the injected failure was for one result
+    generate(u)
+    wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    seq = s.seq()
+    u.press_raw("v1:gal")
+    page = [c for c in u.calls(since=seq) if c["method"] == "sendPhoto"]
+    check(page and "v1:menu" in buttons_of(page[-1]), "a gallery page has Menu")
+    img = [d for d in buttons_of(page[-1]) if d.startswith("v1:idel:")][0].split(":")[2]
+    u.press_raw("v1:idelok:%s" % img)
+    gone = [c for c in u.calls(since=seq) if c["method"] in ("editMessageText", "sendMessage",
+                                                             "editMessageCaption")
+            and "удалена" in (c["params"].get("text") or c["params"].get("caption") or "")]
+    check(gone and "v1:gal" in buttons_of(gone[-1]) and "v1:menu" in buttons_of(gone[-1]),
+          "the deleted notice has Gallery and Menu: %r" % gone)
+
+
+@test
+def buttons_of_a_deleted_avatar_offer_the_avatar_that_can_generate(s):
+    u, aid = trained_user(s)
+    seq = s.seq()
+    generate(u)
+    ph = wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    img = [d for d in buttons_of(ph[-1]) if d.startswith("v1:iregen:")][0].split(":")[2]
+    other = s.one("INSERT INTO avatars (user_id, name, gender, training_type, trigger_phrase,"
+                  " status, fal_request_id, diffusers_lora_file_url, training_completed_at)"
+                  " VALUES (%s, 'Вторая', 'female', 'portrait', 'TOK', 'completed', 'req-%s',"
+                  " 'https://v3.fal.media/files/x/l2.safetensors', now()) RETURNING id"
+                  % (u.db_user_id(), uuid.uuid4().hex))
+    s.sql("UPDATE avatars SET deleted_at = now() WHERE id = %s" % aid)
+    n = len(gens(s, u.uid))
+    for data in ("v1:iregen:%s" % img, "v1:g:%s:0" % aid):
+        seq = s.seq()
+        u.press_raw(data)
+        said = [c for c in u.calls("sendMessage", since=seq) if "Вторая" in c["params"]["text"]]
+        check(said and "ещё не обучен" in said[-1]["params"]["text"] and
+              "v1:g:%s:0" % other in buttons_of(said[-1]),
+              "%s: the other avatar offered: %r" % (data, u.texts(seq)))
+        check(not any("Сначала нужен обученный аватар" in t for t in u.texts(seq)),
+              "%s: not told to create one" % data)
+    eq(len(gens(s, u.uid)), n, "nothing generated with the deleted avatar")
+
+
+@test
+def a_stale_button_shows_the_menu_it_promises_or_lets_the_flow_go_on(s):
+    u, aid = trained_user(s)
+    seq = s.seq()
+    u.press_raw("v1:avretry:99999999")          # not theirs: stale, the person idle
+    a = s.calls(seq, "answerCallbackQuery")
+    check(a and "вот актуальное меню" in a[-1]["params"].get("text", ""), "the notice")
+    menu = u.calls("sendMessage", since=seq) + u.calls("editMessageText", since=seq)
+    check(menu and "v1:avs" in buttons_of(menu[-1]), "and the menu: %r" % u.texts(seq))
+    u.press_raw("v1:gen")
+    u.press_raw("v1:gt:%s:0" % aid)                # waiting for a prompt
+    seq = s.seq()
+    u.press_raw("v1:avretry:99999999")
+    a = s.calls(seq, "answerCallbackQuery")
+    check(a and "продолжим" in a[-1]["params"].get("text", ""), "the flow goes on: %r" % a)
+    eq(u.calls("sendMessage", since=seq), [], "no menu in the middle of a step")
+    eq(u.conv()[0], "gen_prompt", "still waiting for the prompt")

@@ -589,6 +589,11 @@ def test_mode_end_to_end_through_the_bot(s):
         wait_for(lambda: av(s, aid, "status") == "training", 10, what="started by the trigger")
         check(av(s, aid, "fal_request_id").startswith("test-"), "a test request id")
         check(any("has started" in t for t in u.texts(seq)), "the user sees it started")
+        started = [c for c in u.calls("editMessageText", since=seq)
+                   if "has started" in c["params"]["text"]]
+        kb = [b.get("callback_data") for row in (started[-1]["params"].get("reply_markup") or
+                                                 {}).get("inline_keyboard", []) for b in row]
+        check("v1:avs" in kb, "My avatars stays on the progress message: %r" % kb)
         def done():
             s.sql("UPDATE avatars SET last_status_check = NULL WHERE id = %s" % aid)
             r = s.cli("check-status", "--all", env={"FAL_TRAINING_TEST_MODE": "true",
@@ -872,3 +877,31 @@ def training_zip_holds_each_of_the_avatars_photos_once(s):
     eq(train(s, aid).status, 202, "start")
     sub = submits(s, seq)
     check_zip(s, sub[0]["params"]["input"]["images_data_url"], aid, 11)
+
+
+@test
+def fal_errors_reach_the_person_as_a_reason_in_their_language(s):
+    # FAL's words stay in the database and the logs; the person reads why,
+    # in Russian, in the message and on the avatar's card
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "lost"})
+    tid, aid = make_queued(s)
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    body = webhook_body(av(s, aid, "fal_request_id"), ok=False)
+    body["payload"]["detail"] = [{"loc": ["body", "images_data_url"],
+                                  "msg": "Could not download images", "type": "file_download_error"}]
+    eq(s.fal_post(hook_path(s, aid), body).status, 200, "the ERROR webhook")
+    eq(av(s, aid, "status"), "error", "failed")
+    check("Could not download images" in av(s, aid, "training_error"), "FAL's words kept")
+    told = wait_for(lambda: [t for t in chat_texts(s, tid, seq) if "Не удалось обучить" in t], 5,
+                    what="the failure message")[0]
+    check("не удалось прочитать фотографии" in told, told)
+    for word in ("images_data_url", "Could not", "download", "422"):
+        check(word not in told, "%r in %r" % (word, told))
+    from tg_user import User
+    u = User(s, tid)
+    seq2 = s.seq()
+    u.press_raw("v1:av:%s" % aid)
+    card = [t for t in u.texts(since=seq2) if "Ава" in t]
+    check(card and "не удалось прочитать фотографии" in card[-1] and
+          "Could not" not in card[-1], "the card: %r" % card)

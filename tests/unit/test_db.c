@@ -81,15 +81,22 @@ put(int id, int v)
 	return db_exec(&db, &st_put, &p);
 }
 
+/* The one number st answers on connection d. */
 static int64_t
-count(void)
+number(struct db *d, struct db_stmt *st, const struct db_params *p)
 {
-	PGresult *r = db_run(&db, &st_count, NULL);
+	PGresult *r = db_run(d, st, p);
 
 	assert_non_null(r);
 	int64_t n = db_i64(r, 0, 0);
 	PQclear(r);
 	return n;
+}
+
+static int64_t
+count(void)
+{
+	return number(&db, &st_count, NULL);
 }
 
 static void
@@ -184,12 +191,7 @@ a_failed_first_statement_rolls_back_cleanly(void **state)
 static int64_t
 backend_of(struct db *d)
 {
-	PGresult *r = db_run(d, &st_pid, NULL);
-
-	assert_non_null(r);
-	int64_t pid = db_i64(r, 0, 0);
-	PQclear(r);
-	return pid;
+	return number(d, &st_pid, NULL);
 }
 
 static void
@@ -204,11 +206,7 @@ kill_backend(int64_t pid)
 	for (int i = 0; i < 200; i++) {
 		static struct db_stmt alive = DB_STMT("t_alive",
 		    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int");
-		PGresult *r = db_run(&other, &alive, &p);
-		assert_non_null(r);
-		int64_t n = db_i64(r, 0, 0);
-		PQclear(r);
-		if (n == 0)
+		if (number(&other, &alive, &p) == 0)
 			return;
 	}
 	fail_msg("backend %lld still there", (long long)pid);
@@ -269,12 +267,8 @@ count_other(void)
 	 * connection has its own */
 	static struct db_stmt st_count_other = DB_STMT("t_count_other",
 	    "SELECT count(*) FROM aisha_db_test");
-	PGresult *r = db_run(&other, &st_count_other, NULL);
 
-	assert_non_null(r);
-	int64_t n = db_i64(r, 0, 0);
-	PQclear(r);
-	return n;
+	return number(&other, &st_count_other, NULL);
 }
 
 static void

@@ -77,6 +77,40 @@ language_choice(void **state)
 	assert_int_equal(lang_from_code(NULL), LANG_RU);
 }
 
+static void
+failures_are_told_as_a_few_reasons(void **state)
+{
+	(void)state;
+	/* FAL's words (webhook error payloads, result documents) */
+	assert_int_equal(text_failure("images_data_url: Could not download images", true),
+	    T_FAIL_PHOTOS);
+	assert_int_equal(text_failure("image_url: Failed to load the image", true), T_FAIL_PHOTOS);
+	assert_int_equal(text_failure("prompt: The content was flagged by a content checker.",
+	    false), T_FAIL_CONTENT);
+	assert_int_equal(text_failure("Invalid status code: 503", true), T_FAIL_BUSY);
+	assert_int_equal(text_failure("Internal Server Error", false), T_FAIL_BUSY);
+	assert_int_equal(text_failure("FAL answered HTTP 502", true), T_FAIL_BUSY);
+	/* ours */
+	assert_int_equal(text_failure("Telegram getFile: Bad Request: file is too big", true),
+	    T_FAIL_PHOTOS);
+	assert_int_equal(text_failure("only 3 of the 12 photos are pictures we can use", true),
+	    T_FAIL_PHOTOS);
+	assert_int_equal(text_failure("cannot write in MEDIA_DIR: No space left on device", true),
+	    T_FAIL_UNKNOWN);
+	assert_int_equal(text_failure("the result holds no images", false), T_FAIL_UNKNOWN);
+	/* a generation's failure is never "your photos" */
+	assert_int_equal(text_failure("images_data_url: Could not download images", false),
+	    T_FAIL_UNKNOWN);
+	assert_int_equal(text_failure("", true), T_FAIL_UNKNOWN);
+	assert_int_equal(text_failure(NULL, true), T_FAIL_UNKNOWN);
+	assert_int_equal(text_failure("Синтаксическая ошибка", true), T_FAIL_UNKNOWN);
+	/* and the Russian reasons hold no FAL words */
+	for (int id = T_FAIL_PHOTOS; id <= T_FAIL_UNKNOWN; id++) {
+		assert_null(strstr(text_get(LANG_RU, (enum text_id)id), "FAL"));
+		assert_null(strstr(text_get(LANG_RU, (enum text_id)id), "error"));
+	}
+}
+
 int
 main(void)
 {
@@ -84,6 +118,7 @@ main(void)
 		cmocka_unit_test(every_key_in_both_languages),
 		cmocka_unit_test(language_choice),
 		cmocka_unit_test(formatting_escapes_strings),
+		cmocka_unit_test(failures_are_told_as_a_few_reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
