@@ -70,7 +70,9 @@ static struct db_stmt st_for_gen = DB_STMT("avatar_for_generation",
     " ORDER BY coalesce(a.id = u.main_avatar_id, false) DESC, a.training_completed_at DESC"
     " LIMIT $3");
 static struct db_stmt st_create = DB_STMT("avatar_create",
-    "INSERT INTO avatars (user_id, name) VALUES ($1, $2) RETURNING id");
+    "INSERT INTO avatars (user_id, name) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM"
+    " avatars b WHERE b.user_id = $1 AND b.deleted_at IS NULL AND lower(b.name) = lower($2))"
+    " RETURNING id");
 static struct db_stmt st_gender = DB_STMT("avatar_gender",
     "UPDATE avatars SET gender = $2::gender, updated_at = now()"
     " WHERE id = $1 AND status = 'draft'");
@@ -261,9 +263,10 @@ avatar_create(struct db *db, int64_t user_id, const char *name, int64_t *id)
 	PGresult *r = db_run(db, &st_create, &p);
 	if (r == NULL)
 		return -1;
-	*id = db_i64(r, 0, 0);
+	int made = PQntuples(r) == 1;
+	*id = made ? db_i64(r, 0, 0) : 0;
 	PQclear(r);
-	return 0;
+	return made;
 }
 
 int

@@ -63,7 +63,8 @@ int avatar_for_generation(struct db *db, int64_t user_id, int64_t id, struct ava
 /* Up to max trained avatars of the user; the count or -1. */
 int avatar_list_trained(struct db *db, int64_t user_id, struct avatar *out, int max);
 
-/* A new draft; its id in *id.  0 / -1. */
+/* A new draft; its id in *id.  1, 0 when the user has an avatar of that
+ * name already (letter case aside: two would differ only by ⭐), -1. */
 int avatar_create(struct db *db, int64_t user_id, const char *name, int64_t *id);
 int avatar_set_gender(struct db *db, int64_t id, int gender);
 /* Chooses the type and opens the photo step; the progress message is the

@@ -218,7 +218,7 @@ on_callback(struct turn *t)
 	switch (a) {
 	case CB_GENDER: case CB_TYPE: case CB_TYPE_INFO: case CB_PHOTOS_DONE:
 	case CB_ADD_PHOTOS: case CB_START_TRAINING: case CB_CANCEL_CREATE:
-	case CB_CREATE_RESUME: case CB_CREATE_FRESH:
+	case CB_CREATE_RESUME: case CB_CREATE_FRESH: case CB_CREATE_BACK:
 		return flow_create_button(t, &cb);
 	case CB_MY_AVATARS: case CB_AVATAR_OPEN: case CB_AVATAR_MAIN:
 	case CB_AVATAR_DELETE: case CB_AVATAR_DELETE_OK: case CB_AVATAR_RETRY:

@@ -29,6 +29,7 @@ static const struct {
 	[CB_CANCEL_CREATE] = {"ccancel", 1},
 	[CB_CREATE_RESUME] = {"cgo", 1},
 	[CB_CREATE_FRESH] = {"cnew", 1},
+	[CB_CREATE_BACK] = {"cback", 1},
 	[CB_AVATAR_OPEN] = {"av", 1},
 	[CB_AVATAR_MAIN] = {"avmain", 1},
 	[CB_AVATAR_DELETE] = {"avdel", 1},

@@ -34,6 +34,7 @@ enum cb_action {
 	CB_CANCEL_CREATE,
 	CB_CREATE_RESUME, /* n1: a draft to go on with (its step again) */
 	CB_CREATE_FRESH,  /* n1: the draft to drop before a new one */
+	CB_CREATE_BACK,   /* n1: the draft, one step back */
 	/* my avatars: n1 is the avatar */
 	CB_AVATAR_OPEN,
 	CB_AVATAR_MAIN,

@@ -96,6 +96,7 @@ kb_types(const struct turn *t, int64_t aid, bool with_info)
 	kb_row(kb);
 	if (with_info)
 		kb_button_t(kb, l, T_BTN_TYPE_INFO, CB_TYPE_INFO, aid, 0);
+	kb_button_t(kb, l, T_BTN_BACK, CB_CREATE_BACK, aid, 0);
 	kb_button_t(kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
 	return kb;
 }
@@ -108,6 +109,7 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 	enum lang l = t->user.lang;
 
 	text_addf(&s, l, T_SUMMARY, a->name,
+	    a->gender < 0 ? "—" : turn_text(t, a->gender ? T_GENDER_FEMALE : T_GENDER_MALE),
 	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
 	    training_minutes(&t->ctx->cfg, a->type == TRAIN_STYLE));
 	(void)flow_credits_price(t, CREDIT_JOB_TRAINING, &s);
@@ -115,6 +117,8 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 	kb_row(kb);
 	if (a->photos < t->ctx->cfg.photos_max)
 		kb_button_t(kb, l, T_BTN_ADD_PHOTOS, CB_ADD_PHOTOS, a->id, 0);
+	kb_row(kb);
+	kb_button_t(kb, l, T_BTN_BACK, CB_CREATE_BACK, a->id, 0);
 	kb_button_t(kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, a->id, 0);
 	if (as_new)
 		turn_send(t, s.p, kb);
@@ -143,6 +147,8 @@ progress_screen(const struct config *c, enum lang l, int64_t aid, int count,
 	*kb = kb_new();
 	if (count >= c->photos_min)
 		kb_button_t(*kb, l, T_BTN_PHOTOS_DONE, CB_PHOTOS_DONE, aid, 0);
+	kb_row(*kb);
+	kb_button_t(*kb, l, T_BTN_BACK, CB_CREATE_BACK, aid, 0);
 	kb_button_t(*kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
 }
 
@@ -195,8 +201,9 @@ flow_create_start(struct turn *t)
 	return 0;
 }
 
+/* edit: in place of the pressed message (Back), else a new one. */
 static void
-ask_gender(struct turn *t, int64_t aid, const char *name)
+ask_gender(struct turn *t, int64_t aid, const char *name, bool edit)
 {
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = kb_new();
@@ -205,8 +212,12 @@ ask_gender(struct turn *t, int64_t aid, const char *name)
 	kb_button_t(kb, t->user.lang, T_BTN_MALE, CB_GENDER, aid, 0);
 	kb_button_t(kb, t->user.lang, T_BTN_FEMALE, CB_GENDER, aid, 1);
 	kb_row(kb);
+	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_CREATE_BACK, aid, 0);
 	kb_button_t(kb, t->user.lang, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
-	turn_send(t, s.p, kb);
+	if (edit)
+		turn_show(t, s.p, kb);
+	else
+		turn_send(t, s.p, kb);
 	sbuf_free(&s);
 }
 
@@ -232,10 +243,16 @@ on_name(struct turn *t)
 	case NAME_OK:
 		break;
 	}
-	if (avatar_create(&t->ctx->db, t->user.id, name, &aid) != 0 ||
-	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
+	int made = avatar_create(&t->ctx->db, t->user.id, name, &aid);
+	if (made == 0) {
+		text_addf(&s, t->user.lang, T_NAME_TAKEN, name);
+		turn_send(t, s.p, kb_cancel(t, 0));
+		sbuf_free(&s);
+		return 0;
+	}
+	if (made < 0 || conv_set(&t->ctx->db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
 		return -1;
-	ask_gender(t, aid, name);
+	ask_gender(t, aid, name, false);
 	return 0;
 }
 
@@ -577,7 +594,7 @@ on_resume(struct turn *t, int64_t aid)
 		return -1;
 	turn_toast(t, NULL);
 	if (st == CONV_CREATE_GENDER) {
-		ask_gender(t, a.id, a.name);
+		ask_gender(t, a.id, a.name, false);
 	} else if (st == CONV_CREATE_TYPE) {
 		turn_send(t, turn_text(t, T_ASK_TYPE), kb_types(t, a.id, true));
 	} else if (st == CONV_CREATE_SUMMARY) {
@@ -588,6 +605,52 @@ on_resume(struct turn *t, int64_t aid)
 	}
 	sbuf_free(&s);
 	return 0;
+}
+
+/* One step back, in place of the pressed message: the name (the draft,
+ * which has nothing else yet, goes), the gender, the type (the photos
+ * stay), the photos. */
+static int
+on_back(struct turn *t, int64_t aid)
+{
+	struct avatar a;
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb;
+	struct db *db = &t->ctx->db;
+	int found = avatar_get(db, aid, t->user.id, &a);
+
+	if (found <= 0)
+		return found;
+	turn_toast(t, NULL);
+	switch (t->conv.state) {
+	case CONV_CREATE_GENDER:
+		if (discard_current(t) != 0 || conv_set(db, &t->conv, CONV_CREATE_NAME, 0) != 0)
+			return -1;
+		turn_show(t, turn_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
+		return 0;
+	case CONV_CREATE_TYPE:
+		if (conv_set(db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
+			return -1;
+		ask_gender(t, aid, a.name, true);
+		return 0;
+	case CONV_CREATE_PHOTOS:
+		if (avatar_transition(db, aid, AV_PHOTOS, AV_DRAFT) < 0 ||
+		    conv_set(db, &t->conv, CONV_CREATE_TYPE, aid) != 0)
+			return -1;
+		turn_show(t, turn_text(t, T_ASK_TYPE), kb_types(t, aid, true));
+		return 0;
+	case CONV_CREATE_SUMMARY:
+		if (avatar_transition(db, aid, AV_READY, AV_PHOTOS) < 0 ||
+		    conv_set(db, &t->conv, CONV_CREATE_PHOTOS, aid) != 0)
+			return -1;
+		progress_screen(&t->ctx->cfg, t->user.lang, aid, a.photos, true, &s, &kb);
+		turn_show(t, s.p, kb);
+		sbuf_free(&s);
+		return 0;
+	default:
+		turn_stale(t);
+		return 0;
+	}
 }
 
 /* Start over: the offered draft goes, and a new one begins. */
@@ -628,6 +691,8 @@ flow_create_button(struct turn *t, const struct cb *cb)
 	case CB_CANCEL_CREATE:
 		turn_toast(t, NULL);
 		return cancel_and_say(t);
+	case CB_CREATE_BACK:
+		return on_back(t, cb->n[0]);
 	default:
 		turn_stale(t);
 		return 0;

@@ -61,7 +61,7 @@ enum text_id {
 	T_PHOTO_NOT_EXPECTED,
 	T_PHOTOS_NEED_MORE,    /* %d more */
 	T_USE_BUTTONS,
-	T_SUMMARY,             /* %s name, %s type, %d photos, %d minutes */
+	T_SUMMARY,             /* %s name, %s gender, %s type, %d photos, %d minutes */
 	T_TYPE_PORTRAIT,
 	T_TYPE_STYLE,
 	T_GENDER_MALE,
@@ -169,6 +169,7 @@ enum text_id {
 	T_DRAFT_FOUND,         /* %s name, %d photos */
 	T_BTN_CONTINUE,
 	T_BTN_START_OVER,
+	T_NAME_TAKEN,          /* %s name */
 	T__COUNT
 };
 

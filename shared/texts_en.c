@@ -63,7 +63,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_PHOTOS_NEED_MORE] = "%d more photos needed.",
 	[T_USE_BUTTONS] = "Pick an option with the buttons above 👆 or send /cancel.",
 	[T_SUMMARY] = "<b>Let's check:</b>\n"
-	    "Name: <b>%s</b>\nType: %s\nPhotos: %d\nTraining takes about %d min.",
+	    "Name: <b>%s</b>\nWho: %s\nType: %s\nPhotos: %d\nTraining takes about %d min.",
 	[T_TYPE_PORTRAIT] = "📸 Portrait",
 	[T_TYPE_STYLE] = "🎨 Style",
 	[T_GENDER_MALE] = "man",
@@ -168,5 +168,6 @@ const char *const texts_en[T__COUNT] = {
 	    "Starting over deletes this draft and its photos.",
 	[T_BTN_CONTINUE] = "▶️ Continue",
 	[T_BTN_START_OVER] = "🆕 Start over",
+	[T_NAME_TAKEN] = "You already have an avatar called <b>%s</b> — pick another name.",
 	[T_GEN_USE_OTHER] = "That avatar is gone or not trained yet. You can generate with avatar <b>%s</b>.",
 };

@@ -502,3 +502,52 @@ def a_draft_is_offered_back_not_thrown_away(s):
     eq(s.one("SELECT count(*) FROM avatars WHERE id = %s" % aid), "0", "the draft dropped")
     eq(u.conv()[0], "create_name", "a new avatar's name asked")
     check(u.texts(seq), "the name step shown")
+
+
+@test
+def every_creation_step_has_back_and_the_summary_says_who(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u, name="Лиза")
+    for _ in range(10):
+        u.photo()
+    u.press("v1:pdone:")
+    summary = [c for c in u.calls(since=u.since) if "Проверим" in (c["params"].get("text") or "")]
+    check(summary and "Кто на фото:" in summary[-1]["params"]["text"], "the gender on the summary")
+    check("v1:cback:%s" % aid in buttons_in(summary[-1]), "Back on the summary")
+    # back, step by step: photos, type, gender, name
+    u.press_raw("v1:cback:%s" % aid)
+    eq(u.conv()[0], "create_photos", "summary -> photos")
+    eq(status(s, aid), "photos", "the draft takes photos again")
+    u.press_raw("v1:cback:%s" % aid)
+    eq(u.conv()[0], "create_type", "photos -> type")
+    eq(photos(s, aid), 10, "the photos stay")
+    u.press("v1:type:%s:0" % aid)
+    eq(u.conv()[0], "create_photos", "a type again")
+    eq(photos(s, aid), 10, "with the photos")
+    u.press_raw("v1:cback:%s" % aid)
+    u.press_raw("v1:cback:%s" % aid)
+    eq(u.conv()[0], "create_gender", "type -> gender")
+    u.press_raw("v1:cback:%s" % aid)
+    eq(u.conv()[0], "create_name", "gender -> name")
+    eq(s.one("SELECT count(*) FROM avatars WHERE id = %s" % aid), "0",
+       "the draft that had only a name goes")
+
+
+@test
+def two_avatars_cannot_share_a_name(s):
+    u = new_user(s)
+    u.text("/start")
+    s.sql("INSERT INTO avatars (user_id, name) VALUES (%s, 'Марина')" % u.db_user_id())
+    n = s.one("SELECT count(*) FROM avatars a JOIN users u ON u.id = a.user_id"
+              " WHERE u.telegram_id = %d" % u.uid)
+    u.press("v1:new")
+    seq = s.seq()
+    u.text("Марина")
+    eq(s.one("SELECT count(*) FROM avatars a JOIN users u ON u.id = a.user_id"
+             " WHERE u.telegram_id = %d" % u.uid), n, "no second avatar of the name")
+    check(any("другое имя" in t for t in u.texts(seq)), "asked for another name: %r" % u.texts(seq))
+    eq(u.conv()[0], "create_name", "still at the name")
+    u.text("марина")
+    eq(u.conv()[0], "create_name", "letter case aside")
+    u.text("Марина 2")
+    eq(u.conv()[0], "create_gender", "another name is fine")
