@@ -364,7 +364,7 @@ static struct db_stmt st_lock_photos = DB_STMT("avatar_lock_photos_open",
 static struct db_stmt st_progress_read = DB_STMT("avatar_photo_progress",
     "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id),"
     " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
-    " a.status = 'photos' FROM avatars a WHERE a.id = $1");
+    " a.status = 'photos', a.training_type = 'style' FROM avatars a WHERE a.id = $1");
 
 int
 avatar_lock_photos_open(struct db *db, int64_t id)
@@ -398,6 +398,7 @@ avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *o
 		out->chat_id = db_i64(r, 0, 1);
 		out->message_id = db_i64(r, 0, 2);
 		out->open = db_bool(r, 0, 3);
+		out->style = db_bool(r, 0, 4);
 	}
 	PQclear(r);
 	return found;

@@ -100,6 +100,7 @@ struct avatar_photo_progress {
 	int count;          /* photos stored */
 	int64_t chat_id, message_id;
 	bool open;          /* still taking photos */
+	bool style;         /* a style avatar (its photos are a style, not a face) */
 };
 /* In the caller's transaction, after avatar_lock_photos_open (so photos
  * of one avatar read it one at a time): 1 read, 0 no such avatar, -1 error. */

@@ -6,6 +6,7 @@
  */
 #include "bot.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "callback.h"
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "sbuf.h"
+#include "training.h"
 #include "trigger.h"
 #include "turn.h"
 #include "updates.h"
@@ -49,10 +51,29 @@ cmd_start(struct turn *t)
 	return 0;
 }
 
+/* The help, with the numbers of this configuration (one source for the
+ * photo counts and the training time the summary also shows). */
+static void
+send_help(struct turn *t)
+{
+	const struct config *c = &t->ctx->cfg;
+	struct sbuf s = SBUF_INIT;
+	int a = training_minutes(c, false), b = training_minutes(c, true);
+	char mins[32];
+
+	if (a == b)
+		snprintf(mins, sizeof(mins), "%d", a);
+	else
+		snprintf(mins, sizeof(mins), "%d–%d", a < b ? a : b, a < b ? b : a);
+	text_addf(&s, t->user.lang, T_HELP, c->photos_min, c->photos_max, mins);
+	turn_send(t, s.p, kb_main_menu(t->user.lang));
+	sbuf_free(&s);
+}
+
 static int
 cmd_help(struct turn *t)
 {
-	turn_send(t, turn_text(t, T_HELP), kb_main_menu(t->user.lang));
+	send_help(t);
 	return 0;
 }
 
@@ -177,7 +198,7 @@ on_menu_button(struct turn *t, const struct cb *cb)
 		return 0;
 	case CB_HELP:
 		turn_toast(t, NULL);
-		turn_send(t, turn_text(t, T_HELP), kb_main_menu(t->user.lang));
+		send_help(t);
 		return 0;
 	case CB_CREATE:
 		turn_toast(t, NULL);

@@ -127,21 +127,25 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 	sbuf_free(&s);
 }
 
-/* The text and keyboard of the progress message for count photos. */
+/* The text and keyboard of the progress message for count photos: what to
+ * send (a face for a portrait, one style for a style avatar) stays on it. */
 static void
-progress_screen(const struct config *c, enum lang l, int64_t aid, int count,
+progress_screen(const struct config *c, enum lang l, int64_t aid, int count, bool style,
     bool open, struct sbuf *s, cJSON **kb)
 {
 	*kb = NULL;
-	if (count == 0) {
-		sbuf_addf(s, text_get(l, T_PHOTOS_ASK), c->photos_min, c->photos_max,
-		    c->photo_min_side);
-	} else if (count < c->photos_min) {
+	sbuf_addf(s, text_get(l, style ? T_PHOTOS_RULES_STYLE : T_PHOTOS_RULES), c->photos_min,
+	    c->photos_max, c->photo_min_side);
+	sbuf_add(s, "\n\n");
+	if (count == 0)
+		sbuf_add(s, text_get(l, T_PHOTOS_ASK));
+	else if (count < c->photos_min)
 		sbuf_addf(s, text_get(l, T_PHOTOS_PROGRESS), count, c->photos_min,
 		    c->photos_min - count);
-	} else {
+	else if (count >= c->photos_max)
+		sbuf_addf(s, text_get(l, T_PHOTOS_FULL), count);
+	else
 		sbuf_addf(s, text_get(l, T_PHOTOS_ENOUGH), count, c->photos_max);
-	}
 	if (!open)
 		return;
 	*kb = kb_new();
@@ -281,7 +285,7 @@ queue_progress(struct turn *t, int64_t aid)
 	int found = avatar_photo_progress(&t->ctx->db, aid, &pp);
 	if (found <= 0 || pp.chat_id == 0)
 		return found < 0 ? -1 : 0;
-	progress_screen(&t->ctx->cfg, t->user.lang, aid, pp.count, pp.open, &s, &kb);
+	progress_screen(&t->ctx->cfg, t->user.lang, aid, pp.count, pp.style, pp.open, &s, &kb);
 	snprintf(key, sizeof(key), "progress:%" PRId64 ":%d", aid, pp.count);
 	struct outbox_msg m = {.user_id = t->user.id, .chat_id = pp.chat_id,
 		.kind = "photo_progress", .dedupe_key = key, .avatar_id = aid,
@@ -419,7 +423,7 @@ on_type(struct turn *t, const struct cb *cb)
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
 		return -1;
 	turn_toast(t, NULL);
-	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], 0, true, &s, &kb);
+	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], 0, cb->n[1] == 1, true, &s, &kb);
 	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
@@ -466,6 +470,7 @@ on_photos_done(struct turn *t, const struct cb *cb)
 static int
 on_add_photos(struct turn *t, const struct cb *cb)
 {
+	struct avatar a;
 	struct sbuf s = SBUF_INIT;
 	int n;
 
@@ -473,9 +478,9 @@ on_add_photos(struct turn *t, const struct cb *cb)
 		turn_stale(t);
 		return 0;
 	}
-	if ((n = photos_count(&t->ctx->db, cb->n[0])) < 0)
+	if (avatar_get(&t->ctx->db, cb->n[0], t->user.id, &a) != 1)
 		return -1;
-	if (n >= t->ctx->cfg.photos_max) {
+	if ((n = a.photos) >= t->ctx->cfg.photos_max) {
 		sbuf_addf(&s, turn_text(t, T_PHOTO_LIMIT), t->ctx->cfg.photos_max);
 		turn_toast(t, s.p);
 		sbuf_free(&s);
@@ -486,7 +491,8 @@ on_add_photos(struct turn *t, const struct cb *cb)
 		return -1;
 	turn_toast(t, NULL);
 	cJSON *kb;
-	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], n, true, &s, &kb);
+	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], n, a.type == TRAIN_STYLE, true, &s,
+	    &kb);
 	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
@@ -600,7 +606,8 @@ on_resume(struct turn *t, int64_t aid)
 	} else if (st == CONV_CREATE_SUMMARY) {
 		show_summary(t, &a, true);
 	} else {
-		progress_screen(&t->ctx->cfg, t->user.lang, a.id, a.photos, true, &s, &kb);
+		progress_screen(&t->ctx->cfg, t->user.lang, a.id, a.photos, a.type == TRAIN_STYLE,
+		    true, &s, &kb);
 		turn_send(t, s.p, kb);
 	}
 	sbuf_free(&s);
@@ -643,7 +650,8 @@ on_back(struct turn *t, int64_t aid)
 		if (avatar_transition(db, aid, AV_READY, AV_PHOTOS) < 0 ||
 		    conv_set(db, &t->conv, CONV_CREATE_PHOTOS, aid) != 0)
 			return -1;
-		progress_screen(&t->ctx->cfg, t->user.lang, aid, a.photos, true, &s, &kb);
+		progress_screen(&t->ctx->cfg, t->user.lang, aid, a.photos, a.type == TRAIN_STYLE,
+		    true, &s, &kb);
 		turn_show(t, s.p, kb);
 		sbuf_free(&s);
 		return 0;

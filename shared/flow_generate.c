@@ -19,18 +19,12 @@
 #define PICK_MAX 10
 
 
+/* A picture's style as its owner sees it (template_label). */
 static const char *
-style_in(enum lang l, const char *key)
+style_of(enum lang l, const struct gen_image *m, char out[TEMPLATE_LABEL_MAX])
 {
-	const struct gen_template *tp = template_by_key(key);
-
-	return tp ? tp->name[l] : text_get(l, T_GEN_OWN);
-}
-
-static const char *
-style_of(const struct turn *t, const char *key)
-{
-	return style_in(t->user.lang, key);
+	template_label(l, m->template_key, m->user_prompt, out, TEMPLATE_LABEL_MAX);
+	return out;
 }
 
 /* --- choosing ------------------------------------------------------------------ */
@@ -226,8 +220,11 @@ flow_generate_prompt(struct turn *t)
 		break;
 	case PROMPT_OK:
 		rc = conv_set_prompt(&t->ctx->db, &t->conv, clean.p);
-		if (rc == 0)
-			show_aspects(t, a.id, 0, turn_text(t, T_GEN_OWN));
+		if (rc == 0) {
+			char label[TEMPLATE_LABEL_MAX];
+			template_label(t->user.lang, NULL, clean.p, label, sizeof(label));
+			show_aspects(t, a.id, 0, label);
+		}
 		break;
 	}
 	sbuf_free(&clean);
@@ -258,8 +255,13 @@ on_aspect(struct turn *t, const struct cb *cb)
 	kb_button_t(kb, t->user.lang, T_BTN_GENERATE_GO, CB_GEN_GO, a.id, cb->n[1]);
 	kb_row(kb);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GEN_AVATAR, a.id, 0);
-	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name,
-	    tp ? tp->name[t->user.lang] : turn_text(t, T_GEN_OWN), fal_aspects[ar].ratio);
+	char own[4 * PROMPT_MAX + 1] = "", label[TEMPLATE_LABEL_MAX];
+	if (tp == NULL && conv_get_prompt(&t->ctx->db, &t->conv, own, sizeof(own)) != 0) {
+		cJSON_Delete(kb);
+		return -1;
+	}
+	template_label(t->user.lang, tp ? tp->key : NULL, own, label, sizeof(label));
+	text_addf(&s, t->user.lang, T_GEN_CONFIRM, a.name, label, fal_aspects[ar].ratio);
 	if (flow_credits_price(t, CREDIT_JOB_PICTURE, &s) != 0) {
 		cJSON_Delete(kb);
 		sbuf_free(&s);
@@ -389,7 +391,9 @@ full_params(enum lang l, int64_t chat_id, const struct gen_image *m)
 	cJSON *p = cJSON_CreateObject();
 	struct sbuf cap = SBUF_INIT;
 
-	sbuf_addf(&cap, text_get(l, T_GEN_CAPTION), style_in(l, m->template_key), m->aspect);
+	char label[TEMPLATE_LABEL_MAX];
+	/* a photo's caption is plain text (no parse mode): nothing to escape */
+	sbuf_addf(&cap, text_get(l, T_GEN_CAPTION), style_of(l, m, label), m->aspect);
 	cJSON_AddNumberToObject(p, "chat_id", (double)chat_id);
 	cJSON_AddStringToObject(p, "caption", cap.p);
 	sbuf_free(&cap);
@@ -519,8 +523,9 @@ show_gallery(struct turn *t, int64_t page, bool edit_media)
 	kb_button_t(kb, l, T_BTN_DELETE, CB_IMG_DELETE, m.id, 0);
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_MENU, CB_MENU, 0, 0);
-	sbuf_addf(&cap, turn_text(t, T_GALLERY_CAPTION), (int)page + 1, total,
-	    style_of(t, m.template_key), m.created);
+	char style[TEMPLATE_LABEL_MAX];
+	sbuf_addf(&cap, text_get(l, T_GALLERY_CAPTION), (int)page + 1, total,
+	    m.avatar_name[0] ? m.avatar_name : "—", style_of(l, &m, style), m.created);
 	if (edit_media && t->u->kind == TG_KIND_CALLBACK && t->u->callback_photo)
 		reply_add(&t->out, "editMessageMedia", reply_edit_photo_params(t->u->chat_id,
 		    t->u->message_id, photo_ref(&m), cap.p, kb));
@@ -565,7 +570,7 @@ on_image(struct turn *t, const struct cb *cb)
 	case CB_IMG_DELETE: {
 		cJSON *kb = kb_new();
 		kb_button_t(kb, t->user.lang, T_BTN_DELETE_YES, CB_IMG_DELETE_OK, m.id, 0);
-		kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GAL_PAGE, 0, 0);
+		kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_GAL_PAGE, m.page, 0);
 		turn_toast(t, NULL);
 		turn_send(t, turn_text(t, T_IMG_DELETE_CONFIRM), kb);
 		return 0;
@@ -655,7 +660,10 @@ flow_generate_shared(struct turn *t, const char *arg)
 		turn_send(t, turn_text(t, T_IMG_GONE), NULL);
 		return 1;
 	}
-	sbuf_addf(&cap, turn_text(t, T_SHARED_IMAGE), style_of(t, m.template_key));
+	/* a stranger sees the template, never the owner's own words */
+	char label[TEMPLATE_LABEL_MAX];
+	template_label(t->user.lang, m.template_key, NULL, label, sizeof(label));
+	sbuf_addf(&cap, turn_text(t, T_SHARED_IMAGE), label);
 	reply_add(&t->out, "sendPhoto", reply_photo_params(t->u->chat_id, photo_ref(&m), cap.p,
 	    NULL));
 	sbuf_free(&cap);

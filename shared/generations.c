@@ -122,8 +122,9 @@ generation_repeat(struct app_ctx *ctx, int64_t user_id, int64_t image_id, int64_
     "g.id, g.user_id, g.chat_id, u.lang, g.attempts,"                                      \
     " coalesce(extract(epoch FROM g.claimed_at)::bigint, 0), g.status = 'running',"        \
     " coalesce(g.fal_request_id, ''), g.endpoint, 'generation:' || g.id,"                \
-    " g.seed, coalesce(g.template_key, ''), g.aspect_ratio, g.avatar_id"
-#define GEN_NCOLS (JOB_HEAD_NCOLS + 4)
+    " g.seed, coalesce(g.template_key, ''), g.aspect_ratio, g.avatar_id,"               \
+    " left(coalesce(g.user_prompt, ''), 200)"
+#define GEN_NCOLS (JOB_HEAD_NCOLS + 5)
 
 static void
 read_gen(const PGresult *r, int i, struct gen_job *g)
@@ -136,6 +137,7 @@ read_gen(const PGresult *r, int i, struct gen_job *g)
 	snprintf(g->template_key, sizeof(g->template_key), "%s", db_str(r, i, c + 1));
 	snprintf(g->aspect, sizeof(g->aspect), "%s", db_str(r, i, c + 2));
 	g->avatar_id = db_i64(r, i, c + 3);
+	snprintf(g->user_prompt, sizeof(g->user_prompt), "%s", db_str(r, i, c + 4));
 }
 
 /* 1 with *g read from r's one row, 0 when r has none, -1 when r is NULL. */

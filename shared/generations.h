@@ -41,6 +41,7 @@ struct gen_job {
 	int64_t seed, avatar_id;
 	int num_images;
 	char template_key[41], aspect[8];
+	char user_prompt[801];   /* an own prompt's first 200 characters ("" for a template) */
 	char prompt[16001];      /* the claim's: the input */
 	char lora_url[1024], finetune_id[201];
 	struct image_batch pics; /* the finish's: what was stored */

@@ -40,7 +40,10 @@ struct gen_image {
 	char code[65];       /* the share code */
 	char template_key[41];
 	char aspect[8];
-	char created[17];
+	char created[17];    /* UTC */
+	char avatar_name[161]; /* "" when the avatar is gone */
+	char user_prompt[801]; /* an own prompt's first 200 characters, "" for a template */
+	int page;            /* its page in the gallery (0: the newest) */
 };
 
 /* The user's image: 1 found, 0 not theirs / deleted, -1 error. */

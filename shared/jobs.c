@@ -85,6 +85,29 @@ training_text(const struct app_ctx *ctx, const struct avatar_job *a, const struc
 	}
 }
 
+/* The progress message of a training that ended does not stay at its last
+ * percent: it says how it ended, with the way to the avatars. */
+static int
+progress_end(struct db *db, const struct job *j, bool ok, struct fal_notes *notes)
+{
+	const struct avatar_job *a = AV(j);
+	struct sbuf s = SBUF_INIT;
+	char key[300];
+
+	if (a->progress_mid == 0)
+		return 0;
+	text_addf(&s, j->lang, ok ? T_TRAINING_PROGRESS_DONE : T_TRAINING_PROGRESS_ENDED, a->name);
+	cJSON *kb = kb_new();
+	kb_button_t(kb, j->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:progress-end", j->id, j->request_id);
+	struct outbox_msg m = {.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
+		.method = "editMessageText",
+		.params = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb)};
+	int rc = queue(db, j, &m, notes);
+	sbuf_free(&s);
+	return rc;
+}
+
 /* The key makes each event one message: per claim for a start that failed,
  * per queueing for a wait, per request for an end. */
 static int
@@ -108,6 +131,8 @@ training_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end 
 		.method = "sendMessage", .params = reply_message_params(j->chat_id, s.p, kb)};
 	int rc = queue(&ctx->db, j, &m, notes);
 	sbuf_free(&s);
+	if (rc == 0 && (e->how == FAL_END_RESULT || e->how == FAL_END_TIMED_OUT))
+		rc = progress_end(&ctx->db, j, e->ok, notes);
 	return rc;
 }
 
@@ -158,11 +183,11 @@ gen_queue(struct db *db, const struct job *j, const char *part, const char *meth
 static void
 caption(const struct gen_job *g, struct sbuf *s)
 {
-	const struct gen_template *t = template_by_key(g->template_key);
+	char label[TEMPLATE_LABEL_MAX];
 	enum lang l = g->j.lang;
 
-	sbuf_addf(s, text_get(l, T_GEN_CAPTION), t ? t->name[l] : text_get(l, T_GEN_OWN),
-	    g->aspect);
+	template_label(l, g->template_key, g->user_prompt, label, sizeof(label));
+	sbuf_addf(s, text_get(l, T_GEN_CAPTION), label, g->aspect); /* plain text */
 }
 
 /* One picture: a photo with its own buttons.  Several: a media group

@@ -1,5 +1,6 @@
 #include "templates.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -121,4 +122,23 @@ prompt_wrap(const char *user, const char *trigger, int gender, struct sbuf *out)
 	}
 	sbuf_free(&clean);
 	return rc;
+}
+
+void
+template_label(enum lang l, const char *key, const char *user_prompt, char *out, size_t outlen)
+{
+	const struct gen_template *tp = template_by_key(key);
+	char cut[4 * TEMPLATE_LABEL_CHARS + 1];
+
+	if (tp != NULL) {
+		snprintf(out, outlen, "%s", tp->name[l]);
+		return;
+	}
+	if (user_prompt == NULL || user_prompt[0] == '\0') {
+		snprintf(out, outlen, "%s", text_get(l, T_GEN_OWN));
+		return;
+	}
+	utf8_copy(cut, sizeof(cut), user_prompt, TEMPLATE_LABEL_CHARS);
+	snprintf(out, outlen, "«%s%s»", cut,
+	    utf8_count(user_prompt) > TEMPLATE_LABEL_CHARS ? "…" : "");
 }

@@ -45,4 +45,12 @@ enum prompt_check prompt_clean(const char *user, struct sbuf *clean);
 enum prompt_check prompt_wrap(const char *user, const char *trigger, int gender,
     struct sbuf *out);
 
+/* How a picture's style is named to its owner: the template's name, or the
+ * own prompt's first TEMPLATE_LABEL_CHARS characters in «», or "own
+ * prompt" when there is none to show (plain text: escaped where it goes). */
+#define TEMPLATE_LABEL_CHARS 60
+#define TEMPLATE_LABEL_MAX (4 * TEMPLATE_LABEL_CHARS + 16)
+void template_label(enum lang l, const char *key, const char *user_prompt, char *out,
+    size_t outlen);
+
 #endif

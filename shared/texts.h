@@ -23,7 +23,7 @@ enum text_id {
 	T_BTN_HELP,
 	T_BTN_BACK,
 	T_BTN_MENU,
-	T_HELP,
+	T_HELP,             /* %d..%d photos, %s minutes of training ("10–15") */
 	T_USE_MENU,
 	T_PRIVATE_ONLY,
 	T_STALE_BUTTON,
@@ -47,7 +47,10 @@ enum text_id {
 	T_BTN_STYLE,
 	T_BTN_TYPE_INFO,
 	T_TYPE_INFO,
-	T_PHOTOS_ASK,          /* %d min, %d max, %d side */
+	T_PHOTOS_RULES,        /* %d min, %d max, %d px: a portrait's photos */
+	T_PHOTOS_RULES_STYLE,  /* the same for a style's pictures */
+	T_PHOTOS_FULL,         /* %d photos: the maximum */
+	T_PHOTOS_ASK,          /* no photo yet */
 	T_PHOTOS_PROGRESS,     /* %d count, %d min, %d more */
 	T_PHOTOS_ENOUGH,       /* %d count, %d max */
 	T_BTN_PHOTOS_DONE,
@@ -131,7 +134,7 @@ enum text_id {
 	T_SHARE_TEXT,          /* %s link */
 	T_BTN_SHARE_INLINE,
 	T_GALLERY_EMPTY,
-	T_GALLERY_CAPTION,     /* %d n, %d total, %s style, %s date */
+	T_GALLERY_CAPTION,     /* %d n, %d total, %s avatar, %s style, %s date (UTC) */
 	T_IMG_DELETE_CONFIRM,
 	T_IMG_DELETED,
 	T_IMG_GONE,
@@ -170,6 +173,8 @@ enum text_id {
 	T_BTN_CONTINUE,
 	T_BTN_START_OVER,
 	T_NAME_TAKEN,          /* %s name */
+	T_TRAINING_PROGRESS_DONE,  /* %s name: the progress message at the end */
+	T_TRAINING_PROGRESS_ENDED, /* %s name */
 	T__COUNT
 };
 

@@ -14,8 +14,8 @@ const char *const texts_en[T__COUNT] = {
 	[T_BTN_BACK] = "⬅️ Back",
 	[T_BTN_MENU] = "🏠 Menu",
 	[T_HELP] = "<b>How it works</b>\n"
-	    "1. “Create avatar”: a name, gender, training type and 10–20 of your photos.\n"
-	    "2. Training takes about 5–15 minutes — I'll message you when it's done.\n"
+	    "1. “Create avatar”: a name, gender, training type and %d–%d of your photos.\n"
+	    "2. Training takes about %s min — I'll message you when it's done.\n"
 	    "3. “Generate”: pick a style or describe an idea, and get your pictures.\n\n"
 	    "Commands: /start — menu, /cancel — cancel the current step, "
 	    "/language — language, /balance — credits and top-ups, /help — this help.",
@@ -47,8 +47,10 @@ const char *const texts_en[T__COUNT] = {
 	    "<b>🎨 Style</b> learns the whole look: figure, clothes, manner. Best for artistic "
 	    "scenes and full-body pictures. Send varied photos.\n\n"
 	    "Pick a type:",
-	[T_PHOTOS_ASK] = "Send %d to %d photos where your face is clearly visible (an album or "
-	    "files work too). Each at least %d px on the short side.\n\n📸 0 — waiting for photos",
+	[T_PHOTOS_RULES] = "Send %d to %d photos where your face is clearly visible (an album or files work too). Each at least %d px on the short side.",
+	[T_PHOTOS_RULES_STYLE] = "Send %d to %d pictures in one style — the style the avatar will learn (an album or files work too). Each at least %d px on the short side.",
+	[T_PHOTOS_ASK] = "📸 0 — waiting for photos",
+	[T_PHOTOS_FULL] = "📸 %d photos — that is the maximum.",
 	[T_PHOTOS_PROGRESS] = "📸 %d/%d — %d more",
 	[T_PHOTOS_ENOUGH] = "📸 %d photos — that's enough! Send more (up to %d) or tap “Done”.",
 	[T_BTN_PHOTOS_DONE] = "✅ Done",
@@ -77,7 +79,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_CANCELLED_CREATE_NONAME] = "Creating the avatar was cancelled.",
 	[T_AVATARS_EMPTY] = "You have no avatars yet. Shall we create the first one?",
 	[T_AVATARS_LIST] = "<b>Your avatars</b> (%d). Pick one to open it:",
-	[T_AVATAR_DETAILS] = "<b>%s</b>\nType: %s\nGender: %s\nStatus: %s\nPhotos: %d\nCreated: %s",
+	[T_AVATAR_DETAILS] = "<b>%s</b>\nType: %s\nGender: %s\nStatus: %s\nPhotos: %d\nCreated: %s UTC",
 	[T_AVATAR_IS_MAIN] = "⭐ Main avatar",
 	[T_AVATAR_ERROR] = "Error: %s",
 	[T_BTN_SET_MAIN] = "⭐ Make main",
@@ -130,7 +132,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_SHARE_TEXT] = "A link to the picture — forward it to your friends:\n%s",
 	[T_BTN_SHARE_INLINE] = "📤 Send to a chat",
 	[T_GALLERY_EMPTY] = "The gallery is empty — generate your first picture!",
-	[T_GALLERY_CAPTION] = "🖼 %d/%d · %s · %s",
+	[T_GALLERY_CAPTION] = "🖼 %d/%d · %s · %s · %s UTC",
 	[T_IMG_DELETE_CONFIRM] = "Delete this picture from the gallery? Its share link will stop working.",
 	[T_IMG_DELETED] = "The picture was deleted.",
 	[T_IMG_GONE] = "The picture was not found or was deleted.",
@@ -168,6 +170,8 @@ const char *const texts_en[T__COUNT] = {
 	    "Starting over deletes this draft and its photos.",
 	[T_BTN_CONTINUE] = "▶️ Continue",
 	[T_BTN_START_OVER] = "🆕 Start over",
+	[T_TRAINING_PROGRESS_DONE] = "🧠 Avatar <b>%s</b> training: 100%% ✅",
+	[T_TRAINING_PROGRESS_ENDED] = "🧠 Training of avatar <b>%s</b> stopped.",
 	[T_NAME_TAKEN] = "You already have an avatar called <b>%s</b> — pick another name.",
 	[T_GEN_USE_OTHER] = "That avatar is gone or not trained yet. You can generate with avatar <b>%s</b>.",
 };

@@ -551,3 +551,43 @@ def two_avatars_cannot_share_a_name(s):
     eq(u.conv()[0], "create_name", "letter case aside")
     u.text("Марина 2")
     eq(u.conv()[0], "create_gender", "another name is fine")
+
+
+@test
+def the_photo_step_keeps_its_instructions_says_the_maximum_once_and_knows_a_style(s):
+    s.restart_lighttpd(PHOTOS_MAX="12")
+    try:
+        u = new_user(s)
+        aid = to_photo_step(s, u, name="Инструкция")
+        progress_mid = s.one("SELECT progress_message_id FROM avatars WHERE id = %s" % aid)
+        u.photo()
+        u.settled()
+
+        def progress_text():
+            return [m for m in u.chat_messages() if str(m["message_id"]) == progress_mid][0]["text"]
+        check("хорошо видно лицо" in progress_text() and "1/10" in progress_text(),
+              "the instructions stay with the count: %r" % progress_text())
+        for _ in range(11):
+            u.photo()
+        u.settled()
+        text = progress_text()
+        check("максимум" in text and "достаточно" not in text, "at 12: %r" % text)
+        style = new_user(s)
+        to_photo_step(s, style, name="Стиль", style=True)
+        check("в одном стиле" in style.last_text() and "лицо" not in style.last_text(),
+              "a style's own instructions: %r" % style.last_text())
+    finally:
+        s.restart_lighttpd()
+
+
+@test
+def help_takes_its_numbers_from_the_configuration(s):
+    s.restart_lighttpd(PHOTOS_MIN="12", PHOTOS_MAX="17")
+    try:
+        u = new_user(s)
+        seq = s.seq()
+        u.text("/help")
+        text = [t for t in u.texts(seq) if "Как это работает" in t][-1]
+        check("12–17" in text and "10–20" not in text, text)
+    finally:
+        s.restart_lighttpd()

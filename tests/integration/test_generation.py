@@ -720,3 +720,37 @@ def a_stale_button_shows_the_menu_it_promises_or_lets_the_flow_go_on(s):
     check(a and "продолжим" in a[-1]["params"].get("text", ""), "the flow goes on: %r" % a)
     eq(u.calls("sendMessage", since=seq), [], "no menu in the middle of a step")
     eq(u.conv()[0], "gen_prompt", "still waiting for the prompt")
+
+
+@test
+def the_own_prompt_is_shown_back_and_the_gallery_names_the_avatar_and_the_page(s):
+    u, aid = trained_user(s)
+    u.press_raw("v1:gen")
+    m, _ = u.button("v1:gt:")
+    u.press_raw("v1:gt:%s:0" % aid, m)
+    u.text("кот в космосе <b>жирный</b>")
+    m, data = u.button("v1:gar:")
+    seq = s.seq()
+    u.press_raw(data, m)
+    confirm = [t for t in u.texts(seq) if "Генерируем" in t]
+    check(confirm and "кот в космосе" in confirm[-1], "the prompt on the confirmation: %r" % confirm)
+    check("<b>жирный</b>" not in confirm[-1], "the person's words are escaped")
+    u.press("v1:ggo:")
+    ph = wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    check("кот в космосе" in ph[-1]["params"]["caption"], "the prompt in the caption")
+    for _ in range(2):                              # two more: the first goes to page 3
+        seq2 = s.seq()
+        u.press_raw("v1:iregen:%s" % [d for d in buttons_of(ph[-1])
+                                       if d.startswith("v1:iregen:")][0].split(":")[2])
+        wait_for(lambda: photos_to(s, u, seq2), 8, what="another picture")
+    seq = s.seq()
+    u.press_raw("v1:galp:2")
+    page = [c for c in u.calls(since=seq) if c["method"] in ("sendPhoto", "editMessageMedia")]
+    cap = page[-1]["params"].get("caption") or page[-1]["params"]["media"]["caption"]
+    check("Студия" in cap and "UTC" in cap and "3/3" in cap, "the caption: %r" % cap)
+    img = [d for d in buttons_of(page[-1]) if d.startswith("v1:idel:")][0].split(":")[2]
+    seq = s.seq()
+    u.press_raw("v1:idel:%s" % img)
+    confirm = [c for c in u.calls("sendMessage", since=seq)]
+    check(confirm and "v1:galp:2" in buttons_of(confirm[-1]),
+          "Back goes to the picture's page: %r" % buttons_of(confirm[-1]))

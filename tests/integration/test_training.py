@@ -607,6 +607,12 @@ def test_mode_end_to_end_through_the_bot(s):
         s.cli("check-status", "--all", env={"FAL_TRAINING_TEST_MODE": "true"})
         eq(len([t for t in u.texts(seq) if "is ready" in t]), 1, "still one")
         eq(submits(s, seq), [], "no FAL calls in test mode")
+        mid = av(s, aid, "progress_message_id")
+        ends = wait_for(lambda: [c for c in u.calls("editMessageText", since=seq)
+                                 if str(c["params"]["message_id"]) == str(mid)
+                                 and "100%" in c["params"]["text"]], 5,
+                        what="the progress message at its end")
+        check("v1:avs" in json.dumps(ends[-1]["params"].get("reply_markup")), "with My avatars")
         u.press("v1:avs")
         check("ready" in json.dumps(u.chat_messages()[-1]), "the list shows it ready")
     finally:
