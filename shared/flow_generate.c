@@ -660,12 +660,15 @@ flow_generate_shared(struct turn *t, const char *arg)
 		turn_send(t, turn_text(t, T_IMG_GONE), NULL);
 		return 1;
 	}
-	/* a stranger sees the template, never the owner's own words */
+	/* a stranger sees the template, never the owner's own words; the owner
+	 * opening their own link gets their picture with its buttons */
 	char label[TEMPLATE_LABEL_MAX];
-	template_label(t->user.lang, m.template_key, NULL, label, sizeof(label));
-	sbuf_addf(&cap, turn_text(t, T_SHARED_IMAGE), label);
+	bool own = m.user_id == t->user.id;
+	template_label(t->user.lang, m.template_key, own ? m.user_prompt : NULL, label,
+	    sizeof(label));
+	sbuf_addf(&cap, turn_text(t, own ? T_SHARED_OWN : T_SHARED_IMAGE), label);
 	reply_add(&t->out, "sendPhoto", reply_photo_params(t->u->chat_id, photo_ref(&m), cap.p,
-	    NULL));
+	    own ? kb_image(t->user.lang, m.id) : NULL));
 	sbuf_free(&cap);
 	return 1;
 }

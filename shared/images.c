@@ -104,7 +104,7 @@ image_store_result(struct db *db, int64_t generation_id, int64_t user_id, int64_
     " coalesce((SELECT a.name FROM avatars a WHERE a.id = i.avatar_id"                     \
     "  AND a.deleted_at IS NULL), ''), left(coalesce(g.user_prompt, ''), 200),"          \
     " (SELECT count(*) FROM generated_images o WHERE o.user_id = i.user_id"              \
-    "  AND o.deleted_at IS NULL AND NOT o.nsfw AND o.id > i.id)"
+    "  AND o.deleted_at IS NULL AND NOT o.nsfw AND o.id > i.id), i.user_id"
 
 static struct db_stmt st_img_get = DB_STMT("image_get",
     "SELECT " IMAGE_COLS " FROM generated_images i JOIN generations g ON g.id = i.generation_id"
@@ -144,6 +144,7 @@ read_image(const PGresult *r, int i, struct gen_image *m)
 	snprintf(m->avatar_name, sizeof(m->avatar_name), "%s", db_str(r, i, 10));
 	snprintf(m->user_prompt, sizeof(m->user_prompt), "%s", db_str(r, i, 11));
 	m->page = (int)db_i64(r, i, 12);
+	m->user_id = db_i64(r, i, 13);
 }
 
 static int
@@ -183,7 +184,7 @@ image_page(struct db *db, int64_t user_id, int page, struct gen_image *out, int 
 		return -1;
 	if (PQntuples(r) == 1) {
 		read_image(r, 0, out);
-		*total = (int)db_i64(r, 0, 13);
+		*total = (int)db_i64(r, 0, 14);
 		PQclear(r);
 		return 1;
 	}

@@ -33,7 +33,7 @@ int image_store_result(struct db *db, int64_t generation_id, int64_t user_id,
 
 /* A stored image, as the gallery and sharing see it. */
 struct gen_image {
-	int64_t id, generation_id, avatar_id;
+	int64_t id, generation_id, avatar_id, user_id;
 	char url[2001];
 	char file_id[257];   /* "" until Telegram gave one */
 	char doc_file_id[257]; /* the full-quality document's, "" until uploaded */

@@ -175,6 +175,7 @@ enum text_id {
 	T_NAME_TAKEN,          /* %s name */
 	T_TRAINING_PROGRESS_DONE,  /* %s name: the progress message at the end */
 	T_TRAINING_PROGRESS_ENDED, /* %s name */
+	T_SHARED_OWN,          /* %s style: the owner opened their own share link */
 	T__COUNT
 };
 

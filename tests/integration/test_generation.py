@@ -181,6 +181,13 @@ def regenerate_full_quality_share_and_gallery(s):
     eq(len(got), 1, "the friend sees the picture")
     fid = s.one("SELECT tg_file_id FROM generated_images WHERE id = %s" % img)
     eq(got[0]["params"]["photo"], fid, "re-sent by file_id")
+    check("Хочешь свою" in got[0]["params"]["caption"], "a stranger is invited")
+    seq5 = s.seq()
+    u.text("/start img_%s" % code)                 # the owner opens their own link
+    mine = [c for c in s.calls(seq5, "sendPhoto") if str(c["params"]["chat_id"]) == str(u.uid)]
+    check(mine and "/start" not in mine[-1]["params"]["caption"] and
+          "your picture" in mine[-1]["params"]["caption"] and
+          "v1:iregen:%s" % img in buttons_of(mine[-1]), "the owner gets their own: %r" % mine)
     # delivered by the stand-in, which performs (and checks) the answer
     r = s.deliver({"inline_query": {
         "id": "77", "from": other.user, "query": "img_%s" % code, "offset": ""}})
