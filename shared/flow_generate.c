@@ -29,14 +29,20 @@ style_of(enum lang l, const struct gen_image *m, char out[TEMPLATE_LABEL_MAX])
 
 /* --- choosing ------------------------------------------------------------------ */
 
+/* edit: in place of the pressed message (a menu's step); else a new one
+ * (an answer to an action: the pressed message may say the same already,
+ * and Telegram refuses an edit that changes nothing). */
 static void
-no_avatar(struct turn *t)
+no_avatar(struct turn *t, bool edit)
 {
 	cJSON *kb = kb_new();
 
 	kb_button_t(kb, t->user.lang, T_BTN_CREATE, CB_CREATE, 0, 0);
 	kb_button_t(kb, t->user.lang, T_BTN_BACK, CB_MENU, 0, 0);
-	turn_show(t, turn_text(t, T_GEN_NO_AVATAR), kb);
+	if (edit)
+		turn_show(t, turn_text(t, T_GEN_NO_AVATAR), kb);
+	else
+		turn_send(t, turn_text(t, T_GEN_NO_AVATAR), kb);
 }
 
 /* The avatar asked for cannot generate (deleted, or not trained): the one
@@ -52,7 +58,7 @@ say_not_ready(struct turn *t)
 		return -1;
 	if (found == 0) {
 		turn_toast(t, turn_text(t, T_GEN_NOT_READY));
-		no_avatar(t);
+		no_avatar(t, false);
 		return 0;
 	}
 	text_addf(&s, t->user.lang, T_GEN_USE_OTHER, a.name);
@@ -75,7 +81,7 @@ show_templates(struct turn *t, int64_t aid, int64_t page)
 		return say_not_ready(t);
 	if (found <= 0) {
 		if (found == 0)
-			no_avatar(t);
+			no_avatar(t, true);
 		return found;
 	}
 	if (page < 0 || page >= pages)
@@ -124,7 +130,7 @@ pick_avatar(struct turn *t)
 	if (n < 0)
 		return -1;
 	if (n == 0) {
-		no_avatar(t);
+		no_avatar(t, true);
 		return 0;
 	}
 	cJSON *kb = kb_new();
@@ -204,7 +210,7 @@ flow_generate_prompt(struct turn *t)
 	if (found == 0) {
 		if (conv_set(&t->ctx->db, &t->conv, CONV_IDLE, 0) != 0)
 			return -1;
-		no_avatar(t);
+		no_avatar(t, true);
 		return 0;
 	}
 	/* The cleaned text is what is kept, never the raw one (a 2,400-character
