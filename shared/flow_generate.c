@@ -360,8 +360,11 @@ on_go(struct turn *t, const struct cb *cb)
 		sbuf_free(&prompt);
 		return may;
 	}
+	/* the pressed confirmation becomes «Generating…» (say_created): its id
+	 * lets the delivery end it */
+	int64_t status_mid = t->u->callback_text ? t->u->message_id : 0;
 	enum gen_create rc = generation_create(t->ctx, t->user.id, a.id, t->u->chat_id,
-	    tp ? tp->key : NULL, tp ? NULL : own, prompt.p, (int)ar, &gid);
+	    tp ? tp->key : NULL, tp ? NULL : own, prompt.p, (int)ar, status_mid, &gid);
 	sbuf_free(&prompt);
 	if (rc == GEN_DB_ERROR)
 		return -1;

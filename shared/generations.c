@@ -25,8 +25,9 @@
 
 static struct db_stmt st_create = DB_STMT("gen_create",
     "INSERT INTO generations (user_id, avatar_id, chat_id, template_key, user_prompt, prompt,"
-    " aspect_ratio, num_images, seed, endpoint)"
-    " SELECT $1, a.id, $3, $4, $5, $6, $7, $8, $9, " ENDPOINT_OF("a", "$11", "$12")
+    " aspect_ratio, num_images, seed, endpoint, status_message_id)"
+    " SELECT $1, a.id, $3, $4, $5, $6, $7, $8, $9, " ENDPOINT_OF("a", "$11", "$12") ","
+    " nullif($13::bigint, 0)"
     " FROM avatars a WHERE a.id = $2 AND a.user_id = $1 AND a.status = 'completed'"
     " AND a.deleted_at IS NULL AND " ACTIVE_COUNT " < $10 RETURNING id");
 static struct db_stmt st_repeat = DB_STMT("gen_repeat",
@@ -78,7 +79,7 @@ created(struct app_ctx *ctx, PGresult *r, int64_t user_id, int64_t *id)
 enum gen_create
 generation_create(struct app_ctx *ctx, int64_t user_id, int64_t avatar_id, int64_t chat_id,
     const char *template_key, const char *user_prompt, const char *prompt, int aspect,
-    int64_t *id)
+    int64_t status_mid, int64_t *id)
 {
 	struct db_params p;
 
@@ -97,6 +98,7 @@ generation_create(struct app_ctx *ctx, int64_t user_id, int64_t avatar_id, int64
 	db_p_i64(&p, ctx->cfg.gen_max_active);
 	db_p_str(&p, fal_generator_for(FAL_WEIGHTS_LORA)->endpoint);
 	db_p_str(&p, fal_generator_for(FAL_WEIGHTS_FINETUNE)->endpoint);
+	db_p_i64(&p, status_mid);
 	return created(ctx, db_run(&ctx->db, &st_create, &p), user_id, id);
 }
 
@@ -123,8 +125,8 @@ generation_repeat(struct app_ctx *ctx, int64_t user_id, int64_t image_id, int64_
     " coalesce(extract(epoch FROM g.claimed_at)::bigint, 0), g.status = 'running',"        \
     " coalesce(g.fal_request_id, ''), g.endpoint, 'generation:' || g.id,"                \
     " g.seed, coalesce(g.template_key, ''), g.aspect_ratio, g.avatar_id,"               \
-    " left(coalesce(g.user_prompt, ''), 200)"
-#define GEN_NCOLS (JOB_HEAD_NCOLS + 5)
+    " left(coalesce(g.user_prompt, ''), 200), coalesce(g.status_message_id, 0)"
+#define GEN_NCOLS (JOB_HEAD_NCOLS + 6)
 
 static void
 read_gen(const PGresult *r, int i, struct gen_job *g)
@@ -138,6 +140,7 @@ read_gen(const PGresult *r, int i, struct gen_job *g)
 	snprintf(g->aspect, sizeof(g->aspect), "%s", db_str(r, i, c + 2));
 	g->avatar_id = db_i64(r, i, c + 3);
 	snprintf(g->user_prompt, sizeof(g->user_prompt), "%s", db_str(r, i, c + 4));
+	g->status_mid = db_i64(r, i, c + 5);
 }
 
 /* 1 with *g read from r's one row, 0 when r has none, -1 when r is NULL. */

@@ -26,10 +26,11 @@ enum gen_create { GEN_CREATED, GEN_TOO_MANY, GEN_NOT_READY, GEN_DB_ERROR };
 
 /* In the caller's transaction: a new job for the user's avatar with the
  * given template key (NULL for an own prompt), user text, prompt and aspect
- * index (fal_aspects).  *id is set when created. */
+ * index (fal_aspects); status_mid: the message that will say it is being
+ * made (0: none known).  *id is set when created. */
 enum gen_create generation_create(struct app_ctx *ctx, int64_t user_id, int64_t avatar_id,
     int64_t chat_id, const char *template_key, const char *user_prompt, const char *prompt,
-    int aspect, int64_t *id);
+    int aspect, int64_t status_mid, int64_t *id);
 /* The same settings as image_id's job, with a new seed. */
 enum gen_create generation_repeat(struct app_ctx *ctx, int64_t user_id, int64_t image_id,
     int64_t chat_id, int64_t *id);
@@ -42,6 +43,7 @@ struct gen_job {
 	int num_images;
 	char template_key[41], aspect[8];
 	char user_prompt[801];   /* an own prompt's first 200 characters ("" for a template) */
+	int64_t status_mid;      /* the «Generating…» message, 0 when unknown */
 	char prompt[16001];      /* the claim's: the input */
 	char lora_url[1024], finetune_id[201];
 	struct image_batch pics; /* the finish's: what was stored */

@@ -244,6 +244,18 @@ gen_not_made(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 	return rc;
 }
 
+/* «Generating…» does not stay in the chat once the job ended: it says so. */
+static int
+gen_status_end(struct db *db, const struct gen_job *g, bool made, struct fal_notes *notes)
+{
+	if (g->status_mid == 0)
+		return 0;
+	enum lang l = g->j.lang;
+	cJSON *p = reply_edit_params(g->j.chat_id, g->status_mid,
+	    text_get(l, made ? T_GEN_STATUS_MADE : T_GEN_STATUS_NOT_MADE), NULL);
+	return gen_queue(db, &g->j, "status", "editMessageText", p, NULL, notes);
+}
+
 static int
 gen_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
     struct fal_notes *notes)
@@ -252,8 +264,12 @@ gen_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 	struct sbuf s = SBUF_INIT;
 	int rc = 0;
 
-	if (!e->ok)
-		return gen_not_made(ctx, j, e, notes);
+	if (!e->ok) {
+		rc = gen_not_made(ctx, j, e, notes);
+		if (rc == 0 && e->how != FAL_END_DEFERRED) /* a deferred job still waits */
+			rc = gen_status_end(&ctx->db, g, false, notes);
+		return rc;
+	}
 	if (g->pics.shown > 0)
 		rc = gen_pictures(&ctx->db, g, notes);
 	if (rc == 0 && g->pics.hidden > 0) {
@@ -263,6 +279,8 @@ gen_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 		    s.p, kb_then_menu(j->lang, T_BTN_GENERATE, CB_GEN_AVATAR, g->avatar_id)), NULL,
 		    notes);
 	}
+	if (rc == 0)
+		rc = gen_status_end(&ctx->db, g, g->pics.shown > 0, notes);
 	sbuf_free(&s);
 	return rc;
 }

@@ -176,6 +176,8 @@ enum text_id {
 	T_TRAINING_PROGRESS_DONE,  /* %s name: the progress message at the end */
 	T_TRAINING_PROGRESS_ENDED, /* %s name */
 	T_SHARED_OWN,          /* %s style: the owner opened their own share link */
+	T_GEN_STATUS_MADE,     /* «Generating…» once the pictures came */
+	T_GEN_STATUS_NOT_MADE,
 	T__COUNT
 };
 

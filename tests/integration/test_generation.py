@@ -761,3 +761,28 @@ def the_own_prompt_is_shown_back_and_the_gallery_names_the_avatar_and_the_page(s
     confirm = [c for c in u.calls("sendMessage", since=seq)]
     check(confirm and "v1:galp:2" in buttons_of(confirm[-1]),
           "Back goes to the picture's page: %r" % buttons_of(confirm[-1]))
+
+
+@test
+def generating_does_not_stay_in_the_chat_after_the_pictures(s):
+    u, aid = trained_user(s)
+    seq = s.seq()
+    generate(u)
+    status = [c for c in u.calls("editMessageText", since=seq)
+              if "Генерирую" in c["params"]["text"]]
+    check(status, "the confirmation becomes «Генерирую…»: %r" % u.texts(seq))
+    mid = status[-1]["params"]["message_id"]
+    eq(s.one("SELECT status_message_id FROM generations g JOIN users u ON u.id = g.user_id"
+             " WHERE u.telegram_id = %d ORDER BY g.id DESC LIMIT 1" % u.uid), str(mid), "kept")
+    wait_for(lambda: photos_to(s, u, seq), 8, what="the picture")
+    done = wait_for(lambda: [c for c in u.calls("editMessageText", since=seq)
+                             if c["params"]["message_id"] == mid
+                             and "Готово" in c["params"]["text"]], 5, what="the status ended")
+    pic = [c for c in photos_to(s, u, seq)][0]
+    check(pic["seq"] < done[0]["seq"], "after the picture")
+    # a failure ends it too
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "result", "status": 422})
+    seq = s.seq()
+    generate(u)
+    wait_for(lambda: [c for c in u.calls("editMessageText", since=seq)
+                      if "Не получилось" in c["params"]["text"]], 8, what="the status, failed")
