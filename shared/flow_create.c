@@ -225,6 +225,24 @@ ask_gender(struct turn *t, int64_t aid, const char *name, bool edit)
 	sbuf_free(&s);
 }
 
+/* A new draft named name, or, when the person has an avatar of that name,
+ * "name (2)", "name (3)"…: two would differ only by the star.  The name it
+ * got in out; 1, 0 when none is free, -1. */
+static int
+create_named(struct turn *t, const char *name, char *out, size_t outlen, int64_t *aid)
+{
+	char base[4 * (AVATAR_NAME_MAX - 5) + 1]; /* room for " (99)" */
+
+	snprintf(out, outlen, "%s", name);
+	int made = avatar_create(&t->ctx->db, t->user.id, out, aid);
+	for (int n = 2; made == 0 && n <= 99; n++) {
+		utf8_copy(base, sizeof(base), name, AVATAR_NAME_MAX - 5);
+		snprintf(out, outlen, "%s (%d)", base, n);
+		made = avatar_create(&t->ctx->db, t->user.id, out, aid);
+	}
+	return made;
+}
+
 static int
 on_name(struct turn *t)
 {
@@ -247,7 +265,8 @@ on_name(struct turn *t)
 	case NAME_OK:
 		break;
 	}
-	int made = avatar_create(&t->ctx->db, t->user.id, name, &aid);
+	char numbered[4 * AVATAR_NAME_MAX + 1];
+	int made = create_named(t, name, numbered, sizeof(numbered), &aid);
 	if (made == 0) {
 		text_addf(&s, t->user.lang, T_NAME_TAKEN, name);
 		turn_send(t, s.p, kb_cancel(t, 0));
@@ -256,7 +275,12 @@ on_name(struct turn *t)
 	}
 	if (made < 0 || conv_set(&t->ctx->db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
 		return -1;
-	ask_gender(t, aid, name, false);
+	if (strcmp(numbered, name) != 0) { /* the person hears which name it got */
+		text_addf(&s, t->user.lang, T_NAME_NUMBERED, name, numbered);
+		turn_send(t, s.p, NULL);
+		sbuf_free(&s);
+	}
+	ask_gender(t, aid, numbered, false);
 	return 0;
 }
 

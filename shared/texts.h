@@ -173,6 +173,7 @@ enum text_id {
 	T_BTN_CONTINUE,
 	T_BTN_START_OVER,
 	T_NAME_TAKEN,          /* %s name */
+	T_NAME_NUMBERED,       /* %s the name asked for, %s the one given */
 	T_TRAINING_PROGRESS_DONE,  /* %s name: the progress message at the end */
 	T_TRAINING_PROGRESS_ENDED, /* %s name */
 	T_SHARED_OWN,          /* %s style: the owner opened their own share link */

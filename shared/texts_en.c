@@ -175,6 +175,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_SHARED_OWN] = "This is your picture (%s). Share the link — others will see it there.",
 	[T_GEN_STATUS_MADE] = "🎨 Done — the pictures are below.",
 	[T_GEN_STATUS_NOT_MADE] = "🎨 It didn't work out — see below.",
+	[T_NAME_NUMBERED] = "You already have an avatar called <b>%s</b> — this one will be <b>%s</b>.",
 	[T_NAME_TAKEN] = "You already have an avatar called <b>%s</b> — pick another name.",
 	[T_GEN_USE_OTHER] = "That avatar is gone or not trained yet. You can generate with avatar <b>%s</b>.",
 };

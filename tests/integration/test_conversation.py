@@ -536,23 +536,30 @@ def every_creation_step_has_back_and_the_summary_says_who(s):
 
 
 @test
-def two_avatars_cannot_share_a_name(s):
+def two_avatars_never_share_a_name_the_second_is_numbered(s):
     u = new_user(s)
     u.text("/start")
     s.sql("INSERT INTO avatars (user_id, name) VALUES (%s, 'Марина')" % u.db_user_id())
-    n = s.one("SELECT count(*) FROM avatars a JOIN users u ON u.id = a.user_id"
-              " WHERE u.telegram_id = %d" % u.uid)
     u.press("v1:new")
     seq = s.seq()
     u.text("Марина")
-    eq(s.one("SELECT count(*) FROM avatars a JOIN users u ON u.id = a.user_id"
-             " WHERE u.telegram_id = %d" % u.uid), n, "no second avatar of the name")
-    check(any("другое имя" in t for t in u.texts(seq)), "asked for another name: %r" % u.texts(seq))
-    eq(u.conv()[0], "create_name", "still at the name")
-    u.text("марина")
-    eq(u.conv()[0], "create_name", "letter case aside")
-    u.text("Марина 2")
-    eq(u.conv()[0], "create_gender", "another name is fine")
+    eq(u.conv()[0], "create_gender", "the flow goes on")
+    eq(s.one("SELECT name FROM avatars WHERE id = %s" % u.avatar()), "Марина (2)", "numbered")
+    check(any("Марина (2)" in t and "уже есть" in t for t in u.texts(seq)),
+          "the person hears which name it got: %r" % u.texts(seq))
+    u.text("/cancel")
+    u.press("v1:new")
+    u.text("марина")                                 # letter case aside
+    eq(s.one("SELECT name FROM avatars WHERE id = %s" % u.avatar()), "марина (2)",
+       "the cancelled draft's name is free again; case is no difference")
+    u.text("/cancel")
+    long = "Ж" * 40
+    s.sql("INSERT INTO avatars (user_id, name) VALUES (%s, '%s')" % (u.db_user_id(), long))
+    u.press("v1:new")
+    u.text(long)
+    eq(s.one("SELECT name FROM avatars WHERE id = %s" % u.avatar()), "Ж" * 35 + " (2)",
+       "a long name is cut to make room for the number")
+
 
 
 @test
