@@ -159,6 +159,17 @@ mut("deferred-answer-unread", "the answer of a write sent after db_defer() never
 			s->fn(s->ud, r);""",
     """		if (r != NULL && s->fn != NULL && !db->defer)
 			s->fn(s->ud, r);""")
+mut("draft-dropped-unasked", "Create while a draft exists drops the draft and its photos without a word",
+    "a_draft_is_offered_back_not_thrown_away", "shared/flow_create.c",
+    """	if (conv_in_create(&t->conv) && t->conv.avatar_id != 0) {
+		int offered = offer_draft(t);""",
+    """	if (conv_in_create(&t->conv) && t->conv.avatar_id != 0 && false) {
+		int offered = offer_draft(t);""")
+mut("fal-words-in-the-chat", "FAL's raw error text reaches the person instead of a reason in their language",
+    "fal_errors_reach_the_person_as_a_reason_in_their_language", "shared/jobs.c",
+    """		text_addf(s, l, T_TRAINING_FAILED, a->name,
+		    text_get(l, text_failure(e->r.error, true)));""",
+    """		text_addf(s, l, T_TRAINING_FAILED, a->name, e->r.error);""")
 
 os.makedirs(os.path.join(ROOT, "tests/mutations"), exist_ok=True)
 for name, what, tests, path, old, new in M:
