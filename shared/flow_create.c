@@ -235,8 +235,9 @@ create_named(struct turn *t, const char *name, char *out, size_t outlen, int64_t
 
 	snprintf(out, outlen, "%s", name);
 	int made = avatar_create(&t->ctx->db, t->user.id, out, aid);
-	for (int n = 2; made == 0 && n <= 99; n++) {
+	if (made == 0)
 		utf8_copy(base, sizeof(base), name, AVATAR_NAME_MAX - 5);
+	for (int n = 2; made == 0 && n <= 99; n++) {
 		snprintf(out, outlen, "%s (%d)", base, n);
 		made = avatar_create(&t->ctx->db, t->user.id, out, aid);
 	}
@@ -600,6 +601,41 @@ flow_create_cancel(struct turn *t)
 	return cancel_and_say(t) == 0 ? 1 : -1;
 }
 
+/* The screen of creation step st for draft a: in place of the pressed
+ * message (edit: Back), or as a new one (Continue). */
+static void
+show_step(struct turn *t, const struct avatar *a, enum conv_state st, bool edit)
+{
+	struct sbuf s = SBUF_INIT;
+	cJSON *kb = NULL;
+
+	switch (st) {
+	case CONV_CREATE_NAME:
+		sbuf_add(&s, turn_text(t, T_CREATE_ASK_NAME));
+		kb = kb_cancel(t, 0);
+		break;
+	case CONV_CREATE_GENDER:
+		ask_gender(t, a->id, a->name, edit);
+		return;
+	case CONV_CREATE_TYPE:
+		sbuf_add(&s, turn_text(t, T_ASK_TYPE));
+		kb = kb_types(t, a->id, true);
+		break;
+	case CONV_CREATE_SUMMARY:
+		show_summary(t, a, !edit);
+		return;
+	default:
+		progress_screen(&t->ctx->cfg, t->user.lang, a->id, a->photos,
+		    a->type == TRAIN_STYLE, true, &s, &kb);
+		break;
+	}
+	if (edit)
+		turn_show(t, s.p, kb);
+	else
+		turn_send(t, s.p, kb);
+	sbuf_free(&s);
+}
+
 /* The draft's step again, as a new message: from the offer above, or from
  * the draft's card (the conversation moves to it; another draft stays as it
  * is, on the list). */
@@ -607,34 +643,21 @@ static int
 on_resume(struct turn *t, int64_t aid)
 {
 	struct avatar a;
-	struct sbuf s = SBUF_INIT;
-	cJSON *kb;
 	int found = avatar_get(&t->ctx->db, aid, t->user.id, &a);
 
 	if (found < 0)
 		return -1;
-	enum conv_state st = a.status == AV_PHOTOS ? CONV_CREATE_PHOTOS :
-	    a.status == AV_READY ? CONV_CREATE_SUMMARY :
-	    a.gender < 0 ? CONV_CREATE_GENDER : CONV_CREATE_TYPE;
 	if (found == 0 || a.status > AV_READY) {
 		turn_stale(t);
 		return 0;
 	}
+	enum conv_state st = a.status == AV_PHOTOS ? CONV_CREATE_PHOTOS :
+	    a.status == AV_READY ? CONV_CREATE_SUMMARY :
+	    a.gender < 0 ? CONV_CREATE_GENDER : CONV_CREATE_TYPE;
 	if (conv_set(&t->ctx->db, &t->conv, st, a.id) != 0)
 		return -1;
 	turn_toast(t, NULL);
-	if (st == CONV_CREATE_GENDER) {
-		ask_gender(t, a.id, a.name, false);
-	} else if (st == CONV_CREATE_TYPE) {
-		turn_send(t, turn_text(t, T_ASK_TYPE), kb_types(t, a.id, true));
-	} else if (st == CONV_CREATE_SUMMARY) {
-		show_summary(t, &a, true);
-	} else {
-		progress_screen(&t->ctx->cfg, t->user.lang, a.id, a.photos, a.type == TRAIN_STYLE,
-		    true, &s, &kb);
-		turn_send(t, s.p, kb);
-	}
-	sbuf_free(&s);
+	show_step(t, &a, st, false);
 	return 0;
 }
 
@@ -645,44 +668,41 @@ static int
 on_back(struct turn *t, int64_t aid)
 {
 	struct avatar a;
-	struct sbuf s = SBUF_INIT;
-	cJSON *kb;
 	struct db *db = &t->ctx->db;
+	enum conv_state to;
 	int found = avatar_get(db, aid, t->user.id, &a);
 
 	if (found <= 0)
 		return found;
-	turn_toast(t, NULL);
 	switch (t->conv.state) {
 	case CONV_CREATE_GENDER:
-		if (discard_current(t) != 0 || conv_set(db, &t->conv, CONV_CREATE_NAME, 0) != 0)
+		to = CONV_CREATE_NAME;
+		if (discard_current(t) != 0)
 			return -1;
-		turn_show(t, turn_text(t, T_CREATE_ASK_NAME), kb_cancel(t, 0));
-		return 0;
+		aid = 0;
+		break;
 	case CONV_CREATE_TYPE:
-		if (conv_set(db, &t->conv, CONV_CREATE_GENDER, aid) != 0)
-			return -1;
-		ask_gender(t, aid, a.name, true);
-		return 0;
+		to = CONV_CREATE_GENDER;
+		break;
 	case CONV_CREATE_PHOTOS:
-		if (avatar_transition(db, aid, AV_PHOTOS, AV_DRAFT) < 0 ||
-		    conv_set(db, &t->conv, CONV_CREATE_TYPE, aid) != 0)
+		to = CONV_CREATE_TYPE;
+		if (avatar_transition(db, aid, AV_PHOTOS, AV_DRAFT) < 0)
 			return -1;
-		turn_show(t, turn_text(t, T_ASK_TYPE), kb_types(t, aid, true));
-		return 0;
+		break;
 	case CONV_CREATE_SUMMARY:
-		if (avatar_transition(db, aid, AV_READY, AV_PHOTOS) < 0 ||
-		    conv_set(db, &t->conv, CONV_CREATE_PHOTOS, aid) != 0)
+		to = CONV_CREATE_PHOTOS;
+		if (avatar_transition(db, aid, AV_READY, AV_PHOTOS) < 0)
 			return -1;
-		progress_screen(&t->ctx->cfg, t->user.lang, aid, a.photos, a.type == TRAIN_STYLE,
-		    true, &s, &kb);
-		turn_show(t, s.p, kb);
-		sbuf_free(&s);
-		return 0;
+		break;
 	default:
 		turn_stale(t);
 		return 0;
 	}
+	if (conv_set(db, &t->conv, to, aid) != 0)
+		return -1;
+	turn_toast(t, NULL);
+	show_step(t, &a, to, true);
+	return 0;
 }
 
 /* Start over: the offered draft goes, and a new one begins. */
