@@ -207,6 +207,10 @@ def the_daily_limit_refuses_the_next_picture(s):
         trained_avatar(s, u)
         generate(u)
         wait_for(lambda: gen_rows(s, u.uid) == [["completed"]], 10, what="the first picture")
+        # the person sees the picture (and «Генерирую…» ended) before tapping
+        # again: a tap on the button-less status message would be turned into
+        # the templates, then edited back by the late status edit
+        u.settled()
         seq = s.seq()
         generate(u)
         eq(len(gen_rows(s, u.uid)), 1, "no second job today")
