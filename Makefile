@@ -37,7 +37,8 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(wildcard shared/*.c)
-LIB_OBJ  := $(LIB_SRC:shared/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:shared/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/schema_files.o
+SCHEMA   := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 LIB      := $(BUILD)/libaisha.a
 FUNCS    := tg-update fal-webhook start-training check-status
 BINS     := $(FUNCS:%=$(BUILD)/bin/%) $(BUILD)/bin/migrate
@@ -55,6 +56,13 @@ all: $(BINS)
 	@ln -sfn $(CURDIR)/$(BUILD)/bin bin
 
 $(BUILD)/obj/%.o: shared/%.c shared/*.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The migrations, compiled in (tools/embed-schema.sh).
+$(BUILD)/obj/schema_files.c: $(SCHEMA) tools/embed-schema.sh | $(BUILD)/obj
+	sh tools/embed-schema.sh $(SCHEMA) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/schema_files.o: $(BUILD)/obj/schema_files.c shared/schema.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)

@@ -19,4 +19,8 @@ if ! flock -n 9; then
 	echo "$(date -u +%FT%TZ) cron $JOB: previous run still going, skipped" >>"$VAR/log/cron.log"
 	exit 0
 fi
+start=$(date +%s)
 "$@" >>"$VAR/log/cron.log" 2>&1
+rc=$?
+echo "$(date -u +%FT%TZ) cron $JOB: exit $rc in $(($(date +%s) - start)) s" >>"$VAR/log/cron.log"
+exit $rc

@@ -1,11 +1,15 @@
 /*
- * migrate — applies schema/NNN_name.sql in order, each in its own
+ * migrate — applies the migrations in order, each in its own
  * transaction together with its schema_migrations row, so a migration is
  * either wholly applied and recorded or not at all.  An advisory lock keeps
  * two migrates (two hosts starting at once) from racing.
  *
  *   migrate [--dir DIR]            apply what is pending (idempotent)
  *   migrate status [--dir DIR]     list applied / pending / changed-since
+ *
+ * The migrations are compiled in (schema.h: schema/NNN_name.sql at build
+ * time), so an installed migrate needs no schema folder; --dir reads a
+ * folder instead (a migration being written, the tests).
  *
  * The migration files are the repository's own trusted SQL with many
  * statements, so they alone go through PQexec; every statement that carries
@@ -22,6 +26,7 @@
 
 #include "config.h"
 #include "sbuf.h"
+#include "schema.h"
 
 extern char **environ;
 
@@ -56,6 +61,15 @@ read_file(const char *path)
 	return sbuf_take(&b);
 }
 
+static void
+checksum(struct migration *m)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)m->sql, strlen(m->sql));
+	sodium_bin2hex(m->sum, sizeof(m->sum), h, sizeof(h));
+}
+
 /* NNN_name.sql files of dir, sorted. */
 static int
 load(const char *dir, struct migration **out, size_t *nout)
@@ -83,7 +97,6 @@ load(const char *dir, struct migration **out, size_t *nout)
 	for (size_t i = 0; i < n; i++) {
 		struct migration *m = &(*out)[i];
 		struct sbuf path = SBUF_INIT;
-		unsigned char h[crypto_hash_sha256_BYTES];
 		sbuf_addf(&path, "%s/%s", dir, names[i]);
 		m->file = names[i];
 		memcpy(m->version, names[i], 3);
@@ -93,11 +106,26 @@ load(const char *dir, struct migration **out, size_t *nout)
 			fprintf(stderr, "migrate: cannot read %s\n", names[i]);
 			m->sql = xstrdup("");
 		}
-		crypto_hash_sha256(h, (const unsigned char *)m->sql, strlen(m->sql));
-		sodium_bin2hex(m->sum, sizeof(m->sum), h, sizeof(h));
+		checksum(m);
 	}
 	free(names);
 	*nout = n;
+	return 0;
+}
+
+/* The migrations this build holds. */
+static int
+load_compiled(struct migration **out, size_t *nout)
+{
+	*out = xcalloc(schema_nfiles ? schema_nfiles : 1, sizeof(**out));
+	for (size_t i = 0; i < schema_nfiles; i++) {
+		struct migration *m = &(*out)[i];
+		m->file = xstrdup(schema_files[i].name);
+		memcpy(m->version, m->file, 3);
+		m->sql = xstrdup(schema_files[i].sql);
+		checksum(m);
+	}
+	*nout = schema_nfiles;
 	return 0;
 }
 
@@ -172,7 +200,7 @@ run(PGconn *c, const char *dir, int status_only)
 	int rc = 0;
 	char sum[80];
 
-	if (load(dir, &ms, &n) != 0)
+	if ((dir != NULL ? load(dir, &ms, &n) : load_compiled(&ms, &n)) != 0)
 		return 1;
 	if (simple(c, "SELECT pg_advisory_lock(" LOCK_KEY ")", "lock") != 0 ||
 	    simple(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -226,7 +254,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	char err[300];
-	const char *dir = "schema";
+	const char *dir = NULL; /* the compiled-in migrations */
 	int status_only = 0;
 
 	for (int i = 1; i < argc; i++) {

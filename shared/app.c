@@ -15,6 +15,7 @@
 #include <fcgiapp.h>
 
 #include "auth.h"
+#include "health.h"
 #include "log.h"
 #include "tg_api.h"
 
@@ -104,19 +105,46 @@ serve_healthz(struct app_ctx *ctx, const struct http_req *req, struct http_resp 
 		http_resp_error(resp, HTTP_405, "method_not_allowed", "use GET");
 		return;
 	}
+	struct health h;
+	bool ok = health_check(ctx, &h);
 	cJSON *o = cJSON_CreateObject();
-	bool up = db_ping(&ctx->db) == 0;
-	cJSON_AddBoolToObject(o, "ok", up);
+	cJSON_AddBoolToObject(o, "ok", ok);
 	/* what runs where is the operator's business: details only with the token */
 	if (auth_bearer(http_req_header(req, "Authorization"), ctx->cfg.admin_token)) {
-		cJSON_AddStringToObject(o, "database", up ? "up" : "down");
+		cJSON_AddStringToObject(o, "database", h.db_up ? "up" : "down");
+		cJSON_AddStringToObject(o, "schema", h.schema);
+		cJSON_AddStringToObject(o, "schema_wanted", h.want);
+		if (h.checker_age >= 0)
+			cJSON_AddNumberToObject(o, "status_checker_age_s", (double)h.checker_age);
+		cJSON_AddBoolToObject(o, "status_checker_ok", h.checker_ok);
 		cJSON_AddStringToObject(o, "function", ctx->app->name);
 		cJSON_AddStringToObject(o, "fal_mode", ctx->cfg.fal_test_mode ? "test" : "live");
 	}
-	http_resp_json(resp, up ? HTTP_200 : HTTP_503, o);
+	http_resp_json(resp, ok ? HTTP_200 : HTTP_503, o);
 }
 
 /* --- one request -------------------------------------------------------- */
+
+/* A front proxy's X-Request-Id when it is a plain token, else pid-sequence. */
+static void
+request_id(struct app_ctx *ctx, const struct http_io *io, unsigned long seq)
+{
+	const char *given = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; io->envp != NULL && io->envp[i] != NULL; i++)
+		if (strncmp(io->envp[i], "HTTP_X_REQUEST_ID=", 18) == 0)
+			given = io->envp[i] + 18;
+	if (given != NULL) {
+		n = strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+		if (n == 0 || n >= sizeof(ctx->req_id) || given[n] != '\0')
+			given = NULL;
+	}
+	if (given != NULL)
+		memcpy(ctx->req_id, given, n + 1);
+	else
+		snprintf(ctx->req_id, sizeof(ctx->req_id), "%ld-%lu", (long)getpid(), seq);
+}
 
 static void
 serve_one(struct app_ctx *ctx, const struct http_io *io)
@@ -127,9 +155,10 @@ serve_one(struct app_ctx *ctx, const struct http_io *io)
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	snprintf(ctx->req_id, sizeof(ctx->req_id), "%ld-%lu", (long)getpid(), ++seq);
+	request_id(ctx, io, ++seq);
 	log_set_ctx("req=%s", ctx->req_id);
 	http_resp_init(&resp);
+	http_resp_header(&resp, "X-Request-Id", ctx->req_id);
 	enum http_read_err e = http_req_read(&req, io, ctx->app->max_body);
 	if (e != HTTP_READ_OK) {
 		log_warn("refused %s %s: read error %d", req.method ? req.method : "-",
@@ -228,6 +257,7 @@ app_setup(struct app_ctx *ctx, const struct app *a)
 	}
 	(void)log_level_parse(ctx->cfg.log_level, &lvl);
 	log_set_level(lvl);
+	log_set_json(strcmp(ctx->cfg.log_format, "json") == 0);
 	config_each_warning(&ctx->cfg, warn_line);
 	for (size_t i = 0; a->required && a->required[i]; i++) {
 		if (config_require(&ctx->cfg, a->required[i], err, sizeof(err)) != 0) {

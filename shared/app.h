@@ -27,7 +27,7 @@ struct app_ctx {
 	struct db db;
 	struct tg_api *tg;
 	const struct app *app;
-	char req_id[32];
+	char req_id[48];
 	/* Work of this request that waits until its answer has gone (then
 	 * cleared): e.g. reading a commit's answer not waited for. */
 	void (*after_answer)(struct app_ctx *ctx);

@@ -73,7 +73,10 @@ static const struct cfg_def cfg_defs[] = {
 	{"PAYSUPPORT_CONTACT", CFG_STR, F(paysupport_contact), "", 0, 200, false},
 	{"REFUSED_PER_MINUTE", CFG_INT, F(refused_per_minute), "20", 1, 100000, false},
 	{"PORT", CFG_INT, F(port), "8080", 1, 65535, false},
+	{"BIND", CFG_STR, F(bind), "127.0.0.1", 1, 64, false},
 	{"LOG_LEVEL", CFG_STR, F(log_level), "info", 1, 10, false},
+	{"LOG_FORMAT", CFG_STR, F(log_format), "text", 1, 10, false},
+	{"CHECKER_INTERVAL", CFG_INT, F(checker_interval), "60", 5, 86400, false},
 };
 
 #define NDEFS (sizeof(cfg_defs) / sizeof(cfg_defs[0]))
@@ -404,6 +407,16 @@ config_check(struct config *c, bool test_mode_given, bool verify_given, char *er
 	if (log_level_parse(c->log_level, &lvl) != 0) {
 		snprintf(err, errlen, "config: LOG_LEVEL must be debug, info, warn or error (got '%s')",
 		    c->log_level);
+		return -1;
+	}
+	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0) {
+		snprintf(err, errlen, "config: LOG_FORMAT must be text or json (got '%s')",
+		    c->log_format);
+		return -1;
+	}
+	if (c->bind[strspn(c->bind, "0123456789abcdefABCDEF.:[]")] != '\0') {
+		snprintf(err, errlen, "config: BIND must be an IPv4 or IPv6 address (got '%s')",
+		    c->bind);
 		return -1;
 	}
 	if (parse_packs(c, err, errlen) != 0)

@@ -64,7 +64,10 @@ struct config {
 	double fal_daily_budget_usd;  /* estimated spend per UTC day; 0: no limit */
 	char *paysupport_contact; /* who /paysupport sends people to ("" : the bot's profile) */
 	int port;
+	char *bind;       /* lighttpd's listen address (BIND) */
 	char *log_level;
+	char *log_format; /* "text" or "json" */
+	int checker_interval; /* seconds between the status checker's runs (cron: 60) */
 	char *env_file; /* the file that was read, or NULL */
 	/* Keys that look like a mistyped setting (PHOTO_MAX, LOGLEVEL) in the
 	 * environment, and any unknown key in the env file: one line each,

@@ -141,7 +141,6 @@ db_note_failure(struct db *db, const PGresult *r, const char *what)
 static struct db_stmt st_begin = DB_STMT("db_begin", "BEGIN");
 static struct db_stmt st_commit = DB_STMT("db_commit", "COMMIT");
 static struct db_stmt st_rollback = DB_STMT("db_rollback", "ROLLBACK");
-static struct db_stmt st_ping = DB_STMT("db_ping", "SELECT 1");
 
 /* Prepares st on this connection if it is not yet; 0 or -1. */
 static int
@@ -606,12 +605,6 @@ db_rollback(struct db *db)
 		    db_try(db, &st_rollback, NULL));
 	}
 	tx_ended(db);
-}
-
-int
-db_ping(struct db *db)
-{
-	return db_exec(db, &st_ping, NULL);
 }
 
 const char *

@@ -155,8 +155,6 @@ void db_clear_failure(struct db *db);
  * bug) and when no database failure happened.
  */
 bool db_failure_transient(const struct db *db);
-/* "SELECT 1" on a fresh or existing connection: 0 when the database answers. */
-int db_ping(struct db *db);
 
 /* Result accessors: NULL / 0 / false for SQL NULL. */
 const char *db_str(const PGresult *r, int row, int col);

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,28 @@ parse_length(const char *s, size_t *out)
 	return 0;
 }
 
+/*
+ * Whether a path (n bytes) is under one of the routes' roots.  A CGI is
+ * reached by its own URL (REQUEST_URI), through a rewrite (REQUEST_URI is
+ * still the public one) or as /cgi-bin/<program>/<route> (only PATH_INFO
+ * holds the route): the route is REQUEST_URI's path when it is one of ours,
+ * else PATH_INFO when that is.
+ */
+static bool
+route_root(const char *p, size_t n)
+{
+	static const char *const roots[] = {"/telegram/", "/fal/", "/api/", "/media/",
+	    "/healthz", "/metrics", "/dashboard"};
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		size_t rl = strlen(roots[i]);
+		if (n >= rl && strncmp(p, roots[i], rl) == 0 &&
+		    (roots[i][rl - 1] == '/' || n == rl || p[rl] == '/'))
+			return true;
+	}
+	return false;
+}
+
 enum http_read_err
 http_req_read(struct http_req *r, const struct http_io *io, size_t max_body)
 {
@@ -97,6 +120,11 @@ http_req_read(struct http_req *r, const struct http_io *io, size_t max_body)
 	r->method = xstrdup(method);
 	const char *q = strchr(uri, '?');
 	size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+	const char *pi = env_get(io->envp, "PATH_INFO");
+	if (!route_root(uri, plen) && pi != NULL && route_root(pi, strlen(pi))) {
+		uri = pi; /* a CGI called as /cgi-bin/tg-update/telegram/webhook */
+		plen = strlen(pi);
+	}
 	r->path = xmalloc(plen + 1);
 	memcpy(r->path, uri, plen);
 	r->path[plen] = '\0';

@@ -7,10 +7,14 @@
 #ifndef AISHA_LOG_H
 #define AISHA_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_init(const char *program, enum log_level min);
 void log_set_level(enum log_level min);
+/* One JSON object per line (LOG_FORMAT=json) instead of text. */
+void log_set_json(bool on);
 /* Context printed after the program name until cleared ("" or NULL). */
 void log_set_ctx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_clear_ctx(void);

@@ -32,8 +32,40 @@ budget(struct app_ctx *ctx, cJSON *summary)
 	return 0;
 }
 
+static struct db_stmt st_checker_run = DB_STMT("checker_run",
+    "INSERT INTO checker_runs AS c (name, last_run_at, last_ok_at, failures)"
+    " VALUES ($1, now(), CASE WHEN $2::boolean THEN now() END,"
+    "  CASE WHEN $2::boolean THEN 0 ELSE 1 END)"
+    " ON CONFLICT (name) DO UPDATE SET last_run_at = now(),"
+    "  last_ok_at = coalesce(EXCLUDED.last_ok_at, c.last_ok_at), runs = c.runs + 1,"
+    "  failures = c.failures + EXCLUDED.failures");
+
+/* One run of a pass, for /healthz and /metrics. */
+static void
+record_run(struct app_ctx *ctx, const char *name, int rc)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, name);
+	db_p_bool(&p, rc == 0);
+	if (db_exec(&ctx->db, &st_checker_run, &p) < 0)
+		log_warn("checker %s: its run could not be recorded", name);
+}
+
+static int status_pass(struct app_ctx *ctx, cJSON *summary);
+
 int
 maintenance_status_pass(struct app_ctx *ctx, cJSON *summary)
+{
+	int rc = status_pass(ctx, summary);
+
+	record_run(ctx, "status", rc);
+	return rc;
+}
+
+static int
+status_pass(struct app_ctx *ctx, cJSON *summary)
 {
 	struct fal_poll_counts t, g;
 	int started = fal_job_start_due(ctx, &job_generation, GEN_START_AFTER);
@@ -102,8 +134,19 @@ count_of(int n, int *rc)
 	return n < 0 ? 0 : n;
 }
 
+static int startup_pass(struct app_ctx *ctx, cJSON *summary);
+
 int
 maintenance_startup(struct app_ctx *ctx, cJSON *summary)
+{
+	int rc = startup_pass(ctx, summary);
+
+	record_run(ctx, "startup", rc);
+	return rc;
+}
+
+static int
+startup_pass(struct app_ctx *ctx, cJSON *summary)
 {
 	int rc = 0;
 	int requeued = count_of(avatar_requeue_crashed(&ctx->db, ctx->cfg.claim_timeout), &rc);

@@ -18,11 +18,33 @@ code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18080/healthz)
 [ "$code" = 200 ] && ok "healthz 200" || bad "healthz answered $code"
 out=$(printf '/start\n' | /usr/bin/python3 sandbox/chat.py --user-id 31337)
 echo "$out" | grep -q "Создать аватар" && ok "make chat shows the /start menu" || { bad "chat"; echo "$out"; }
+
+# make up again after PostgreSQL was killed: it starts what is down
+pgpid=$(head -1 "$(AISHA_PG_DIR="$AISHA_VAR_DIR/pg" sh tools/pg.sh datadir)/postmaster.pid" 2>/dev/null)
+[ -n "$pgpid" ] && kill -9 "$pgpid"
+sleep 1
+code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18080/healthz)
+[ "$code" = 503 ] && ok "healthz 503 with PostgreSQL killed" || bad "healthz answered $code with PostgreSQL killed"
+again=$(sh tools/up.sh 2>&1)
+echo "$again" | grep -q "lighttpd already running" && ok "make up keeps the running lighttpd" ||
+    { bad "make up did not keep lighttpd"; echo "$again"; }
+code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18080/healthz)
+[ "$code" = 200 ] && ok "make up restarted PostgreSQL: healthz 200" || { bad "healthz answered $code after make up"; echo "$again"; }
+
+# another stack's processes (here a ticker of another var folder) are
+# neither stopped nor counted by this stack's make down
+other=$(mktemp -d)
+mkdir -p "$other/tools" "$other/var"
+cp tools/ticker.sh "$other/tools/"
+env -u AISHA_VAR_DIR setsid sh "$other/tools/ticker.sh" "$other/var" >/dev/null 2>&1 &
+otherpid=$!
 sh tools/down.sh >/dev/null 2>&1
 sleep 1
-left=$(pgrep -af "lighttpd|standin.py|ticker.sh|bin/tg-update|bin/check-status|bin/fal-webhook|bin/start-training" |
-    grep -v -e pgrep -e "grep " | grep "$AISHA_VAR_DIR\|18081\|$ROOT/build\|$ROOT/bin\|ticker.sh" || true)
-[ -z "$left" ] && ok "make down leaves no process" || { bad "processes left: $left"; }
+left=$(sh tools/stack-pids.sh "$AISHA_VAR_DIR")
+[ -z "$left" ] && ok "make down leaves no process" || { bad "processes left: $(ps -o pid,args -p "$(echo $left | tr ' ' ,)")"; }
+kill -0 "$otherpid" 2>/dev/null && ok "make down leaves another stack's processes alone" ||
+    bad "make down stopped another stack's ticker"
+kill -- "-$otherpid" 2>/dev/null; rm -rf "$other"
 pg_left=$(pgrep -af "postgres.*updown-test" | grep -v pgrep || true)
 [ -z "$pg_left" ] && ok "make down stops PostgreSQL" || bad "postgres left: $pg_left"
 rm -rf "$AISHA_VAR_DIR"

@@ -21,13 +21,17 @@ stop_pid() { # name pidfile
 
 stop_pid checkers "$VAR/run/ticker.pid"
 stop_pid lighttpd "$VAR/run/lighttpd.pid"
-# lighttpd stops its FastCGI workers; make sure none outlived it.
-# The outbox's sender and a started training run detached (their full path
-# in their command line): stop those of this folder too.
-for f in tg-update fal-webhook start-training check-status; do
-	pkill -f "^$ROOT/.*/$f( |\$)" 2>/dev/null || true
-done
 stop_pid "sandbox stand-ins" "$VAR/run/standin.pid"
+# lighttpd stops its FastCGI workers; make sure none outlived it.  The
+# outbox's sender and a started training run detached: stop those of this
+# stack too — only this var folder's (tools/stack-pids.sh), never another
+# checkout's or another test stack's.
+for pid in $(sh tools/stack-pids.sh "$VAR"); do
+	case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in
+	*postgres*) ;;
+	*) kill "$pid" 2>/dev/null ;;
+	esac
+done
 if [ "$(cat "$VAR/run/pg.started" 2>/dev/null)" = 1 ]; then
 	sh tools/pg.sh stop && echo "down: stopped PostgreSQL"
 	rm -f "$VAR/run/pg.started"

@@ -8,10 +8,16 @@ vardir=${AISHA_VAR_DIR:-$root/var}
 bindir=${AISHA_BIN_DIR:-$root/bin}
 media=${MEDIA_DIR:-$vardir/media}
 case $media in /*) ;; *) media=$root/$media ;; esac
+bind=${BIND:-127.0.0.1}
+if ! printf '%s' "$bind" | grep -qxE '[0-9A-Fa-f.:]+|\[[0-9A-Fa-f:]+\]'; then
+	echo "lighttpd: BIND must be an IPv4 or [IPv6] address, not '$bind'" >&2
+	exit 1
+fi
 procs=${AISHA_FCGI_PROCS:-2}
 case $procs in ''|*[!0-9]*) procs=2 ;; esac
 q() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 echo "var.port = $port"
+echo "var.bind = \"$bind\""
 echo "var.procs = $procs"
 echo "var.vardir = \"$(q "$vardir")\""
 echo "var.bindir = \"$(q "$bindir")\""

@@ -71,12 +71,36 @@ log_min_messages = warning
 CONF
 }
 
+# The server answers on its socket.
+ready() {
+	"$PGBIN/pg_isready" -q -h "$SOCK" -p "$PORT" -t 2 >/dev/null 2>&1
+}
+
+# postmaster.pid names a process that is gone, or a zombie nobody reaped
+# yet (kill -9 of the server: kill -0 still succeeds on a zombie, so
+# pg_ctl would call it running and refuse to start).
+stale_lock() {
+	[ -f "$DATA/postmaster.pid" ] || return 1
+	pid=$(head -n 1 "$DATA/postmaster.pid")
+	state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+	[ -z "$state" ] || [ "$state" = Z ]
+}
+
 start() {
 	init
-	if as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-		return 0
+	ready && return 0
+	if stale_lock; then
+		rm -f "$DATA/postmaster.pid"
+	elif as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+		# running but not answering yet (starting, or recovering)
+		for _ in $(seq 1 600); do ready && return 0; sleep 0.1; done
+		echo "pg: the server runs but does not answer (see $LOG)" >&2
+		exit 1
 	fi
-	as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null
+	# after a kill -9 its backends may hold the shared memory a moment
+	# longer (they leave when they notice): one more try
+	as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null ||
+	    { sleep 2; as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null; }
 	if ! as_owner "$PGBIN/psql" -h "$SOCK" -p "$PORT" -U aisha -d postgres -tAc \
 	    "SELECT 1 FROM pg_database WHERE datname = 'aisha'" | grep -q 1; then
 		as_owner "$PGBIN/createdb" -h "$SOCK" -p "$PORT" -U aisha aisha
@@ -92,6 +116,10 @@ recreate() {
 
 stop() {
 	[ -f "$DATA/PG_VERSION" ] || return 0
+	if stale_lock; then
+		rm -f "$DATA/postmaster.pid"
+		return 0
+	fi
 	if as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
 		as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
 	fi
@@ -105,5 +133,6 @@ restart) stop; start ;;
 recreate) recreate ;;
 status) as_owner "$PGBIN/pg_ctl" -D "$DATA" status ;;
 url) url ;;
-*) echo "usage: $0 init|start|stop|restart|recreate|status|url" >&2; exit 2 ;;
+datadir) echo "$DATA" ;;
+*) echo "usage: $0 init|start|stop|restart|recreate|status|url|datadir" >&2; exit 2 ;;
 esac

@@ -24,9 +24,13 @@ cp sandbox/placeholders/*.jpg "${MEDIA_DIR:-$VAR/media}/placeholder/"
 chmod 700 "$VAR/run" "${MEDIA_DIR:-$VAR/media}"
 PY=/usr/bin/python3
 
-if [ -f "$VAR/run/lighttpd.pid" ] && kill -0 "$(cat "$VAR/run/lighttpd.pid")" 2>/dev/null; then
-	echo "up: already running (make down first)"; exit 0
-fi
+# Each part it manages is checked on its own: what runs is kept, what is
+# down (a killed PostgreSQL, a crashed stand-in) is started again.
+alive() { # pidfile: its process runs (a zombie does not count)
+	[ -f "$1" ] || return 1
+	state=$(sed 's/.*) //' "/proc/$(cat "$1")/stat" 2>/dev/null | cut -c1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
 
 # Settings are layered: the environment wins, then the operator's
 # AISHA_ENV_FILE, then what make up generates (secrets, kept in
@@ -108,9 +112,12 @@ umask 022
 export AISHA_ENV_FILE="$VAR/aisha.env"
 echo "$STARTED_PG" >"$VAR/run/pg.started"
 
-bin/migrate --dir schema
+bin/migrate
 
-if [ "$SANDBOX" = 1 ]; then
+if [ "$SANDBOX" = 1 ] && alive "$VAR/run/standin.pid" &&
+    curl -fsS "http://127.0.0.1:$TG_PORT/_ctl/state" >/dev/null 2>&1; then
+	echo "up: sandbox stand-ins already running"
+elif [ "$SANDBOX" = 1 ]; then
 	$PY sandbox/standin.py --telegram-port "$TG_PORT" --fal-port "$FAL_PORT" \
 	    --token "$TELEGRAM_BOT_TOKEN" --keyfile "$VAR/standin-ed25519.pem" \
 	    --pidfile "$VAR/run/standin.pid" >>"$VAR/log/standin.log" 2>&1 &
@@ -121,8 +128,17 @@ if [ "$SANDBOX" = 1 ]; then
 fi
 
 # lighttpd gets only what the functions need from this shell: the env file.
-env -i PATH="$PATH" PORT="$PORT" AISHA_ENV_FILE="$AISHA_ENV_FILE" AISHA_VAR_DIR="$VAR" \
-    MEDIA_DIR="${MEDIA_DIR:-$VAR/media}" lighttpd -f lighttpd.conf
+# A lighttpd that runs but does not answer is replaced.
+if alive "$VAR/run/lighttpd.pid" &&
+    curl -s -o /dev/null -m 5 "http://127.0.0.1:$PORT/healthz"; then
+	echo "up: lighttpd already running"
+else
+	if alive "$VAR/run/lighttpd.pid"; then
+		kill "$(cat "$VAR/run/lighttpd.pid")"; sleep 1
+	fi
+	env -i PATH="$PATH" PORT="$PORT" BIND="${BIND:-127.0.0.1}" AISHA_ENV_FILE="$AISHA_ENV_FILE" \
+	    AISHA_VAR_DIR="$VAR" MEDIA_DIR="${MEDIA_DIR:-$VAR/media}" lighttpd -f lighttpd.conf
+fi
 
 for _ in $(seq 1 50); do
 	curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
@@ -130,8 +146,12 @@ for _ in $(seq 1 50); do
 done
 
 # The checkers, every few seconds (cron does it in production: make cron-install).
-setsid sh tools/ticker.sh >>"$VAR/log/cron.log" 2>&1 &
-echo $! >"$VAR/run/ticker.pid"
+if alive "$VAR/run/ticker.pid"; then
+	echo "up: checkers already running"
+else
+	setsid sh tools/ticker.sh "$VAR" >>"$VAR/log/cron.log" 2>&1 &
+	echo $! >"$VAR/run/ticker.pid"
+fi
 
 case "${PUBLIC_BASE_URL:-}" in https://*) REGISTER=1 ;; *) REGISTER=$SANDBOX ;; esac
 if [ "$REGISTER" = 1 ]; then
@@ -141,7 +161,7 @@ fi
 
 echo
 echo "Aisha is up."
-echo "  lighttpd      http://127.0.0.1:$PORT  (healthz: $(curl -s "http://127.0.0.1:$PORT/healthz"))"
+echo "  lighttpd      http://${BIND:-127.0.0.1}:$PORT  (healthz: $(curl -s "http://127.0.0.1:$PORT/healthz"))"
 if [ "$STARTED_PG" = 1 ]; then
 	echo "  PostgreSQL    embedded cluster in $AISHA_PG_DIR (unix socket only)"
 else

@@ -123,6 +123,9 @@ class Stack:
             "MEDIA_DIR": os.path.join(self.var, "media"),
             "PORT": str(self.port),
             "LOG_LEVEL": "info",
+            # no cron runs beside the tests: /healthz must not call the
+            # status checker stopped (test_operations.py sets it back)
+            "CHECKER_INTERVAL": "86400",
             "AISHA_VAR_DIR": self.var,
             "AISHA_BIN_DIR": self.bindir,
             "AISHA_ENV_FILE": "",
@@ -155,8 +158,7 @@ class Stack:
         self.start_lighttpd()
 
     def migrate(self, *args):
-        return subprocess.run([os.path.join(self.bindir, "migrate"), "--dir",
-                               os.path.join(ROOT, "schema")] + list(args), env=self.env(),
+        return subprocess.run([os.path.join(self.bindir, "migrate")] + list(args), env=self.env(),
                               capture_output=True, text=True)
 
     def start_standin(self):

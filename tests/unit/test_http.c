@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -66,6 +67,40 @@ reads_body_and_splits_query(void **state)
 	assert_string_equal(v, "two words");
 	assert_int_equal(http_query_get(r.query, "c", v, sizeof(v)), -1);
 	http_req_free(&r);
+}
+
+/* Every way a CGI is called finds the same route. */
+static void
+route_from_each_cgi_call(void **state)
+{
+	(void)state;
+	struct {
+		const char *uri, *script, *info, *want;
+	} cases[] = {
+		{"/telegram/webhook", "", "", "/telegram/webhook"},             /* FastCGI */
+		{"/cgi-bin/tg-update/telegram/webhook?x=1", "/cgi-bin/tg-update",
+		    "/telegram/webhook", "/telegram/webhook"},                  /* PATH_INFO */
+		{"/telegram/webhook", "/cgi-bin/tg-update", "/telegram/webhook",
+		    "/telegram/webhook"},                                       /* rewrite */
+		{"/api/avatars/7/train", "/api", "/avatars/7/train", "/api/avatars/7/train"},
+		{"/healthz", "/healthz", "", "/healthz"},
+		{"/cgi-bin/check-status/healthz", "/cgi-bin/check-status", "/healthz", "/healthz"},
+		{"/cgi-bin/x/other", "/cgi-bin/x", "/other", "/cgi-bin/x/other"}, /* not a route */
+		{"/cgi-bin/x/healthzz", "/cgi-bin/x", "/healthzz", "/cgi-bin/x/healthzz"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char u[128], sn[64], pi[64];
+		snprintf(u, sizeof(u), "REQUEST_URI=%s", cases[i].uri);
+		snprintf(sn, sizeof(sn), "SCRIPT_NAME=%s", cases[i].script);
+		snprintf(pi, sizeof(pi), "PATH_INFO=%s", cases[i].info);
+		char *env[] = {"REQUEST_METHOD=GET", u, sn, pi, NULL};
+		struct http_req r;
+		struct fake f;
+		assert_int_equal(read_req(&r, env, "", 100, &f), HTTP_READ_OK);
+		assert_string_equal(r.path, cases[i].want);
+		http_req_free(&r);
+	}
 }
 
 static void
@@ -158,6 +193,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reads_body_and_splits_query),
+		cmocka_unit_test(route_from_each_cgi_call),
 		cmocka_unit_test(refuses_bad_lengths),
 		cmocka_unit_test(refuses_too_large_and_short),
 		cmocka_unit_test(json_error_shape_and_status_line),
