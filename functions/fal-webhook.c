@@ -22,6 +22,7 @@
 #include "fal_verify.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "refusals.h"
 #include "utf8.h"
 #include "webhook_tokens.h"
@@ -74,6 +75,8 @@ finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, lon
 		return;
 	}
 	log_info("webhook %s for %s %lld: %s", w->status, k->ops->name, id, fal_finish_names[o]);
+	metrics_inc("aisha_fal_webhooks_total", "kind", k->ops->name, "outcome",
+	    fal_finish_names[o], NULL);
 	cJSON *ok = cJSON_CreateObject();
 	cJSON_AddTrueToObject(ok, "ok");
 	cJSON_AddStringToObject(ok, "outcome", fal_finish_names[o]);
@@ -95,12 +98,15 @@ refuse(struct app_ctx *ctx, const struct http_req *req, const char *request_id,
 		if (n == ctx->cfg.refused_per_minute + 1)
 			log_warn("FAL webhook: %d refused calls from %s this minute; the rest"
 			    " are not kept", n, src ? src : "?");
+		metrics_inc("aisha_fal_webhooks_total", "kind", "unknown", "outcome", "rate_limited",
+		    NULL);
 		http_resp_header(resp, "Retry-After", "60");
 		http_resp_error(resp, HTTP_429, "too_many_requests", "too many refused calls");
 		return;
 	}
 	log_warn("unauthentic FAL webhook from %s: %s%s%s", src ? src : "?", why,
 	    detail ? ": " : "", detail ? detail : "");
+	metrics_inc("aisha_fal_webhooks_total", "kind", "unknown", "outcome", why, NULL);
 	if (n < 0 || fal_events_record(&ctx->db, &w, false, false, why) != 0) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 		return;
@@ -128,6 +134,8 @@ take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, 
 
 	if (fal_webhook_parse(&w, req->body, req->body_len, why, sizeof(why)) != 0) {
 		log_warn("malformed FAL webhook for %s %lld: %s", k->ops->name, id, why);
+		metrics_inc("aisha_fal_webhooks_total", "kind", k->ops->name, "outcome", "malformed",
+		    NULL);
 		http_resp_error(resp, HTTP_400, "bad_payload", why);
 	} else if (ctx->cfg.fal_webhook_verify &&
 	    strcmp(signed_rid ? signed_rid : "", w.request_id) != 0) {
@@ -167,6 +175,8 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	} else if (sig > 0) { /* taken once already: nothing more to do or keep */
 		log_info("FAL webhook %s for %s %lld delivered again", signed_request_id(req),
 		    aid ? "avatar" : "generation", aid ? aid : gid);
+		metrics_inc("aisha_fal_webhooks_total", "kind", aid ? "avatar" : "generation",
+		    "outcome", "replay", NULL);
 		http_resp_json(resp, HTTP_200, cJSON_Parse("{\"ok\":true,\"outcome\":\"replay\"}"));
 	} else {
 		take(ctx, req, aid ? &job_training : &job_generation, aid ? aid : gid, resp);

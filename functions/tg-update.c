@@ -16,6 +16,7 @@
 #include "bot.h"
 #include "updates.h"
 #include "log.h"
+#include "metrics.h"
 #include "setup.h"
 #include "tg_update.h"
 
@@ -64,6 +65,8 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	if (!auth_equal(http_req_header(req, "X-Telegram-Bot-Api-Secret-Token"),
 	    ctx->cfg.tg_webhook_secret)) {
 		log_warn("webhook call with a missing or wrong secret token");
+		metrics_inc("aisha_updates_total", "kind", "unknown", "outcome", "unauthorized",
+		    NULL);
 		http_resp_error(resp, HTTP_401, "unauthorized", "bad secret token");
 		return;
 	}
@@ -74,9 +77,11 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 		 * would be refused the same way on every delivery.  Recorded,
 		 * answered 200. */
 		log_warn("update %lld refused: %s", (long long)u.update_id, why);
+		metrics_inc("aisha_updates_total", "kind", u.kind_name, "outcome", "refused", NULL);
 		record_failed(ctx, u.update_id, u.kind_name, 0, why, req, resp, NULL);
 	} else if (pe != TG_PARSE_OK) {
 		log_warn("malformed update: %s", why);
+		metrics_inc("aisha_updates_total", "kind", "unknown", "outcome", "malformed", NULL);
 		http_resp_error(resp, HTTP_400, "bad_update", why);
 	} else {
 		switch (bot_process(ctx, &u, &answer, why, sizeof(why))) {

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "tg_api.h"
 
 extern char **environ;
@@ -176,6 +177,8 @@ serve_one(struct app_ctx *ctx, const struct http_io *io)
 	if (http_resp_write(&resp, io) != 0)
 		log_warn("client went away before the answer was written");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_request(ctx->app->name, http_statuses[resp.status].code,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	log_debug("%s %s -> %d in %.2f ms", req.method ? req.method : "-",
 	    req.path ? req.path : "-", http_statuses[resp.status].code,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
@@ -270,6 +273,7 @@ app_setup(struct app_ctx *ctx, const struct app *a)
 		return -1;
 	}
 	db_init(&ctx->db, ctx->cfg.database_url);
+	metrics_open(getenv("AISHA_VAR_DIR"));
 	ctx->tg = tg_api_new(&ctx->cfg);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "flow_generate.h"
 #include "keyboard.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "sbuf.h"
 #include "training.h"
@@ -498,5 +499,8 @@ fail:
 	rc = turn_failed(ctx, u, answer, why, whylen);
 out:
 	reply_free(&t.out);
+	metrics_inc("aisha_updates_total", "kind", u->kind_name, "outcome",
+	    rc == BOT_RETRY ? "retry" : rc == BOT_FAILED ? "failed" : first == 0 ? "duplicate" :
+	    "handled", NULL);
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "http_out.h"
 #include "log.h"
+#include "metrics.h"
 #include "utf8.h"
 
 #define FAL_POLL_CONCURRENCY 64
@@ -82,6 +83,9 @@ fal_queue_submit(struct app_ctx *ctx, const char *endpoint, const cJSON *input,
 		}
 		http_out_free(&r);
 	}
+	metrics_inc("aisha_fal_submits_total", "endpoint", endpoint, "result",
+	    res == FAL_SUBMITTED ? "submitted" : res == FAL_REFUSED ? "refused" : "unavailable",
+	    NULL);
 	cJSON_free(body);
 	free(enc);
 	sbuf_free(&url);

@@ -9,6 +9,8 @@
 
 #include "credits.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "outbox.h"
 #include "payments.h"
 #include "reply.h"
@@ -216,6 +218,44 @@ post_refund(struct app_ctx *ctx, const char *charge, struct http_resp *resp)
 	http_resp_json(resp, HTTP_200, o);
 }
 
+/* A scrape from this machine (Prometheus beside it) needs no token.  A
+ * front proxy on this machine must not pass /metrics on (README). */
+static bool
+local_caller(const struct http_req *req)
+{
+	const char *a = http_req_var(req, "REMOTE_ADDR");
+
+	return a != NULL && (strcmp(a, "127.0.0.1") == 0 || strcmp(a, "::1") == 0);
+}
+
+static void
+get_metrics(struct app_ctx *ctx, struct http_resp *resp)
+{
+	struct sbuf body = SBUF_INIT;
+
+	metrics_render(&body);
+	if (monitor_metrics(ctx, &body) != 0) {
+		sbuf_free(&body);
+		http_resp_error(resp, HTTP_503, "unavailable", "the database does not answer");
+		return;
+	}
+	resp->status = HTTP_200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	sbuf_addn(&resp->body, body.p, body.len);
+	sbuf_free(&body);
+}
+
+static void
+get_overview(struct app_ctx *ctx, struct http_resp *resp)
+{
+	cJSON *o = monitor_overview(ctx);
+
+	if (o == NULL)
+		http_resp_error(resp, HTTP_503, "unavailable", "the database does not answer");
+	else
+		http_resp_json(resp, HTTP_200, o);
+}
+
 bool
 operator_api_serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
@@ -223,7 +263,14 @@ operator_api_serve(struct app_ctx *ctx, const struct http_req *req, struct http_
 	const char *pre = "/api/payments/", *suf = "/refund";
 	size_t n = strlen(req->path), lp = strlen(pre), ls = strlen(suf);
 
-	if (http_path_match("/api/users/{id}", req->path, &caps)) {
+	if (strcmp(req->path, "/metrics") == 0) {
+		if (app_method_is(req, "GET", resp) && (local_caller(req) ||
+		    app_require_admin(ctx, req, resp) == 0))
+			get_metrics(ctx, resp);
+	} else if (strcmp(req->path, "/api/overview") == 0) {
+		if (app_method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
+			get_overview(ctx, resp);
+	} else if (http_path_match("/api/users/{id}", req->path, &caps)) {
 		if (app_method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
 			get_user(ctx, caps.v[0], resp);
 	} else if (http_path_match("/api/users/{id}/credits", req->path, &caps)) {

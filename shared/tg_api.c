@@ -12,6 +12,7 @@
 
 #include "http_out.h"
 #include "log.h"
+#include "metrics.h"
 #include "utf8.h"
 
 struct tg_api {
@@ -159,6 +160,7 @@ answered(const char *method, long http, const char *body, const char *error,
     struct tg_reply *out)
 {
 	tg_classify(error ? 0 : http, body, out);
+	metrics_bot_api(method, out->http, out->res == TG_OK);
 	if (error)
 		snprintf(out->description, sizeof(out->description), "%s", error);
 	if (out->res != TG_OK)

@@ -191,3 +191,79 @@ def cron_logs_one_timestamped_line_per_run(s):
     new = open(log).read()[len(before):]
     check(re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ cron status: exit 0 in \d+ s$", new, re.M),
           "one line for the run: %r" % new[-300:])
+
+
+def scrape(s, headers=None):
+    r = s.http("GET", "/metrics", headers=headers)
+    eq(r.status, 200, "metrics: %r" % r.body[:200])
+    check(r.headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+          "Prometheus text format: %r" % r.headers.get("Content-Type"))
+    text = r.body.decode()
+    typed, values = set(), {}
+    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[^"\\\n]*"(,[a-z_]+="[^"\\\n]*")*\})? '
+                        r'(-?[0-9.]+(e[+-]?[0-9]+)?|\+Inf)$')
+    for ln in text.splitlines():
+        if ln.startswith("# TYPE "):
+            fam = ln.split()[2]
+            check(fam not in typed, "one TYPE line per family: %s" % fam)
+            typed.add(fam)
+            continue
+        if ln.startswith("# HELP "):
+            continue
+        m = sample.match(ln)
+        check(m, "a well-formed sample line: %r" % ln)
+        fam = re.sub(r"_(bucket|sum|count)$", "", m.group(1)) \
+            if m.group(1).startswith("aisha_request_duration_seconds") else m.group(1)
+        check(fam in typed, "its family is typed before it: %r" % ln)
+        values[m.group(1) + (m.group(2) or "")] = float(m.group(4))
+    return values
+
+
+@test
+def metrics_count_what_happened(s):
+    before = scrape(s)
+    u = fixture("start")
+    u["update_id"] = 790000030
+    eq(s.webhook(u).status, 200, "an update")
+    eq(s.webhook(u).status, 200, "its second delivery")
+    eq(s.webhook(u, secret="wrong").status, 401, "a forged one")
+    r = s.cli("tg-update", "--get-me")
+    eq(r.returncode, 0, "getMe: " + r.stderr)
+    s.cli("check-status", "--all")
+    after = scrape(s)
+
+    def grew(key, by=1):
+        got = after.get(key, 0) - before.get(key, 0)
+        check(got >= by, "%s grew by %s (want %d): before %s after %s" % (
+            key, got, by, before.get(key), after.get(key)))
+    grew('aisha_updates_total{kind="message",outcome="handled"}')
+    grew('aisha_updates_total{kind="message",outcome="duplicate"}')
+    grew('aisha_updates_total{kind="unknown",outcome="unauthorized"}')
+    grew('aisha_requests_total{program="tg-update",code="200"}', 2)
+    grew('aisha_requests_total{program="tg-update",code="401"}')
+    grew('aisha_request_duration_seconds_count{program="tg-update"}', 3)
+    grew('aisha_request_duration_seconds_bucket{program="tg-update",le="+Inf"}', 3)
+    grew('aisha_bot_api_calls_total{method="getMe",result="ok"}')
+    eq(after["aisha_up"], 1.0, "up")
+    check(any(k.startswith("aisha_avatars{") for k in after) or
+          s.one("SELECT count(*) FROM avatars") == "0", "avatars by status and type")
+    check("aisha_notifications_pending" in after, "outbox length")
+    check("aisha_notifications_oldest_age_seconds" in after, "age of the oldest")
+    check(time.time() - after['aisha_checker_last_run_timestamp_seconds{checker="status"}'] < 60,
+          "the status checker's last run")
+    check("aisha_fal_spend_today_usd" in after, "the day's FAL spend")
+    # one file per node: the workers' counts and the command line's add up
+    check(os.path.exists(os.path.join(s.var, "run", "metrics-v1.shm")), "the node's counters")
+
+
+@test
+def overview_for_the_operator_only(s):
+    eq(s.http("GET", "/api/overview").status, 401, "anonymous")
+    r = s.http("GET", "/api/overview", headers=s.admin_headers())
+    eq(r.status, 200, "with the token")
+    o = r.json()
+    for k in ("ok", "avatars", "generations", "oldest", "notifications", "checkers", "fal"):
+        check(k in o, "overview has %s: %r" % (k, o))
+    eq(set(o["oldest"]), {"training_queued", "training_in_flight", "generation_queued",
+                          "generation_in_flight"}, "oldest jobs")
+    check("spend_today_usd" in o["fal"] and "budget_usd" in o["fal"], "FAL spend: %r" % o["fal"])
