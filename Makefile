@@ -13,6 +13,8 @@
 #   make mutants         each planted mutation (tests/mutations) must fail its tests
 #                        (docs/TESTING.md; not part of make check: about 5 minutes)
 #   make up / down       bring the local stack up / stop exactly what up started
+#   make install         PREFIX=/opt/aisha DESTDIR= ETC=/etc/aisha: programs, lighttpd.conf,
+#                        systemd units and timers, logrotate, cron and settings files
 #   make chat            talk to the local bot as a Telegram user
 
 CC       ?= cc
@@ -38,7 +40,8 @@ endif
 
 LIB_SRC  := $(wildcard shared/*.c)
 LIB_OBJ  := $(LIB_SRC:shared/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/schema_files.o
-SCHEMA   := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+SCHEMA   := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql)) \
+            $(if $(EXTRA_SCHEMA),$(sort $(wildcard $(EXTRA_SCHEMA)/[0-9][0-9][0-9]_*.sql)))
 LIB      := $(BUILD)/libaisha.a
 FUNCS    := tg-update fal-webhook start-training check-status
 BINS     := $(FUNCS:%=$(BUILD)/bin/%) $(BUILD)/bin/migrate
@@ -49,11 +52,13 @@ FUZZ_TIME ?= 10
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
+        install test-install deploy rollback test-deploy dist \
         chat clean fuzz fuzz-build valgrind \
         cron-install help bench reliability mutants
 
+LINK_BIN ?= yes
 all: $(BINS)
-	@ln -sfn $(CURDIR)/$(BUILD)/bin bin
+	@[ "$(LINK_BIN)" != yes ] || ln -sfn $(CURDIR)/$(BUILD)/bin bin
 
 $(BUILD)/obj/%.o: shared/%.c shared/*.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -108,6 +113,33 @@ test-integration: all $(BUILD)/tests/test_db
 test-updown: all
 	@sh tests/updown.sh
 
+# make install into a scratch folder: units verified, the installed stack
+# run, its logs rotated, its backup restored (tests/install.sh).
+test-install: all
+	@CC=$(CC) sh tests/install.sh
+
+PREFIX  ?= /opt/aisha
+ETC     ?= /etc/aisha
+install: all
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) ETC=$(ETC) BIN=$(BUILD)/bin sh tools/install.sh
+
+# A new release: installed beside the running one, migrated, switched to,
+# lighttpd reloaded gracefully (docs/DEPLOYMENT.md, Upgrades).
+deploy: all
+	@PREFIX=$(PREFIX) ETC=$(ETC) BIN=$(BUILD)/bin sh tools/deploy.sh
+
+rollback:
+	@PREFIX=$(PREFIX) ETC=$(ETC) sh tools/deploy.sh --rollback
+
+# A tarball of the programs for a shared host (docs/SHARED_HOSTING.md).
+dist: all
+	@BIN=$(BUILD)/bin sh tools/dist.sh
+
+# The deploy test: 60 requests in flight across a deploy with a new
+# migration, and a deploy whose migration fails (tests/deploy.sh).
+test-deploy: all
+	@CC=$(CC) sh tests/deploy.sh
+
 # The short reliability pass (kill -9, database restart, outages, load).
 test-reliability: all
 	$(PY) tests/reliability/run.py --bin $(BUILD)/bin --short
@@ -120,6 +152,8 @@ check: deps
 	$(MAKE) CC=clang all
 	$(MAKE) CC=gcc test
 	$(MAKE) CC=gcc test-updown
+	$(MAKE) CC=gcc test-install
+	$(MAKE) CC=gcc test-deploy
 	$(MAKE) CC=clang SANITIZE=1 test
 	$(MAKE) fuzz FUZZ_TIME=30
 

@@ -6,6 +6,8 @@
  *
  *   migrate [--dir DIR]            apply what is pending (idempotent)
  *   migrate status [--dir DIR]     list applied / pending / changed-since
+ *   … --wait N                     first wait up to N seconds for the
+ *                                  database to answer (a boot, a restart)
  *
  * The migrations are compiled in (schema.h: schema/NNN_name.sql at build
  * time), so an installed migrate needs no schema folder; --dir reads a
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -243,6 +246,22 @@ out:
 	return rc;
 }
 
+/* The connection, tried once a second for up to wait seconds. */
+static PGconn *
+connect_waiting(const char *url, int wait)
+{
+	PGconn *c = PQconnectdb(url);
+
+	for (int i = 0; i < wait && PQstatus(c) != CONNECTION_OK; i++) {
+		if (i == 0)
+			fprintf(stderr, "migrate: waiting up to %d s for the database\n", wait);
+		PQfinish(c);
+		sleep(1);
+		c = PQconnectdb(url);
+	}
+	return c;
+}
+
 static void
 warn_line(const char *line)
 {
@@ -255,7 +274,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	char err[300];
 	const char *dir = NULL; /* the compiled-in migrations */
-	int status_only = 0;
+	int status_only = 0, wait = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "status") == 0)
@@ -264,8 +283,11 @@ main(int argc, char **argv)
 			status_only = 0;
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
+		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc &&
+		    (wait = atoi(argv[i + 1])) >= 0 && wait <= 3600)
+			i++;
 		else {
-			fprintf(stderr, "usage: migrate [up|status] [--dir DIR]\n");
+			fprintf(stderr, "usage: migrate [up|status] [--dir DIR] [--wait SECONDS]\n");
 			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
 		}
 	}
@@ -276,7 +298,7 @@ main(int argc, char **argv)
 		return 78;
 	}
 	config_each_warning(&cfg, warn_line);
-	PGconn *c = PQconnectdb(cfg.database_url);
+	PGconn *c = connect_waiting(cfg.database_url, wait);
 	config_free(&cfg);
 	if (PQstatus(c) != CONNECTION_OK) {
 		fprintf(stderr, "migrate: cannot connect: %s", PQerrorMessage(c));

@@ -324,6 +324,37 @@ avatar_transition(struct db *db, int64_t id, enum avatar_status from,
 	return n;
 }
 
+static struct db_stmt st_op_list = DB_STMT("avatar_operator_list",
+    "SELECT json_build_object('id', a.id, 'telegram_id', u.telegram_id, 'name', a.name,"
+    "  'status', a.status, 'training_type', a.training_type, 'attempts', a.attempts,"
+    "  'training_error', a.training_error, 'fal_request_id', a.fal_request_id,"
+    "  'created_at', a.created_at, 'updated_at', a.updated_at)::text"
+    " FROM avatars a JOIN users u ON u.id = a.user_id WHERE a.deleted_at IS NULL"
+    " AND ($1::text IS NULL OR a.status::text = $1)"
+    " AND ($2::text IS NULL OR a.training_type::text = $2)"
+    " AND ($3::bigint = 0 OR a.id < $3) ORDER BY a.id DESC LIMIT $4");
+
+int
+avatar_operator_list(struct db *db, const char *status, const char *type, int64_t before,
+    int limit, cJSON *items)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, status);
+	db_p_str(&p, type);
+	db_p_i64(&p, before);
+	db_p_i64(&p, limit);
+	PGresult *r = db_run(db, &st_op_list, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, cJSON_Parse(db_str(r, i, 0)));
+	PQclear(r);
+	return n;
+}
+
 int
 avatar_queue(struct db *db, int64_t id, bool retry)
 {
@@ -612,6 +643,23 @@ adopt(struct db *db, const char *request_id, int64_t aid)
 		log_warn("avatar %" PRId64 ": adopted FAL request %s (its submitter died before"
 		    " storing it)", aid, request_id);
 	return n;
+}
+
+static struct db_stmt st_cancel_queued = DB_STMT("avatar_cancel_queued",
+    "UPDATE avatars a SET status = 'error', training_error = $2, claimed_at = NULL,"
+    " training_completed_at = now(), updated_at = now()"
+    " FROM users u WHERE a.id = $1 AND u.id = a.user_id AND a.status = 'queued'"
+    " AND a.deleted_at IS NULL RETURNING " JOB_COLS);
+
+int
+avatar_cancel_queued(struct db *db, int64_t id, const char *why, struct avatar_job *a)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, why);
+	return one_job(db_run(db, &st_cancel_queued, &p), a);
 }
 
 int

@@ -138,6 +138,13 @@ int avatar_mark_training(struct db *db, int64_t id, const struct fal_submitted *
 int avatar_give_back(struct db *db, int64_t id, const char *why, int secs);
 /* submitting → error, keeping why. */
 int avatar_fail_start(struct db *db, int64_t id, const char *why);
+/* The operator's list: newest first, below id before (0: from the top),
+ * status / type NULL for any; appended to items.  The count or -1. */
+int avatar_operator_list(struct db *db, const char *status, const char *type, int64_t before,
+    int limit, cJSON *items);
+/* A queued avatar (waiting for its start) failed with why, for the
+ * operator's cancel: 1 with *a, 0 when it is not queued, -1. */
+int avatar_cancel_queued(struct db *db, int64_t id, const char *why, struct avatar_job *a);
 
 /*
  * In the caller's transaction: locks the avatar whose FAL request this is.

@@ -496,6 +496,63 @@ fal_job_poll_all(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
 	return n < 0 ? -1 : 0;
 }
 
+/* --- the operator's cancel ----------------------------------------------------------- */
+
+#define CANCELLED "cancelled by the operator"
+
+static enum fal_cancel
+cancel_queued(struct app_ctx *ctx, const struct fal_kind *k, int64_t id)
+{
+	struct job *j = xcalloc(1, k->ops->size);
+	struct fal_notes notes = {0};
+	struct fal_end e = {.how = FAL_END_RESULT};
+	enum fal_cancel out = FAL_CANCEL_DB_ERROR;
+
+	snprintf(e.r.error, sizeof(e.r.error), CANCELLED);
+	if (db_begin(&ctx->db) != 0)
+		goto out;
+	int n = k->ops->cancel_queued(&ctx->db, id, CANCELLED, j);
+	if (n <= 0 || refund(ctx, k, j, &e) != 0 || k->compose(ctx, j, &e, &notes) != 0) {
+		db_rollback(&ctx->db);
+		out = n == 0 ? FAL_CANCEL_NOT_NOW : FAL_CANCEL_DB_ERROR;
+		goto out;
+	}
+	if (db_commit(&ctx->db) == 0) {
+		out = FAL_CANCEL_DONE;
+		log_info("%s %" PRId64 ": cancelled while queued", k->ops->name, id);
+		deliver(ctx, &notes);
+	}
+out:
+	free(j);
+	return out;
+}
+
+enum fal_cancel
+fal_job_cancel(struct app_ctx *ctx, const struct fal_kind *k, int64_t id)
+{
+	void *rows = NULL;
+	enum fal_cancel out = cancel_queued(ctx, k, id);
+
+	if (out != FAL_CANCEL_NOT_NOW)
+		return out;
+	int n = k->ops->claim_inflight(&ctx->db, 1, id, &rows);
+	if (n < 0)
+		return FAL_CANCEL_DB_ERROR;
+	if (n == 1) {
+		struct job *j = rows;
+		struct fal_end e = {.how = FAL_END_RESULT};
+		snprintf(e.r.error, sizeof(e.r.error), CANCELLED);
+		if (strncmp(j->request_id, TEST_PREFIX, strlen(TEST_PREFIX)) != 0)
+			fal_queue_cancel(ctx, j->status_url); /* a result that still comes
+			                                         finds the job ended */
+		enum fal_finish f = fal_job_finish(ctx, k, j->request_id, id, &e);
+		out = f == FAL_FINISH_FAILED ? FAL_CANCEL_DONE :
+		    f == FAL_FINISH_DB_ERROR ? FAL_CANCEL_DB_ERROR : FAL_CANCEL_NOT_NOW;
+	}
+	free(rows);
+	return out;
+}
+
 /* --- timeouts ------------------------------------------------------------------------ */
 
 struct expiry {

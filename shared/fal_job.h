@@ -125,6 +125,9 @@ struct fal_job_ops {
 	 * waited for the budget, a give-back whose time has come); the number
 	 * for which fn returned > 0, or -1 */
 	int (*each_due)(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud);
+	/* In the caller's transaction: a queued job (not claimed) failed with
+	 * why; 1 with *j, 0 when it is not queued, -1 */
+	int (*cancel_queued)(struct db *db, int64_t id, const char *why, struct job *j);
 };
 
 enum fal_moment { FAL_SHOW_STARTED, FAL_SHOW_PROGRESS };
@@ -157,6 +160,15 @@ extern const char *const fal_finish_names[];
 /* The one finish path.  expect (when not 0) must own the request. */
 enum fal_finish fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k,
     const char *request_id, int64_t expect, struct fal_end *e);
+
+enum fal_cancel {
+	FAL_CANCEL_DONE,     /* failed "cancelled by the operator", refunded, person told */
+	FAL_CANCEL_NOT_NOW,  /* not queued or in flight (being submitted, or ended) */
+	FAL_CANCEL_DB_ERROR,
+};
+/* The operator's cancel: a queued job, or one in flight at FAL (which is
+ * asked to cancel it too), ends through the one finish path. */
+enum fal_cancel fal_job_cancel(struct app_ctx *ctx, const struct fal_kind *k, int64_t id);
 
 struct fal_poll_counts {
 	int checked, completed, failed;

@@ -93,6 +93,27 @@ fal_queue_submit(struct app_ctx *ctx, const char *endpoint, const cJSON *input,
 	return res;
 }
 
+void
+fal_queue_cancel(struct app_ctx *ctx, const char *status_url)
+{
+	struct sbuf url = SBUF_INIT, auth = SBUF_INIT;
+	size_t n = strlen(status_url);
+	struct http_out r;
+
+	if (n < 7 || strcmp(status_url + n - 7, "/status") != 0)
+		return;
+	sbuf_addf(&url, "%.*s/cancel", (int)(n - 7), status_url);
+	sbuf_addf(&auth, "Key %s", ctx->cfg.fal_api_key);
+	http_out_init(&r, "PUT", url.p);
+	r.auth = auth.p;
+	r.timeout_ms = 10000;
+	http_out_one(&r);
+	log_info("FAL cancel %s: %ld %s", url.p, r.status, r.failed ? r.error : "");
+	http_out_free(&r);
+	sbuf_free(&url);
+	sbuf_free(&auth);
+}
+
 /* Step one: every status at once; COMPLETED ones get their result URL. */
 static void
 poll_statuses(const char *auth, struct fal_poll *ps, size_t n, bool logs)

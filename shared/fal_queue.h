@@ -62,5 +62,8 @@ struct fal_poll {
 /* Polls ps[0..n-1] (statuses with ?logs=1 when logs is true). */
 void fal_queue_poll(struct app_ctx *ctx, struct fal_poll *ps, size_t n, bool logs);
 void fal_queue_poll_free(struct fal_poll *p);
+/* Asks FAL to cancel the request whose status URL is given (PUT …/cancel,
+ * beside …/status); best effort, logged. */
+void fal_queue_cancel(struct app_ctx *ctx, const char *status_url);
 
 #endif

@@ -127,4 +127,5 @@ const struct fal_job_ops gen_job_ops = {
 	.test_output = test_output,
 	.bill = bill,
 	.each_due = generation_each_due,
+	.cancel_queued = generation_cancel_queued,
 };

@@ -251,6 +251,65 @@ generation_fail_start(struct db *db, int64_t id, const char *why)
 	return db_exec(db, &st_fail, &p);
 }
 
+/* A failed job queued again by the operator: counted from now (its start and
+ * its timeout go by created_at); its charge's reference is unchanged, so it
+ * is not charged again (nor refunded twice). */
+static struct db_stmt st_requeue = DB_STMT("gen_requeue",
+    "UPDATE generations SET status = 'queued', error = NULL, fal_request_id = NULL,"
+    " status_url = NULL, response_url = NULL, cancel_url = NULL, fal_response_data = NULL,"
+    " attempts = 0, claimed_at = NULL, next_attempt_at = now(), completed_at = NULL,"
+    " last_status_check = NULL, created_at = now()"
+    " WHERE id = $1 AND status = 'error' RETURNING id");
+
+static struct db_stmt st_exists = DB_STMT("gen_exists",
+    "SELECT 1 FROM generations WHERE id = $1");
+
+int
+generation_exists(struct db *db, int64_t id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	PGresult *r = db_run(db, &st_exists, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	PQclear(r);
+	return n;
+}
+
+int
+generation_requeue(struct db *db, int64_t id)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	PGresult *r = db_run(db, &st_requeue, &p);
+	if (r == NULL)
+		return -1;
+	int n = PQntuples(r);
+	PQclear(r);
+	return n;
+}
+
+static struct db_stmt st_cancel_queued = DB_STMT("gen_cancel_queued",
+    "UPDATE generations g SET status = 'error', error = $2, completed_at = now()"
+    " FROM users u WHERE g.id = $1 AND u.id = g.user_id AND g.status = 'queued'"
+    " RETURNING " GEN_COLS);
+
+int
+generation_cancel_queued(struct db *db, int64_t id, const char *why, struct job *j)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, why);
+	return one_gen(db_run(db, &st_cancel_queued, &p), (struct gen_job *)j, NULL);
+}
+
 int
 generation_lock_by_request(struct db *db, const char *request_id, struct gen_job *g)
 {

@@ -70,6 +70,14 @@ int generation_each_timed_out(struct db *db, int secs,
     void (*fn)(void *ud, const char *request_id), void *ud);
 /* In the caller's transaction: queued or claimed more than secs ago and
  * never submitted → error with why; fn for each.  The count or -1. */
+/* 1 when generation id exists, 0 when not, -1. */
+int generation_exists(struct db *db, int64_t id);
+/* A failed generation queued again (the operator's retry; not charged
+ * again): 1, 0 when it has not failed, -1. */
+int generation_requeue(struct db *db, int64_t id);
+/* A queued generation failed with why (the operator's cancel): 1 with the
+ * job in *j (a struct gen_job), 0 when it is not queued, -1. */
+int generation_cancel_queued(struct db *db, int64_t id, const char *why, struct job *j);
 int generation_expire_unsent(struct db *db, int secs, const char *why,
     int (*fn)(void *ud, struct job *j), void *ud);
 /* fn for each job queued more than older_than seconds ago. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "operator_jobs.h"
 #include "outbox.h"
 #include "payments.h"
 #include "reply.h"
@@ -290,7 +291,7 @@ operator_api_serve(struct app_ctx *ctx, const struct http_req *req, struct http_
 		charge[cn] = '\0';
 		post_refund(ctx, charge, resp);
 	} else {
-		return false;
+		return operator_jobs_serve(ctx, req, resp);
 	}
 	return true;
 }

@@ -180,6 +180,12 @@ bill(const struct config *c, const struct job *j, struct job_bill *b)
 }
 
 static int
+cancel_queued(struct db *db, int64_t id, const char *why, struct job *j)
+{
+	return avatar_cancel_queued(db, id, why, (struct avatar_job *)j);
+}
+
+static int
 each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), void *ud)
 {
 	return avatar_each_due(db, older_than, fn, ud);
@@ -204,4 +210,5 @@ const struct fal_job_ops training_ops = {
 	.test_output = test_output,
 	.bill = bill,
 	.each_due = each_due,
+	.cancel_queued = cancel_queued,
 };

@@ -59,11 +59,11 @@ def every_answer_names_its_request_id(s):
         check(re.fullmatch(r"\d+-\d+", r.headers.get("X-Request-Id", "")),
               "a hostile id %r is replaced: %r" % (bad, r.headers.get("X-Request-Id")))
     u = fixture("start")
-    u["update_id"] = 790000001
+    u["update_id"] = 791000001
     r = s.http("POST", "/telegram/webhook", u, {"X-Telegram-Bot-Api-Secret-Token": s.secret,
-                                                 "X-Request-Id": "trace-790000001"})
+                                                 "X-Request-Id": "trace-791000001"})
     eq(r.status, 200, "update")
-    wait_for(lambda: "req=trace-790000001 upd=790000001" in s.function_log(), 5,
+    wait_for(lambda: "req=trace-791000001 upd=791000001" in s.function_log(), 5,
              what="the update's log line with the request id")
 
 
@@ -125,28 +125,28 @@ def json_logs_survive_copytruncate(s):
     path = os.path.join(s.var, "log", "functions.log")
     try:
         u = fixture("start")
-        u["update_id"] = 790000010
+        u["update_id"] = 791000010
         s.http("POST", "/telegram/webhook", u, {"X-Telegram-Bot-Api-Secret-Token": s.secret,
-                                                 "X-Request-Id": "json-790000010"})
+                                                 "X-Request-Id": "json-791000010"})
 
         def line():
             for ln in s.function_log().splitlines():
-                if ln.startswith("{") and '"json-790000010"' in ln:
+                if ln.startswith("{") and '"json-791000010"' in ln:
                     return json.loads(ln)
         o = wait_for(line, 5, what="a JSON log line of the update")
         check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["time"]), "time: %r" % o)
         eq(o["program"], "tg-update", "program")
         check(o["level"] in ("debug", "info", "warn", "error"), "level: %r" % o)
-        eq(o["update_id"], 790000010, "the update id as a number")
+        eq(o["update_id"], 791000010, "the update id as a number")
         check(isinstance(o.get("user"), int) and o.get("event"), "user and event: %r" % o)
         # logrotate's copytruncate: copy, then truncate in place
         shutil.copy(path, path + ".1")
         with open(path, "r+") as f:
             f.truncate(0)
-        u["update_id"] = 790000011
+        u["update_id"] = 791000011
         s.http("POST", "/telegram/webhook", u, {"X-Telegram-Bot-Api-Secret-Token": s.secret,
-                                                 "X-Request-Id": "json-790000011"})
-        wait_for(lambda: "json-790000011" in s.function_log(), 5, what="a line after the rotation")
+                                                 "X-Request-Id": "json-791000011"})
+        wait_for(lambda: "json-791000011" in s.function_log(), 5, what="a line after the rotation")
         with open(path, "rb") as f:
             data = f.read()
         check(b"\0" not in data, "no hole of NULs where the old lines were")
@@ -160,7 +160,7 @@ def json_logs_survive_copytruncate(s):
 @test
 def a_cgi_finds_its_route_in_path_info(s):
     u = fixture("start")
-    u["update_id"] = 790000020
+    u["update_id"] = 791000020
     body = json.dumps(u)
     r = s.cli("tg-update", env={"REQUEST_METHOD": "POST", "GATEWAY_INTERFACE": "CGI/1.1",
                                 "REQUEST_URI": "/cgi-bin/tg-update/telegram/webhook",
@@ -170,7 +170,7 @@ def a_cgi_finds_its_route_in_path_info(s):
                                 "CONTENT_TYPE": "application/json",
                                 "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": s.secret}, stdin=body)
     check(r.stdout.startswith("Status: 200 OK"), "routed by PATH_INFO: %r" % r.stdout[:80])
-    eq(s.one("SELECT count(*) FROM tg_updates WHERE update_id = 790000020"), "1", "stored")
+    eq(s.one("SELECT count(*) FROM tg_updates WHERE update_id = 791000020"), "1", "stored")
     r = s.cli("check-status", env={"REQUEST_METHOD": "GET", "GATEWAY_INTERFACE": "CGI/1.1",
                                    "REQUEST_URI": "/cgi-bin/check-status/nothing",
                                    "SCRIPT_NAME": "/cgi-bin/check-status",
@@ -223,7 +223,7 @@ def scrape(s, headers=None):
 def metrics_count_what_happened(s):
     before = scrape(s)
     u = fixture("start")
-    u["update_id"] = 790000030
+    u["update_id"] = 791000030
     eq(s.webhook(u).status, 200, "an update")
     eq(s.webhook(u).status, 200, "its second delivery")
     eq(s.webhook(u, secret="wrong").status, 401, "a forged one")
@@ -267,3 +267,171 @@ def overview_for_the_operator_only(s):
     eq(set(o["oldest"]), {"training_queued", "training_in_flight", "generation_queued",
                           "generation_in_flight"}, "oldest jobs")
     check("spend_today_usd" in o["fal"] and "budget_usd" in o["fal"], "FAL spend: %r" % o["fal"])
+
+
+_tid = [671000000]
+
+
+def queued_avatar(s):
+    _tid[0] += 1
+    tid = _tid[0]
+    uid = s.one("INSERT INTO users (telegram_id, first_name, lang) VALUES (%d, 'Оп', 'ru')"
+                " RETURNING id" % tid)
+    aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES"
+                " (%s, 'Оп %d', 'female', 'portrait') RETURNING id" % (uid, tid))
+    for i in range(10):
+        s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
+              " height) VALUES (%s, 'AgOp_%s_%d', 'UOp_%s_%d', 'photo', 1280, 960)"
+              % (aid, aid, i, aid, i))
+    s.sql("UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at = now()"
+          " + interval '1 hour' WHERE id = %s" % aid)
+    return tid, uid, aid
+
+
+def op(s, method, path):
+    return s.http(method, path, headers=s.admin_headers(), raw=b"" if method == "POST" else None)
+
+
+def told(s, tid, since, words):
+    return any(words in c["params"].get("text", "") for c in s.calls(since, "sendMessage")
+               if str(c["params"].get("chat_id")) == str(tid))
+
+
+@test
+def the_operator_cancels_and_retries_an_avatar(s):
+    tid, uid, aid = queued_avatar(s)
+    st = lambda: s.one("SELECT status FROM avatars WHERE id = %s" % aid)  # noqa: E731
+    eq(s.http("POST", "/api/avatars/%s/cancel" % aid, raw=b"").status, 401, "anonymous")
+    eq(op(s, "GET", "/api/avatars/%s/cancel" % aid).status, 405, "GET")
+    seq = s.seq()
+    r = op(s, "POST", "/api/avatars/%s/cancel" % aid)
+    eq(r.status, 200, "a queued avatar is cancelled: %r" % r.body)
+    eq(st(), "error", "status")
+    eq(s.one("SELECT training_error FROM avatars WHERE id = %s" % aid),
+       "cancelled by the operator", "why")
+    wait_for(lambda: told(s, tid, seq, "Не удалось"), 5, what="the person told")
+    eq(op(s, "POST", "/api/avatars/%s/cancel" % aid).status, 409, "cancelled twice")
+    # back to the queue, started in the background, submitted to FAL
+    seq = s.seq()
+    r = op(s, "POST", "/api/avatars/%s/retry" % aid)
+    eq(r.status, 202, "retry: %r" % r.body)
+    eq(r.json()["status"], "queued", "answer")
+    wait_for(lambda: st() == "training", 15, what="the retried avatar at FAL")
+    rid = s.one("SELECT fal_request_id FROM avatars WHERE id = %s" % aid)
+    eq(op(s, "POST", "/api/avatars/%s/retry" % aid).status, 409, "retry of one in flight")
+    # in flight: FAL is asked to drop it, the job ends once
+    r = op(s, "POST", "/api/avatars/%s/cancel" % aid)
+    eq(r.status, 200, "cancel in flight: %r" % r.body)
+    eq(st(), "error", "ended")
+    cancels = [c for c in s.calls(seq, "cancel", service="fal")
+               if c["params"].get("request_id") == rid]
+    eq(len(cancels), 1, "FAL asked to cancel %s" % rid)
+    eq(op(s, "POST", "/api/avatars/999999999/cancel").status, 404, "unknown")
+    eq(op(s, "POST", "/api/avatars/x1/retry").status, 400, "bad id")
+
+
+@test
+def the_operator_lists_avatars_by_status_and_type(s):
+    for _ in range(3):
+        queued_avatar(s)
+    r = op(s, "GET", "/api/avatars?status=queued&type=portrait&limit=2")
+    eq(r.status, 200, "list")
+    o = r.json()
+    eq(len(o["items"]), 2, "a page of 2")
+    check(all(a["status"] == "queued" and a["training_type"] == "portrait" for a in o["items"]),
+          "filtered: %r" % o["items"])
+    check(o["items"][0]["id"] > o["items"][1]["id"], "newest first")
+    nxt = o["next_before"]
+    eq(nxt, o["items"][1]["id"], "the cursor")
+    r2 = op(s, "GET", "/api/avatars?status=queued&limit=2&before=%d" % nxt).json()
+    check(all(a["id"] < nxt for a in r2["items"]), "the next page is below the cursor")
+    for bad in ("status=nope", "type=video", "limit=0", "limit=101", "before=-1",
+                "status=" + "q" * 100):
+        eq(op(s, "GET", "/api/avatars?" + bad).status, 400, "refused: " + bad)
+    eq(s.http("GET", "/api/avatars").status, 401, "anonymous")
+
+
+@test
+def the_operator_retries_and_cancels_a_generation(s):
+    tid, uid, aid = queued_avatar(s)
+    s.sql("UPDATE avatars SET status = 'completed', fal_request_id = 'req-op-%s',"
+          " diffusers_lora_file_url = 'https://v3.fal.media/files/x/lora.safetensors',"
+          " trigger_phrase = 'TOK', training_completed_at = now() WHERE id = %s" % (aid, aid))
+    gid = s.one("INSERT INTO generations (user_id, avatar_id, chat_id, status, prompt, error,"
+                " endpoint, seed, completed_at) VALUES (%s, %s, %s, 'error',"
+                " 'TOK woman, portrait', 'boom', 'fal-ai/flux-lora', 42, now()) RETURNING id"
+                % (uid, aid, tid))
+    seq = s.seq()
+    r = op(s, "POST", "/api/generations/%s/retry" % gid)
+    eq(r.status, 202, "retry: %r" % r.body)
+    eq(r.json()["status"], "started", "started now")
+    eq(s.one("SELECT status FROM generations WHERE id = %s" % gid), "running", "at FAL")
+    check(any(c for c in s.calls(seq, "submit", service="fal")), "submitted")
+    r = op(s, "POST", "/api/generations/%s/cancel" % gid)
+    eq(r.status, 200, "cancel: %r" % r.body)
+    eq(s.one("SELECT status || ' ' || error FROM generations WHERE id = %s" % gid),
+       "error cancelled by the operator", "ended")
+    eq(op(s, "POST", "/api/generations/%s/cancel" % gid).status, 409, "twice")
+    eq(op(s, "POST", "/api/generations/999999999/retry").status, 404, "unknown")
+
+
+def code_routes():
+    """Every route the programs match, read from their code."""
+    found = set()
+    for d in ("functions", "shared"):
+        for name in os.listdir(os.path.join(ROOT, d)):
+            if not name.endswith(".c"):
+                continue
+            src = open(os.path.join(ROOT, d, name)).read()
+            found.update(re.findall(r'http_path_match\("(/[^"]+)"', src))
+            found.update(re.findall(r'strcmp\(req(?:->|\.)path, "(/[^"]+)"\)', src))
+            for pre, suf in re.findall(r'pre = "(/api/[^"]+/)", \*suf = "(/[^"]+)"', src):
+                found.add(pre + "{charge_id}" + suf)
+    conf = open(os.path.join(ROOT, "lighttpd.conf")).read()
+    if 'alias.url = ( "/media/"' in conf:
+        found.add("/media/{name}")
+    return {re.sub(r"\{[^}]+\}", "{}", r) for r in found}
+
+
+@test
+def the_openapi_document_names_every_route(s):
+    doc = json.load(open(os.path.join(ROOT, "docs", "openapi.json")))
+    eq(doc["openapi"][:2], "3.", "OpenAPI 3")
+    documented = {re.sub(r"\{[^}]+\}", "{}", p): p for p in doc["paths"]}
+    routes = code_routes()
+    check(len(routes) >= 15, "routes found in the code: %r" % sorted(routes))
+    eq(sorted(routes - set(documented)), [], "routes in the code the document lacks")
+    eq(sorted(set(documented) - routes), [], "documented routes the code does not serve")
+    # each documented operation answers its method, refuses the other one
+    for norm, path in documented.items():
+        if path.startswith("/media/"):
+            continue
+        url = path.replace("{charge_id}", "abc").replace("{id}", "1").replace("{name}", "x")
+        for method in doc["paths"][path]:
+            other = "GET" if method == "post" else "POST"
+            r = s.http(other, url, raw=b"" if other == "POST" else None)
+            eq(r.status, 405, "%s %s (documented: %s)" % (other, url, method.upper()))
+            check(method.upper() in r.headers.get("Allow", ""), "Allow names %s for %s: %r" % (
+                method.upper(), url, r.headers.get("Allow")))
+            eq(r.json()["ok"], False, "JSON error for %s %s" % (other, url))
+
+
+@test
+def every_curl_in_the_readme_works_as_written(s):
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    lines = [ln.strip() for ln in readme.splitlines() if ln.strip().startswith("curl ")]
+    check(len(lines) >= 5, "the README's curls: %r" % lines)
+    env = dict(os.environ, ADMIN_TOKEN=s.admin)
+    for ln in lines:
+        cmd = ln.split("  #")[0].replace("127.0.0.1:8080", "127.0.0.1:%d" % s.port)
+        r = subprocess.run(["sh", "-c", cmd + " -s -w '\\n%{http_code} %{content_type}'"],
+                           env=env, capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 0, "%s: %s" % (ln, r.stderr))
+        body, _, tail = r.stdout.rpartition("\n")
+        code, _, ctype = tail.partition(" ")
+        check(code not in ("405", "411", "000"), "%s answered %s: %r" % (ln, code, body[:200]))
+        if "/metrics" in cmd:
+            check(ctype.startswith("text/plain") and "aisha_up" in body, "%s: %r" % (ln, body[:200]))
+        else:
+            check(ctype.startswith("application/json"), "%s: %s %r" % (ln, ctype, body[:200]))
+            json.loads(body)
