@@ -52,7 +52,7 @@ FUZZ_TIME ?= 10
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
-        install test-install deploy rollback test-deploy dist \
+        install test-install deploy rollback test-deploy dist test-cgi \
         chat clean fuzz fuzz-build valgrind \
         cron-install help bench reliability mutants
 
@@ -108,7 +108,7 @@ test-unit: $(UNITS)
 	@sh tools/run-unit.sh $(UNITS)
 
 test-integration: all $(BUILD)/tests/test_db
-	$(PY) tests/integration/run.py --bin $(BUILD)/bin
+	@sh tools/run-integration.sh $(BUILD)/bin 2
 
 test-updown: all
 	@sh tests/updown.sh
@@ -144,7 +144,12 @@ test-deploy: all
 test-reliability: all
 	$(PY) tests/reliability/run.py --bin $(BUILD)/bin --short
 
-test: test-unit test-integration test-reliability
+# The whole flow with the functions as plain CGI under mod_cgi (shared
+# hosting: docs/SHARED_HOSTING.md).
+test-cgi: all
+	$(PY) tests/cgi/run.py --bin $(BUILD)/bin
+
+test: test-unit test-integration test-cgi test-reliability
 
 # What CI runs: both compilers build clean, then the tests, then the tests
 # again under the sanitizers.
