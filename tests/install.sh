@@ -49,8 +49,9 @@ grep -q "^TELEGRAM_BOT_TOKEN=mine" "$T/dest/etc/aisha/aisha.env" &&
     ok "a second install keeps the operator's settings" || bad "the settings file was replaced"
 grep -rq "@PREFIX@\|@ETC@\|@USER@\|@LOGDIR@\|@VAR@" "$T/dest/opt/aisha/current/share/aisha"
 [ $? = 1 ] && ok "every template filled in" || bad "a template placeholder was left (or none installed)"
-[ "$(readlink "$T/dest/opt/aisha/current")" = "releases/$(ls "$T/dest/opt/aisha/releases")" ] &&
-    ok "one release, made current" || bad "current: $(readlink "$T/dest/opt/aisha/current")"
+cur=$(readlink "$T/dest/opt/aisha/current")
+case "$cur" in releases/*) [ -x "$T/dest/opt/aisha/$cur/bin/tg-update" ] ;; *) false ;; esac &&
+    ok "the release is made current (PREFIX/current -> $cur)" || bad "current: $cur"
 grep -q "var.root = \"/opt/aisha/current/share/aisha\"" "$T/dest/opt/aisha/current/share/aisha/lighttpd.conf" &&
     ok "lighttpd.conf templated with the paths" || bad "lighttpd.conf paths"
 
@@ -143,5 +144,24 @@ EOF
 )
 echo "$ans" | grep -q "300" && ok "the bot answers from the restored data (the balance of 300)" ||
     bad "the restored bot said: $(echo "$ans" | head -c 400)"
+# --- make dist: the shared host's tarball -----------------------------------
+tgz=$($MK dist 2>/dev/null | tail -n 1)
+if [ -f "$tgz" ]; then
+	mkdir -p "$T/dist" && tar -C "$T/dist" -xzf "$tgz"
+	d=$(ls -d "$T"/dist/aisha-*)
+	for f in cgi-bin/tg-update cgi-bin/fal-webhook cgi-bin/start-training cgi-bin/check-status \
+	    cgi-bin/migrate htaccess.example aisha.env.example errors/status-411.html \
+	    docs/SHARED_HOSTING.md; do
+		[ -f "$d/$f" ] || bad "dist lacks $f"
+	done
+	out=$(env -i PATH="$PATH" DATABASE_URL="$URL2" REQUEST_METHOD=GET GATEWAY_INTERFACE=CGI/1.1 \
+	    REQUEST_URI=/cgi-bin/check-status/healthz SCRIPT_NAME=/cgi-bin/check-status \
+	    PATH_INFO=/healthz CHECKER_INTERVAL=86400 "$d/cgi-bin/check-status" 2>/dev/null)
+	echo "$out" | grep -q '"ok":true' && ok "make dist: the unpacked CGI answers healthz" ||
+	    bad "the dist's check-status said: $(echo "$out" | head -c 300)"
+	rm -f "$tgz"
+else
+	bad "make dist made no tarball"
+fi
 echo "install: $passed passed, $fail failed"
 [ "$fail" -eq 0 ]
