@@ -52,7 +52,7 @@ FUZZ_TIME ?= 10
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
-        install test-install deploy rollback test-deploy dist test-cgi \
+        install test-install deploy rollback test-deploy dist test-cgi test-multinode \
         chat clean fuzz fuzz-build valgrind \
         cron-install help bench reliability mutants
 
@@ -149,7 +149,11 @@ test-reliability: all
 test-cgi: all
 	$(PY) tests/cgi/run.py --bin $(BUILD)/bin
 
-test: test-unit test-integration test-cgi test-reliability
+# Two servers on one database (tests/multinode).
+test-multinode: all
+	$(PY) tests/multinode/run.py --bin $(BUILD)/bin
+
+test: test-unit test-integration test-cgi test-multinode test-reliability
 
 # What CI runs: both compilers build clean, then the tests, then the tests
 # again under the sanitizers.

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "operator_api.h"
+#include "training_zip.h"
 #include "outbox.h"
 
 #define SENDER_IDLE 30 /* seconds a sender waits for more before it exits */
@@ -80,6 +81,9 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	if (http_path_match("/api/avatars/{id}/status", req->path, &caps)) {
 		if (app_method_is(req, "GET", resp) && app_require_admin(ctx, req, resp) == 0)
 			avatar_status(ctx, caps.v[0], resp);
+	} else if (http_path_match("/media/{name}", req->path, &caps)) {
+		if (app_method_is(req, "GET", resp))
+			training_zip_serve(ctx, caps.v[0], resp); /* FAL's: no token */
 	} else if (strcmp(req->path, "/api/check-status") == 0) {
 		if (!app_method_is(req, "POST", resp) || app_require_admin(ctx, req, resp) != 0)
 			return;

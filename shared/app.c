@@ -170,12 +170,14 @@ serve_one(struct app_ctx *ctx, const struct http_io *io)
 	} else {
 		ctx->app->serve(ctx, &req, &resp);
 	}
-	if (ctx->db.in_tx) {
+	if (ctx->db.in_tx && resp.stream == NULL) {
 		log_error("handler left a transaction open; rolling back");
 		db_rollback(&ctx->db);
 	}
 	if (http_resp_write(&resp, io) != 0)
 		log_warn("client went away before the answer was written");
+	if (ctx->db.in_tx) /* a stream's, when the client left before it */
+		db_rollback(&ctx->db);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	metrics_request(ctx->app->name, http_statuses[resp.status].code,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);

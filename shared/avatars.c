@@ -104,7 +104,7 @@ static struct db_stmt st_delete = DB_STMT("avatar_delete",
     " config_file_url = NULL, finetune_id = NULL, trigger_phrase = NULL,"
     " finetune_comment = NULL, training_logs = NULL, training_error = NULL,"
     " webhook_url = NULL, status_url = NULL, response_url = NULL, cancel_url = NULL,"
-    " fal_response_data = NULL, fal_endpoint = NULL"
+    " fal_response_data = NULL, fal_endpoint = NULL, zip_path = NULL"
     " WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"
     " AND status NOT IN ('submitting', 'training') RETURNING id");
 static struct db_stmt st_delete_photos = DB_STMT("avatar_delete_photos",
@@ -494,12 +494,12 @@ static struct db_stmt st_train_store = DB_STMT("avatar_mark_training",
 
 static struct db_stmt st_train_give_back = DB_STMT("avatar_give_back",
     "UPDATE avatars SET status = 'queued', claimed_at = NULL, training_error = $2,"
-    " next_attempt_at = now() + make_interval(secs => $3), updated_at = now()"
-    " WHERE id = $1 AND status = 'submitting'");
+    " next_attempt_at = now() + make_interval(secs => $3), updated_at = now(),"
+    " zip_path = NULL WHERE id = $1 AND status = 'submitting'");
 
 static struct db_stmt st_train_fail = DB_STMT("avatar_fail_start",
     "UPDATE avatars SET status = 'error', training_error = $2, claimed_at = NULL,"
-    " updated_at = now() WHERE id = $1 AND status = 'submitting'");
+    " zip_path = NULL, updated_at = now() WHERE id = $1 AND status = 'submitting'");
 
 /* 1 with *a read from r's one row, 0 when r has none, -1 when r is NULL. */
 static int
@@ -833,7 +833,7 @@ avatar_each_due(struct db *db, int older_than, int (*fn)(void *ud, int64_t id), 
 
 static struct db_stmt st_crashed = DB_STMT("avatar_requeue_crashed",
     "UPDATE avatars SET status = 'queued', claimed_at = NULL, next_attempt_at = now(),"
-    " updated_at = now() WHERE status = 'submitting'"
+    " zip_path = NULL, updated_at = now() WHERE status = 'submitting'"
     " AND claimed_at < now() - make_interval(secs => $1) RETURNING id");
 static struct db_stmt st_timed_out = DB_STMT("avatar_each_timed_out",
     "SELECT a.id, a.fal_request_id FROM avatars a WHERE a.status = 'training'"
@@ -900,6 +900,44 @@ avatar_zip_known(struct db *db, const char *path)
 	PGresult *r = db_run(db, &st_zip_known, &p);
 	int n = r == NULL ? -1 : PQntuples(r) > 0;
 
+	PQclear(r);
+	return n;
+}
+
+static struct db_stmt st_zip_attach = DB_STMT("avatar_attach_zip",
+    "UPDATE avatars SET zip_oid = $2::oid, zip_path = $3"
+    " WHERE id = $1 AND status = 'submitting' RETURNING id");
+/* a zip FAL may still fetch: its training is being submitted or runs */
+static struct db_stmt st_zip_of = DB_STMT("avatar_zip_of",
+    "SELECT zip_oid FROM avatars WHERE zip_path = $1 AND zip_oid IS NOT NULL"
+    " AND status IN ('submitting', 'training') AND deleted_at IS NULL");
+
+int
+avatar_attach_zip(struct db *db, int64_t id, const char *oid, const char *name)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, id);
+	db_p_str(&p, oid);
+	db_p_str(&p, name);
+	PGresult *r = db_run(db, &st_zip_attach, &p);
+	int n = r == NULL ? -1 : PQntuples(r);
+	PQclear(r);
+	return n;
+}
+
+int
+avatar_zip_of(struct db *db, const char *name, char *oid, size_t len)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_str(&p, name);
+	PGresult *r = db_run(db, &st_zip_of, &p);
+	int n = r == NULL ? -1 : PQntuples(r) == 1;
+	if (n == 1)
+		snprintf(oid, len, "%s", db_str(r, 0, 0));
 	PQclear(r);
 	return n;
 }

@@ -117,7 +117,7 @@ struct avatar_job {
 	int64_t progress_mid; /* the message that shows its progress */
 	int progress;         /* the last stored (the poller's rows) */
 	int since_edit;       /* seconds since that message was edited (the poller's rows) */
-	char zip_path[1100];  /* the photos' zip once published ("" when none) */
+	char zip_path[1100];  /* the photos' zip's name once kept ("" when none) */
 };
 
 /* queued → submitting, for exactly one caller and only while fewer than
@@ -192,6 +192,12 @@ int avatar_each_timed_out(struct db *db, int older_than,
 int avatar_each_finished_zip(struct db *db, void (*fn)(void *ud, int64_t id, const char *path),
     void *ud);
 int avatar_forget_zip(struct db *db, int64_t id);
+/* The zip kept as large object oid attached to avatar id as name, while
+ * it is being submitted: 1, 0 when it is not, -1.  The data an earlier
+ * zip_path held goes with it (schema/013). */
+int avatar_attach_zip(struct db *db, int64_t id, const char *oid, const char *name);
+/* The large object of the zip FAL may fetch as name: 1 (oid filled), 0, -1. */
+int avatar_zip_of(struct db *db, const char *name, char *oid, size_t len);
 /* 1 when an avatar refers to the zip at path, 0 none, -1 error. */
 int avatar_zip_known(struct db *db, const char *path);
 

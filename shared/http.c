@@ -220,6 +220,21 @@ http_resp_free(struct http_resp *w)
 		return;
 	sbuf_free(&w->headers);
 	sbuf_free(&w->body);
+	free(w->stream_ud);
+	w->stream_ud = NULL;
+	w->stream = NULL;
+}
+
+void
+http_resp_stream(struct http_resp *w, const char *content_type, size_t len,
+    int (*fn)(void *ud, const struct http_io *io), void *ud)
+{
+	w->status = HTTP_200;
+	w->content_type = content_type;
+	sbuf_reset(&w->body);
+	w->stream_len = len;
+	w->stream = fn;
+	w->stream_ud = ud;
 }
 
 void
@@ -284,13 +299,17 @@ http_resp_write(const struct http_resp *w, const struct http_io *io)
 	const struct http_status_def *st = &http_statuses[w->status];
 	int rc;
 
+	size_t len = w->stream ? w->stream_len : w->body.len;
+
 	sbuf_addf(&h, "Status: %d %s\r\n", st->code, st->reason);
-	if (w->body.len > 0)
+	if (len > 0)
 		sbuf_addf(&h, "Content-Type: %s\r\n", w->content_type);
 	sbuf_addf(&h, "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
-	    w->body.len, sbuf_str(&w->headers));
+	    len, sbuf_str(&w->headers));
 	rc = io->write(io->ctx, h.p, h.len);
-	if (rc == 0 && w->body.len > 0)
+	if (rc == 0 && w->stream)
+		rc = w->stream(w->stream_ud, io);
+	else if (rc == 0 && w->body.len > 0)
 		rc = io->write(io->ctx, w->body.p, w->body.len);
 	sbuf_free(&h);
 	return rc;

@@ -53,6 +53,11 @@ struct http_resp {
 	const char *content_type;
 	struct sbuf headers; /* extra "Name: value\r\n" lines */
 	struct sbuf body;
+	/* A body too large to hold (http_resp_stream): its length, and what
+	 * writes it after the headers (freed with the answer). */
+	size_t stream_len;
+	int (*stream)(void *ud, const struct http_io *io);
+	void *stream_ud;
 };
 
 enum http_read_err {
@@ -77,6 +82,9 @@ const char *http_req_header(const struct http_req *r, const char *name);
 int http_query_get(const char *query, const char *key, char *out, size_t outlen);
 
 void http_resp_init(struct http_resp *w);
+/* A 200 whose len bytes fn writes after the headers; ud is free()d after. */
+void http_resp_stream(struct http_resp *w, const char *content_type, size_t len,
+    int (*fn)(void *ud, const struct http_io *io), void *ud);
 void http_resp_free(struct http_resp *w);
 /* Sets status and body to the printed JSON; deletes json. */
 void http_resp_json(struct http_resp *w, enum http_status st, cJSON *json);

@@ -98,11 +98,11 @@ struct sweep {
 };
 
 static void
-clean_zip(void *ud, int64_t id, const char *path)
+clean_zip(void *ud, int64_t id, const char *name)
 {
 	struct sweep *s = ud;
 
-	training_zip_remove(&s->ctx->cfg, path);
+	(void)name; /* its data goes with zip_path (schema/013) */
 	s->done += avatar_forget_zip(&s->ctx->db, id) == 0;
 }
 
@@ -123,7 +123,8 @@ clean_zips(struct app_ctx *ctx)
 		return -1;
 	int orphans = training_zip_sweep(&ctx->cfg, ctx->cfg.claim_timeout + 300, zip_known,
 	    &ctx->db);
-	return orphans < 0 ? -1 : s.done + orphans;
+	int data = training_zip_sweep_data(&ctx->db);
+	return orphans < 0 || data < 0 ? -1 : s.done + orphans + data;
 }
 
 static int

@@ -46,20 +46,18 @@ claim(struct app_ctx *ctx, int64_t id, struct job *j)
 	    ctx->cfg.claim_timeout, AV(j));
 }
 
-/* The zip of face photos leaves the disk as soon as FAL no longer needs it:
- * running_for seconds after FAL started running it, or (< 0) now.  A row
- * read without a zip costs no statement (the poller's and the finish's
- * rows carry it). */
+/* The zip of face photos leaves the database as soon as FAL no longer
+ * needs it: running_for seconds after FAL started running it, or (< 0)
+ * now (clearing zip_path drops its data: schema/013).  A row read without
+ * a zip costs no statement (the poller's and the finish's rows carry it). */
 static void
 drop_zip(struct app_ctx *ctx, struct job *j, int running_for)
 {
-	char path[1100];
+	char name[1100];
 
 	if (AV(j)->zip_path[0] != '\0' &&
-	    avatar_take_zip(&ctx->db, j->id, running_for, path, sizeof(path)) == 1) {
-		training_zip_remove(&ctx->cfg, path);
+	    avatar_take_zip(&ctx->db, j->id, running_for, name, sizeof(name)) == 1)
 		log_info("avatar %" PRId64 ": its photos' zip removed", j->id);
-	}
 }
 
 static enum fal_step
@@ -67,7 +65,7 @@ prepare(struct app_ctx *ctx, struct job *j, char *why, size_t whylen)
 {
 	struct sbuf url = SBUF_INIT, path = SBUF_INIT;
 
-	AV(j)->zip_path[0] = '\0'; /* only this claim's zip is ever unlinked by unclaim */
+	AV(j)->zip_path[0] = '\0';
 	enum fal_step st = training_zip_build(ctx, j->id, &url, &path, why, whylen);
 
 	if (st == FAL_STEP_OK)
@@ -83,10 +81,8 @@ input(struct app_ctx *ctx, struct job *j)
 {
 	struct fal_train_params tp;
 	struct sbuf url = SBUF_INIT;
-	const char *name = strrchr(AV(j)->zip_path, '/');
-
 	fal_train_params_init(&tp, &ctx->cfg, AV(j)->style, j->user_id, j->id);
-	sbuf_addf(&url, "%s/media/%s", ctx->cfg.public_base_url, name ? name + 1 : "");
+	sbuf_addf(&url, "%s/media/%s", ctx->cfg.public_base_url, AV(j)->zip_path);
 	tp.zip_url = url.p;
 	snprintf(j->endpoint, sizeof(j->endpoint), "%s", tp.endpoint);
 	cJSON *in = avatar_store_settings(&ctx->db, j->id, &tp) == 0 ? fal_train_input(&tp) : NULL;
@@ -106,11 +102,10 @@ store_submitted(struct db *db, struct job *j, const struct fal_submitted *sub,
 	return rc;
 }
 
+/* Given back or failed: its zip (if one was kept) goes with zip_path. */
 static int
 unclaim(struct db *db, struct job *j, const char *why, int retry_in)
 {
-	if (AV(j)->zip_path[0] != '\0')
-		unlink(AV(j)->zip_path);
 	return retry_in >= 0 ? avatar_give_back(db, j->id, why, retry_in) :
 	    avatar_fail_start(db, j->id, why);
 }

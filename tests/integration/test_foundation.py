@@ -324,19 +324,43 @@ def fal_webhook_stores_event_and_refuses_garbage(s):
 
 
 @test
-def media_is_served_statically_without_listing(s):
-    name = "abc123DEF456ghi789_-xy.zip"       # a published zip's shape: 22 + .zip
+def zips_are_streamed_from_the_database_and_nothing_else_is_served(s):
+    """A training's zip is a large object (schema/013): served whole, in
+    chunks, to whoever has its 128-bit name while its training needs it;
+    nothing in MEDIA_DIR but test mode's placeholders is ever served."""
+    import hashlib
+    # 720,000 bytes (more than two chunks of 256 KB), made alike here and there
+    data = b"".join(hashlib.md5(str(i).encode()).digest() for i in range(1, 45001))
+    uid = s.one("INSERT INTO users (telegram_id, first_name) VALUES (760999001, 'Z')"
+                " ON CONFLICT (telegram_id) DO UPDATE SET first_name = 'Z' RETURNING id")
+    name = "abc123DEF456ghi789_-xy.zip"
+    oid = s.one("SELECT lo_from_bytea(0, decode(string_agg(md5(i::text), '' ORDER BY i), 'hex'))"
+                " FROM generate_series(1, 45000) i")
+    aid = s.one("INSERT INTO avatars (user_id, name, gender, zip_path, zip_oid) VALUES"
+                " (%s, 'Zip', 'female', '%s', %s) RETURNING id" % (uid, name, oid))
+    s.sql("UPDATE avatars SET status = 'training', fal_request_id = 'req-zip-1'"
+          " WHERE id = %s" % aid)
+    r = s.http("GET", "/media/" + name)
+    eq(r.status, 200, "the zip")
+    eq(r.headers.get("Content-Type"), "application/zip", "type")
+    eq(int(r.headers.get("Content-Length")), len(data), "length")
+    check(r.body == data, "every byte, in order (%d of %d)" % (len(r.body), len(data)))
     for n in (name, "abc123.zip", ".part-abc123", "notes.txt"):
         with open(os.path.join(s.var, "media", n), "wb") as f:
             f.write(b"PK\x05\x06" + b"\0" * 18)
-    r = s.http("GET", "/media/" + name)
-    eq(r.status, 200, "file")
-    eq(r.body[:2], b"PK", "bytes")
     r = s.http("GET", "/media/")
     check(r.status in (403, 404), "no listing: %d" % r.status)
-    for n in ("abc123.zip", ".part-abc123", "notes.txt", "placeholder/"):
-        eq(s.http("GET", "/media/" + n).status, 403, "only published zips are served: " + n)
+    for n in ("abc123.zip", ".part-abc123", "notes.txt", "placeholder/", "A" * 22 + ".zip",
+              "../" + name, name + "x"):
+        code = s.http("GET", "/media/" + n).status
+        check(code in (403, 404), "only kept zips are served: %s → %d" % (n, code))
     eq(s.http("GET", "/media/placeholder/placeholder-1.jpg").status, 200, "and placeholders")
+    eq(s.http("POST", "/media/" + name, raw=b"").status, 405, "GET only")
+    s.sql("UPDATE avatars SET status = 'error' WHERE id = %s" % aid)
+    eq(s.http("GET", "/media/" + name).status, 404, "not once its training is over")
+    s.sql("UPDATE avatars SET zip_path = NULL WHERE id = %s" % aid)
+    eq(s.one("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s" % oid), "0",
+       "clearing zip_path drops the data with it")
     for n in (name, "abc123.zip", ".part-abc123", "notes.txt"):
         os.unlink(os.path.join(s.var, "media", n))
 

@@ -550,22 +550,21 @@ def two_status_checkers_at_once_do_no_double_work(s):
 
 @test
 def finished_zips_are_removed_at_the_end_and_by_the_startup_checker(s):
-    import os
+    def kept(oid):
+        return s.one("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s" % oid) == "1"
     tid, aid = make_queued(s, photos=2)
     eq(train(s, aid).status, 202, "start")
-    path = av(s, aid, "zip_path")
-    check(os.path.exists(path), "zip published")
+    oid = av(s, aid, "zip_oid")
+    check(oid and kept(oid), "zip kept in the database")
     wait_for(lambda: av(s, aid, "status") == "completed", 10, what="completion")
-    check(not os.path.exists(path), "removed when the training ended")
+    check(not kept(oid), "removed when the training ended")
     eq(av(s, aid, "zip_path"), None, "forgotten")
-    # one left behind (its removal failed): the startup checker's
-    left = os.path.join(os.path.dirname(path), "C" * 22 + ".zip")
-    with open(left, "wb") as f:
-        f.write(b"PK")
-    s.sql("UPDATE avatars SET zip_path = '%s', updated_at = now() - interval '1 hour'"
-          " WHERE id = %s" % (left, aid))
+    # one left behind on a finished avatar: the startup checker's
+    left = s.one("SELECT lo_from_bytea(0, '\\x504b'::bytea)")
+    s.sql("UPDATE avatars SET zip_path = '%s', zip_oid = %s, updated_at = now() - interval"
+          " '1 hour' WHERE id = %s" % ("C" * 22 + ".zip", left, aid))
     s.cli("check-status", "--startup")
-    check(not os.path.exists(left), "zip removed")
+    check(not kept(left), "zip removed")
     eq(av(s, aid, "zip_path"), None, "forgotten")
 
 
