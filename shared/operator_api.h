@@ -2,6 +2,10 @@
  * operator_api — the operator's HTTP API for people and money (Bearer
  * ADMIN_TOKEN, served by check-status):
  *
+ *   GET  /metrics                        Prometheus text (monitor.h; also
+ *                                        without the token from 127.0.0.1)
+ *   GET  /api/overview                   counts, oldest jobs, outbox, checkers
+ *   (the job routes: operator_jobs.h)
  *   GET  /api/users/{id}                 balance, last ledger entries, jobs
  *   POST /api/users/{id}/credits         {"delta", "key", "note"}: a grant
  *                                        (+) or a deduction (−), once per key

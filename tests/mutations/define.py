@@ -23,8 +23,8 @@ mut("any-file-is-a-photo", "a file that is not a picture goes into the zip for F
     "files_that_are_not_pictures_never_reach_fal", "shared/training_zip.c",
     "		if (sr != FAL_STEP_OK || parts[i].img.kind == IMAGE_UNKNOWN)",
     "		if (sr != FAL_STEP_OK)")
-mut("zip-kept-while-running", "the zip of face photos stays on disk while FAL runs the training",
-    "a_zip_leaves_the_disk_once_fal_runs_the_training_or_it_ends", "shared/training.c",
+mut("zip-kept-while-running", "the zip of face photos stays stored while FAL runs the training",
+    "a_zip_leaves_the_database_once_fal_runs_the_training_or_it_ends", "shared/training.c",
     """	if (running)
 		drop_zip(ctx, j, ZIP_KEPT_RUNNING);""",
     """	(void)running;""")
@@ -170,6 +170,25 @@ mut("fal-words-in-the-chat", "FAL's raw error text reaches the person instead of
     """		text_addf(s, l, T_TRAINING_FAILED, a->name,
 		    text_get(l, text_failure(e->r.error, true)));""",
     """		text_addf(s, l, T_TRAINING_FAILED, a->name, e->r.error);""")
+
+mut("route-ignores-path-info", "a CGI called as /cgi-bin/<program>/<route> does not find its route",
+    "a_cgi_finds_its_route_in_path_info", "shared/http.c",
+    """	if (!route_root(uri, plen) && pi != NULL && route_root(pi, strlen(pi))) {""",
+    """	if (false && !route_root(uri, plen) && pi != NULL && route_root(pi, strlen(pi))) {""")
+mut("zip-data-outlives-its-row", "a zip's data stays in the database after the avatar lets go of it",
+    "zips_are_streamed_from_the_database_and_nothing_else_is_served,"
+    "a_zip_leaves_the_database_once_fal_runs_the_training_or_it_ends",
+    "schema/013_training_zips_in_database.sql",
+    """        PERFORM lo_unlink(old_oid);""",
+    """        NULL;""")
+mut("metrics-per-process", "each worker counts for itself: a scrape misses what the others did",
+    "metrics_count_what_happened", "shared/app.c",
+    """	metrics_open(getenv("AISHA_VAR_DIR"));""",
+    """	metrics_open(NULL);""")
+mut("healthz-blind-to-migrations", "/healthz answers ok while a migration is pending",
+    "healthz_fails_while_a_migration_is_pending", "shared/health.c",
+    """	h->schema_ok = strcmp(h->schema, h->want) >= 0;""",
+    """	h->schema_ok = true;""")
 
 os.makedirs(os.path.join(ROOT, "tests/mutations"), exist_ok=True)
 for name, what, tests, path, old, new in M:
