@@ -103,6 +103,17 @@ route_root(const char *p, size_t n)
 	return false;
 }
 
+bool
+http_query_has(const char *query, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = query; p != NULL && *p; p = strchr(p, '&'), p = p ? p + 1 : p)
+		if (strncmp(p, key, kl) == 0 && (p[kl] == '=' || p[kl] == '&' || p[kl] == '\0'))
+			return true;
+	return false;
+}
+
 enum http_read_err
 http_req_read(struct http_req *r, const struct http_io *io, size_t max_body)
 {

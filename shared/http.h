@@ -10,6 +10,7 @@
 #ifndef AISHA_HTTP_H
 #define AISHA_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -80,6 +81,8 @@ const char *http_req_header(const struct http_req *r, const char *name);
 /* The value of key in an application/x-www-form-urlencoded query, decoded,
  * into out (NUL-terminated); -1 when absent or too long. */
 int http_query_get(const char *query, const char *key, char *out, size_t outlen);
+/* The query names key, whatever its value (even one too long to read). */
+bool http_query_has(const char *query, const char *key);
 
 void http_resp_init(struct http_resp *w);
 /* A 200 whose len bytes fn writes after the headers; ud is free()d after. */

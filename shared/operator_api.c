@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "operator_jobs.h"
+#include "operator_stats.h"
 #include "outbox.h"
 #include "payments.h"
 #include "reply.h"
@@ -291,7 +292,7 @@ operator_api_serve(struct app_ctx *ctx, const struct http_req *req, struct http_
 		charge[cn] = '\0';
 		post_refund(ctx, charge, resp);
 	} else {
-		return operator_jobs_serve(ctx, req, resp);
+		return operator_jobs_serve(ctx, req, resp) || operator_stats_serve(ctx, req, resp);
 	}
 	return true;
 }

@@ -13,25 +13,13 @@ static const char *const avatar_statuses[] = {"draft", "photos", "ready", "queue
     "submitting", "training", "completed", "error", "cancelled", NULL};
 static const char *const training_types[] = {"portrait", "style", NULL};
 
-/* The query names key (with any value, even one too long to read). */
-static bool
-query_has(const char *query, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = query; p != NULL && *p; p = strchr(p, '&'), p = p ? p + 1 : p)
-		if (strncmp(p, key, kl) == 0 && (p[kl] == '=' || p[kl] == '&' || p[kl] == '\0'))
-			return true;
-	return false;
-}
-
 /* A query value from a closed list: 1 (value in out, or "" when absent), 0 bad. */
 static int
 one_of(const char *query, const char *key, const char *const *allowed, char *out, size_t len)
 {
 	if (http_query_get(query, key, out, len) != 0) {
 		out[0] = '\0';
-		return !query_has(query, key);
+		return !http_query_has(query, key);
 	}
 	for (size_t i = 0; allowed[i]; i++)
 		if (strcmp(out, allowed[i]) == 0)
@@ -46,7 +34,7 @@ number(const char *query, const char *key, long long dflt, long long max, long l
 
 	*out = dflt;
 	if (http_query_get(query, key, v, sizeof(v)) != 0)
-		return !query_has(query, key);
+		return !http_query_has(query, key);
 	return app_parse_id(v, out) == 0 && *out <= max;
 }
 

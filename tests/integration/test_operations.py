@@ -435,3 +435,76 @@ def every_curl_in_the_readme_works_as_written(s):
         else:
             check(ctype.startswith("application/json"), "%s: %s %r" % (ln, ctype, body[:200]))
             json.loads(body)
+
+
+@test
+def the_operator_sees_statistics_by_training_type_and_what_needs_attention(s):
+    """GET /api/stats, /api/attention and /api/people agree with the rows."""
+    base = 672000000
+    uid = {}
+    for k, uname in enumerate(("stat_portrait", "stat_style", "stat_failed")):
+        uid[k] = s.one("INSERT INTO users (telegram_id, first_name, username) VALUES"
+                       " (%d, 'S', '%s') RETURNING id" % (base + k, uname))
+
+    def avatar(k, typ, status, minutes, extra=""):
+        aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES"
+                    " (%s, 'St %d', 'female', '%s') RETURNING id" % (uid[k], k, typ))
+        s.sql("UPDATE avatars SET status = '%s', fal_request_id = 'req-st-%s',"
+              " fal_endpoint = 'fal-ai/trainer-%s', training_started_at = now() -"
+              " interval '%d minutes', training_completed_at = now() %s WHERE id = %s"
+              % (status, aid, typ, minutes, extra, aid))
+        return aid
+    done = ", diffusers_lora_file_url = 'https://x/l'"
+    avatar(0, "portrait", "completed", 10, done)
+    avatar(0, "portrait", "completed", 20, done)
+    avatar(1, "style", "completed", 30, done)
+    failed = avatar(2, "portrait", "error", 5, ", training_error = 'stats: FAL said 422'")
+    stuck = avatar(2, "style", "training", 480)
+    s.sql("UPDATE avatars SET training_completed_at = NULL WHERE id = %s" % stuck)
+    s.sql("INSERT INTO failed_updates (update_id, kind, telegram_id, error, body) VALUES"
+          " (791000900, 'message', %d, 'stats: a bad field', '{}')" % base)
+    s.sql("INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, payload, attempts,"
+          " last_error, next_attempt_at) VALUES (%s, %d, 'test', 'stats-failing', '{}', 3,"
+          " '429 Too Many Requests', now() + interval '1 hour')" % (uid[0], base))
+    r = s.http("GET", "/api/stats?days=7", headers=s.admin_headers())
+    eq(r.status, 200, "stats")
+    st = r.json()
+    eq(st["users"]["total"], int(s.one("SELECT count(*) FROM users")), "users")
+    today = s.one("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+    per_day = {(x["day"], x["type"], x["outcome"]): x["n"] for x in st["trainings_per_day"]}
+    for typ, outcome in (("portrait", "completed"), ("style", "completed"), ("portrait", "error")):
+        want = int(s.one("SELECT count(*) FROM avatars WHERE training_type = '%s' AND status ="
+                         " '%s' AND training_completed_at >= date_trunc('day', now() AT TIME"
+                         " ZONE 'UTC') AT TIME ZONE 'UTC'" % (typ, outcome)))
+        eq(per_day.get((today, typ, outcome), 0), want, "%s %s today" % (typ, outcome))
+    by = {(x["type"], x["endpoint"]): x for x in st["trainings_by_type"]}
+    p = by[("portrait", "fal-ai/trainer-portrait")]
+    eq((p["finished"], p["completed"]), (3, 2), "portrait: 3 finished, 2 completed")
+    eq(p["success_rate"], 0.667, "portrait success rate")
+    eq(p["median_s"], 900.0, "median of 10 and 20 minutes")
+    check(1140 <= p["p90_s"] <= 1200, "p90: %r" % p["p90_s"])
+    eq(by[("style", "fal-ai/trainer-style")]["median_s"], 1800.0, "style median")
+    for bad in ("days=0", "days=400", "days=x", "days=" + "9" * 20):
+        eq(s.http("GET", "/api/stats?" + bad, headers=s.admin_headers()).status, 400, bad)
+    eq(s.http("GET", "/api/stats").status, 401, "anonymous")
+    r = s.http("GET", "/api/attention", headers=s.admin_headers())
+    eq(r.status, 200, "attention")
+    at = r.json()
+    check(any(x["kind"] == "avatar" and x["id"] == int(stuck) for x in at["stuck"]),
+          "the training past its timeout: %r" % at["stuck"])
+    f = [x for x in at["failed_24h"] if x["kind"] == "avatar" and x["id"] == int(failed)]
+    check(f and f[0]["error"] == "stats: FAL said 422", "the failure with FAL's error: %r" % f)
+    check(any(x["last_error"].startswith("429") for x in at["notifications_failing"]),
+          "a message Telegram keeps refusing")
+    check(any(x["update_id"] == 791000900 for x in at["failed_updates"]), "the failed update")
+    r = s.http("GET", "/api/people?q=%40stat_", headers=s.admin_headers())
+    eq(r.status, 200, "people")
+    names = sorted(x["username"] for x in r.json()["people"])
+    eq(names, ["stat_failed", "stat_portrait", "stat_style"], "by username prefix")
+    r = s.http("GET", "/api/people?q=%d" % (base + 1), headers=s.admin_headers())
+    eq([x["username"] for x in r.json()["people"]], ["stat_style"], "by Telegram id")
+    r = s.http("GET", "/api/people?q=%25", headers=s.admin_headers())
+    eq(r.json()["people"], [], "a % is a character, not a wildcard")
+    eq(s.http("GET", "/api/people", headers=s.admin_headers()).status, 400, "no q")
+    s.sql("UPDATE avatars SET status = 'error', training_error = 'done' WHERE id = %s" % stuck)
+    s.sql("DELETE FROM notifications WHERE dedupe_key = 'stats-failing'")
