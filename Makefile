@@ -52,7 +52,8 @@ FUZZ_TIME ?= 10
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test test-unit test-integration test-updown test-reliability check up down \
-        install test-install deploy rollback test-deploy dist test-cgi test-multinode \
+        install test-install deploy rollback test-deploy dist test-cgi test-multinode web \
+        test-browser \
         chat clean fuzz fuzz-build valgrind \
         cron-install help bench reliability mutants
 
@@ -120,19 +121,28 @@ test-install: all
 
 PREFIX  ?= /opt/aisha
 ETC     ?= /etc/aisha
-install: all
+install: all web
 	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) ETC=$(ETC) BIN=$(BUILD)/bin sh tools/install.sh
 
 # A new release: installed beside the running one, migrated, switched to,
 # lighttpd reloaded gracefully (docs/DEPLOYMENT.md, Upgrades).
-deploy: all
+deploy: all web
 	@PREFIX=$(PREFIX) ETC=$(ETC) BIN=$(BUILD)/bin sh tools/deploy.sh
 
 rollback:
 	@PREFIX=$(PREFIX) ETC=$(ETC) sh tools/deploy.sh --rollback
 
+# The dashboard's one library (uPlot), from npm, shipped with the page.
+web: web/vendor/uPlot.iife.min.js
+
+web/vendor/uPlot.iife.min.js: web/package.json web/package-lock.json
+	@sh tools/deps.sh web
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p web/vendor
+	cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css web/vendor/
+
 # A tarball of the programs for a shared host (docs/SHARED_HOSTING.md).
-dist: all
+dist: all web
 	@BIN=$(BUILD)/bin sh tools/dist.sh
 
 # The deploy test: 60 requests in flight across a deploy with a new
@@ -149,6 +159,12 @@ test-reliability: all
 test-cgi: all
 	$(PY) tests/cgi/run.py --bin $(BUILD)/bin
 
+# The dashboard in Debian's headless Chromium (tests/browser); its
+# screenshot goes to docs/dashboard.png.
+test-browser: all web
+	@sh tools/deps.sh browser
+	$(PY) tests/browser/run.py --bin $(BUILD)/bin --screenshot docs/dashboard.png
+
 # Two servers on one database (tests/multinode).
 test-multinode: all
 	$(PY) tests/multinode/run.py --bin $(BUILD)/bin
@@ -163,6 +179,7 @@ check: deps
 	$(MAKE) CC=gcc test-updown
 	$(MAKE) CC=gcc test-install
 	$(MAKE) CC=gcc test-deploy
+	$(MAKE) CC=gcc test-browser
 	$(MAKE) CC=clang SANITIZE=1 test
 	$(MAKE) fuzz FUZZ_TIME=30
 

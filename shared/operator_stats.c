@@ -10,10 +10,11 @@ static struct db_stmt st_users = DB_STMT("stats_users",
 /* finished trainings (completed or failed) per UTC day, type and outcome */
 static struct db_stmt st_trainings = DB_STMT("stats_trainings_per_day",
     "SELECT coalesce(json_agg(json_build_object('day', d, 'type', t, 'outcome', o, 'n', n)"
-    "  ORDER BY d, t, o), '[]')::text FROM (SELECT to_char(training_completed_at AT TIME ZONE"
-    "  'UTC', 'YYYY-MM-DD') d, training_type::text t, status::text o, count(*) n"
-    "  FROM avatars WHERE status IN ('completed', 'error') AND training_completed_at >="
-    "  now() - make_interval(days => $1) GROUP BY 1, 2, 3) x");
+    "  ORDER BY d, t, o), '[]')::text FROM (SELECT to_char(coalesce(training_completed_at,"
+    "  updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') d, training_type::text t, status::text o,"
+    "  count(*) n FROM avatars WHERE status IN ('completed', 'error') AND deleted_at IS NULL"
+    "  AND coalesce(training_completed_at, updated_at) >= now() - make_interval(days => $1)"
+    "  GROUP BY 1, 2, 3) x");
 static struct db_stmt st_times = DB_STMT("stats_training_times",
     "SELECT coalesce(json_agg(json_build_object('type', t, 'endpoint', e, 'finished', f,"
     "  'completed', c, 'success_rate', round(c::numeric / nullif(f, 0), 3),"
@@ -26,8 +27,9 @@ static struct db_stmt st_times = DB_STMT("stats_training_times",
     "  round(percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM"
     "   training_completed_at - training_started_at)) FILTER (WHERE status = 'completed'"
     "   AND training_started_at IS NOT NULL)::numeric, 1) p"
-    "  FROM avatars WHERE status IN ('completed', 'error') AND training_completed_at >="
-    "  now() - make_interval(days => $1) GROUP BY 1, 2) x");
+    "  FROM avatars WHERE status IN ('completed', 'error') AND deleted_at IS NULL"
+    "  AND coalesce(training_completed_at, updated_at) >= now() - make_interval(days => $1)"
+    "  GROUP BY 1, 2) x");
 static struct db_stmt st_generations = DB_STMT("stats_generations_per_day",
     "SELECT coalesce(json_agg(json_build_object('day', d, 'status', s, 'n', n)"
     "  ORDER BY d, s), '[]')::text FROM (SELECT to_char(created_at AT TIME ZONE 'UTC',"

@@ -46,7 +46,7 @@ CHECKER_INTERVAL=86400
 EOF
 export AISHA_INSTALL_VAR="$V" AISHA_INSTALL_LOG="$L" AISHA_USER=root AISHA_VAR_DIR="$V"
 export AISHA_ENV_FILE="$T/etc/aisha.env"
-MK="make -s CC=$CC LINK_BIN=no PREFIX=$P ETC=$T/etc"
+MK="make -s --no-print-directory CC=$CC LINK_BIN=no PREFIX=$P ETC=$T/etc"
 
 # release A, serving
 AISHA_RELEASE=a-1 $MK install >/dev/null || bad "make install (release A)"

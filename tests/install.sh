@@ -145,7 +145,7 @@ EOF
 echo "$ans" | grep -q "300" && ok "the bot answers from the restored data (the balance of 300)" ||
     bad "the restored bot said: $(echo "$ans" | head -c 400)"
 # --- make dist: the shared host's tarball -----------------------------------
-tgz=$($MK dist 2>/dev/null | tail -n 1)
+tgz=$($MK --no-print-directory dist 2>/dev/null | tail -n 1)
 if [ -f "$tgz" ]; then
 	mkdir -p "$T/dist" && tar -C "$T/dist" -xzf "$tgz"
 	d=$(ls -d "$T"/dist/aisha-*)

@@ -10,6 +10,11 @@ libjpeg-turbo-progs logrotate systemd"
 # uvloop and httptools), from Debian's packages
 [ "${1:-}" = bench ] && PKGS="python3-fastapi python3-asyncpg python3-uvicorn python3-uvloop
 python3-httptools"
+# the dashboard's library from npm (make web), and its browser test: Debian's
+# chromium, driven over the DevTools protocol from Python (python3-websocket)
+[ "${1:-}" = web ] && PKGS="nodejs npm"
+[ "${1:-}" = browser ] && PKGS="chromium python3-websocket"
+[ "${1:-}" = web ] && command -v npm >/dev/null && exit 0
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

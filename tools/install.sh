@@ -31,13 +31,16 @@ CUR=$PREFIX/current            # what every installed file names
 D=$DESTDIR$PREFIX/releases/$ID
 S=$D/share/aisha
 rm -rf "$D"
-install -d -m 0755 "$D/bin" "$S/errors" "$S/placeholders" "$S/systemd" "$D/share/doc/aisha"
+install -d -m 0755 "$D/bin" "$S/errors" "$S/placeholders" "$S/systemd" "$D/share/doc/aisha" \
+    "$S/web/vendor"
 for p in tg-update fal-webhook start-training check-status migrate; do
 	install -m 0755 "$BIN/$p" "$D/bin/$p"
 done
 install -m 0755 deploy/aisha-backup.sh "$D/bin/aisha-backup"
 install -m 0644 errors/status-*.html "$S/errors/"
 install -m 0644 sandbox/placeholders/*.jpg "$S/placeholders/"
+install -m 0644 web/index.html web/app.js web/app.css "$S/web/"
+install -m 0644 web/vendor/uPlot.iife.min.js web/vendor/uPlot.min.css "$S/web/vendor/"
 # lighttpd: the project's own configuration, its paths fixed
 sed -e "s|^var.root = var.CWD\$|var.root = \"$CUR/share/aisha\"|" \
     -e "s|^include_shell \"sh \" + var.root + \"/tools/lighttpd-env.sh\"\$|include_shell \"sh $CUR/share/aisha/lighttpd-env.sh\"|" \
