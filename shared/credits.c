@@ -35,7 +35,13 @@ static struct db_stmt st_statement = DB_STMT("credits_statement",
     "  (SELECT id, delta, reason, reference, units, cost_usd, note, balance_after, created_at"
     "   FROM credit_entries WHERE user_id = u.id ORDER BY id DESC LIMIT $2) e), '[]'),"
     " 'trainings', (SELECT count(*) FROM avatars a WHERE a.user_id = u.id),"
-    " 'generations', (SELECT count(*) FROM generations g WHERE g.user_id = u.id))::text"
+    " 'generations', (SELECT count(*) FROM generations g WHERE g.user_id = u.id),"
+    " 'avatars', coalesce((SELECT json_agg(a ORDER BY a.id DESC) FROM (SELECT id, name, status,"
+    "  training_type, created_at, training_completed_at FROM avatars WHERE user_id = u.id"
+    "  AND deleted_at IS NULL ORDER BY id DESC LIMIT 20) a), '[]'),"
+    " 'jobs', coalesce((SELECT json_agg(g ORDER BY g.id DESC) FROM (SELECT id, avatar_id,"
+    "  status, created_at, error FROM generations WHERE user_id = u.id ORDER BY id DESC"
+    "  LIMIT $2) g), '[]'))::text"
     " FROM users u WHERE u.id = $1");
 
 static enum credit_result

@@ -18,9 +18,11 @@ const TEXTS = {
     what: "What", person: "Person", state: "State", why: "Why", nothing: "Nothing needs attention.",
     find: "Find", search_hint: "Telegram id or @username", retry: "Retry", cancel: "Cancel",
     wrong_token: "This token is not accepted.", failed: "The server did not answer; try again.",
-    never: "never", ago_s: "s ago", none_found: "Nobody found.", balance: "Balance",
+    never: "never", ago_s: "s ago", startup: "startup checker", none_found: "Nobody found.", balance: "Balance",
     s_completed_portrait: "portrait, completed", s_completed_style: "style, completed",
     s_error: "failed", stuck: "stuck", failed_24h: "failed", message: "message", update: "update",
+    avatars: "Avatars", jobs: "Pictures", ledger: "Credits", id: "id", name: "Name", reason: "Reason",
+    delta: "Change", credits: "Credits bought and refunded per day",
   },
   ru: {
     title: "Aisha", logout: "Выйти", token: "Токен оператора (ADMIN_TOKEN)", open: "Открыть",
@@ -33,9 +35,11 @@ const TEXTS = {
     what: "Что", person: "Человек", state: "Состояние", why: "Причина", nothing: "Всё в порядке.",
     find: "Найти", search_hint: "Telegram id или @username", retry: "Повторить", cancel: "Отменить",
     wrong_token: "Токен не принят.", failed: "Сервер не ответил; попробуйте ещё раз.",
-    never: "никогда", ago_s: "с назад", none_found: "Никого не нашлось.", balance: "Баланс",
+    never: "никогда", ago_s: "с назад", startup: "проверка при старте", none_found: "Никого не нашлось.", balance: "Баланс",
     s_completed_portrait: "портрет, готово", s_completed_style: "стиль, готово",
     s_error: "ошибка", stuck: "завис", failed_24h: "ошибка", message: "сообщение", update: "апдейт",
+    avatars: "Аватары", jobs: "Картинки", ledger: "Кредиты", id: "id", name: "Имя", reason: "Причина",
+    delta: "Изменение", credits: "Кредиты: покупки и возвраты по дням",
   },
 };
 const LANG = (navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en";
@@ -101,9 +105,11 @@ function renderOverview(ov, st) {
   $("board").querySelector('[data-testid="fal-spend"]').textContent = "$" + ov.fal.spend_today_usd.toFixed(2);
   $("board").querySelector('[data-testid="fal-budget"]').textContent =
     ov.fal.budget_usd > 0 ? "$" + ov.fal.budget_usd.toFixed(2) : "—";
-  const st1 = ov.checkers.status;
-  $("board").querySelector('[data-testid="checker-last"]').textContent =
-    st1 ? new Date(st1.last_run_at).toLocaleTimeString() : T.never;
+  for (const [name, id] of [["status", "checker-last"], ["startup", "startup-last"]]) {
+    const c = ov.checkers[name];
+    $("board").querySelector(`[data-testid="${id}"]`).textContent =
+      c ? new Date(c.last_run_at).toLocaleTimeString() : T.never;
+  }
   const tbody = $("avatars").tBodies[0];
   tbody.replaceChildren();
   for (const [status, types] of Object.entries(ov.avatars)) {
@@ -132,6 +138,9 @@ function renderTypes(st) {
   const gb = $("gens").tBodies[0];
   gb.replaceChildren();
   for (const g of st.generations_per_day) gb.append(row([g.day, g.status, g.n]));
+  const cb = $("credits").tBodies[0];
+  cb.replaceChildren();
+  for (const c of st.credits_per_day) cb.append(row([c.day, c.reason, c.credits, c.n]));
 }
 
 let chart = null;
@@ -237,9 +246,29 @@ async function search(q) {
     d.append(el("b", (p.username ? "@" + p.username + " " : "") + p.first_name + " (" + p.telegram_id + ")"));
     d.append(el("div", T.balance + ": " + p.balance));
     const detail = await api("/api/users/" + p.telegram_id);
-    d.append(el("pre", JSON.stringify(detail, null, 1)));
+    d.append(table(T.avatars, [T.id, T.name, T.status, T.type],
+      detail.avatars.map((a) => [a.id, a.name, a.status, a.training_type])));
+    d.append(table(T.jobs, [T.id, T.status, T.day, T.why],
+      detail.jobs.map((g) => [g.id, g.status, g.created_at.slice(0, 10), g.error || ""])));
+    d.append(table(T.ledger, [T.day, T.reason, T.delta, T.balance],
+      detail.entries.map((e) => [e.created_at.slice(0, 10), e.reason, e.delta, e.balance_after])));
     box.append(d);
   }
+}
+
+function table(title, heads, rows) {
+  const wrap = el("div");
+  wrap.append(el("h3", title));
+  const t = el("table");
+  const tr = el("tr");
+  for (const h of heads) tr.append(el("th", h));
+  t.append(el("thead"));
+  t.tHead.append(tr);
+  const body = el("tbody");
+  for (const r of rows) body.append(row(r));
+  t.append(body);
+  wrap.append(t);
+  return wrap;
 }
 
 function applyTexts() {

@@ -220,6 +220,12 @@ def run(s, shot):
                " document.getElementById('search').requestSubmit(); true")
         wait_for(lambda: c.eval("document.querySelectorAll('#people .person').length") == 3, 10,
                  what="three people found")
+        shown = c.eval("[...document.querySelectorAll('#people .person')].map(p =>"
+                       " [p.dataset.telegramId, p.querySelectorAll('table')[0].tBodies[0].rows.length])")
+        for tid, n in shown:
+            eq(str(n), s.one("SELECT count(*) FROM avatars a JOIN users u ON u.id = a.user_id"
+                             " WHERE u.telegram_id = %s AND a.deleted_at IS NULL" % tid),
+               "a person's avatars (%s)" % tid)
         errors = c.errors()
         eq(errors, [], "no script error, no Content-Security-Policy violation")
         print("ok    dashboard: wrong token refused; numbers, chart and attention as in the"
