@@ -226,6 +226,13 @@ def run(s, shot):
             eq(str(n), s.one("SELECT count(*) FROM avatars a JOIN users u ON u.id = a.user_id"
                              " WHERE u.telegram_id = %s AND a.deleted_at IS NULL" % tid),
                "a person's avatars (%s)" % tid)
+        # a phone: nothing wider than the screen
+        c.send("Emulation.setDeviceMetricsOverride", width=390, height=844,
+               deviceScaleFactor=2, mobile=True)
+        c.eval("document.body.dataset.loaded = ''; load(); true")
+        wait_for(lambda: c.eval("document.body.dataset.loaded || ''"), 10, what="the phone view")
+        wide = c.eval("document.documentElement.scrollWidth")
+        check(wide <= 391, "fits a 390 px phone screen: %s px wide" % wide)
         errors = c.errors()
         eq(errors, [], "no script error, no Content-Security-Policy violation")
         print("ok    dashboard: wrong token refused; numbers, chart and attention as in the"
