@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 import websocket
@@ -107,31 +106,16 @@ class Chrome:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def queued_avatar(s, tid, style=False):
-    uid = s.one("INSERT INTO users (telegram_id, first_name, lang, username) VALUES"
-                " (%d, 'Dash', 'en', 'dash%d') RETURNING id" % (tid, tid))
-    aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES"
-                " (%s, 'Dash %d', 'female', '%s') RETURNING id"
-                % (uid, tid, "style" if style else "portrait"))
-    for i in range(10):
-        s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
-              " height) VALUES (%s, 'AgD_%s_%d', 'UD_%s_%d', 'photo', 1280, 960)"
-              % (aid, aid, i, aid, i))
-    s.sql("UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at = now()"
-          " WHERE id = %s" % aid)
-    return uid, aid
-
-
 def activity(s):
     """Through the stand-ins: two trainings completed, one failed, a picture."""
     st = lambda a: s.one("SELECT status FROM avatars WHERE id = %s" % a)  # noqa: E731
     admin = s.admin_headers()
-    uid, portrait = queued_avatar(s, 684000001)
-    _, style = queued_avatar(s, 684000002, style=True)
+    uid, portrait = s.queued_avatar(684000001, lang="en", username="dash684000001")
+    _, style = s.queued_avatar(684000002, style=True, lang="en", username="dash684000002")
     for aid in (portrait, style):
         eq(s.http("POST", "/api/avatars/%s/train" % aid, raw=b"", headers=admin).status, 202,
            "training %s started" % aid)
-    _, failed = queued_avatar(s, 684000003)
+    _, failed = s.queued_avatar(684000003, lang="en", username="dash684000003")
     s.ctl("/_ctl/fail", {"service": "fal", "method": "submit", "status": 422})
     eq(s.http("POST", "/api/avatars/%s/train" % failed, raw=b"", headers=admin).status, 422,
        "FAL refuses the third")
@@ -260,20 +244,9 @@ def main():
     if not os.path.exists(os.path.join(ROOT, "web", "vendor", "uPlot.iife.min.js")):
         print("FAIL  browser: web/vendor is empty (make web)")
         sys.exit(1)
-    s = harness.Stack(args.bin, name="browser", pg_port=args.pg_port)
-    ok = False
-    try:
-        s.start()
-        run(s, args.screenshot)
-        ok = True
-    except Exception as e:
-        print("FAIL  browser: %s" % e)
-        if not isinstance(e, harness.Fail):
-            traceback.print_exc()
-    finally:
-        s.stop()
-    print("browser: %s" % ("passed" if ok else "failed"))
-    sys.exit(0 if ok else 1)
+    harness.run_scenario("browser", harness.Stack(args.bin, name="browser",
+                                                  pg_port=args.pg_port),
+                         lambda s: run(s, args.screenshot))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -37,25 +36,6 @@ class CgiStack(harness.Stack):
         url = "http://127.0.0.1:%d/cgi-bin/tg-update/telegram/webhook" % self.port
         r = self.http_tg("setWebhook", {"url": url, "secret_token": self.secret})
         check(r.get("ok"), "setWebhook to the CGI's own URL: %r" % r)
-
-    def kill_detached(self):
-        """The sender and a started training of this stack: their settings
-        come from its env file, not from their environment."""
-        mine = ("AISHA_ENV_FILE=%s" % os.path.join(self.var, "cgi.env")).encode()
-        for pid in os.listdir("/proc"):
-            try:
-                with open("/proc/%s/environ" % pid, "rb") as f:
-                    env = f.read().split(b"\0")
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    prog = os.path.basename(f.read().split(b"\0")[0])
-            except OSError:
-                continue
-            if mine in env and prog in (b"check-status", b"start-training"):
-                try:
-                    os.kill(int(pid), 9)
-                except OSError:
-                    pass
-        super().kill_detached()
 
     def http_tg(self, method, params):
         import json
@@ -146,33 +126,19 @@ def json_dump(o):
     return json.dumps(o)
 
 
+def timed_flow(s):
+    t0 = time.time()
+    flow(s)
+    print("ok    cgi: create → train → generate → gallery in %.1f s" % (time.time() - t0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--pg-port", type=int, default=54371)
     args = ap.parse_args()
-    s = CgiStack(args.bin, name="cgi", pg_port=args.pg_port,
-                 conf="tests/cgi/lighttpd-cgi.conf")
-    ok = False
-    try:
-        s.start()
-        t0 = time.time()
-        flow(s)
-        left = s.violations()
-        check(not left, "Telegram would refuse: %r" % left[:3])
-        reports = s.sanitizer_reports()
-        check(not reports, "sanitizer reports: %s" % "\n".join(reports)[:4000])
-        print("ok    cgi: create → train → generate → gallery in %.1f s" % (time.time() - t0))
-        ok = True
-    except Exception as e:
-        print("FAIL  cgi: %s" % e)
-        if not isinstance(e, harness.Fail):
-            traceback.print_exc()
-        print(s.function_log()[-3000:])
-    finally:
-        s.stop()
-    print("cgi: %s" % ("passed" if ok else "failed"))
-    sys.exit(0 if ok else 1)
+    harness.run_scenario("cgi", CgiStack(args.bin, name="cgi", pg_port=args.pg_port,
+                                         conf="tests/cgi/lighttpd-cgi.conf"), timed_flow)
 
 
 if __name__ == "__main__":

@@ -210,8 +210,9 @@ class Stack:
     def kill_detached(self):
         """The outbox's sender and a started training run detached: stop
         those of this stack (by their database, whose socket is in this
-        stack's folder), not another's."""
-        mine = ("DATABASE_URL=host=%s/" % self.pg_dir).encode()
+        stack's folder, or by their settings file, which is), not another's."""
+        mine = (("DATABASE_URL=host=%s/" % self.pg_dir).encode(),
+                ("AISHA_ENV_FILE=%s/" % self.var).encode())
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -383,6 +384,24 @@ class Stack:
         rows = self.sql(query, *params)
         return rows[0][0] if rows else None
 
+    def queued_avatar(self, tid, photos=10, style=False, lang="ru", username=None, due=True):
+        """A person (Telegram id tid) with an avatar waiting in the queue, as
+        the bot leaves it: (user id, avatar id).  due: startable now (else in
+        an hour, out of cron's way)."""
+        uid = self.one("INSERT INTO users (telegram_id, first_name, lang, username) VALUES"
+                       " (%d, 'Q', '%s', %s) RETURNING id"
+                       % (tid, lang, "'%s'" % username if username else "NULL"))
+        aid = self.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES"
+                       " (%s, 'Q %d', 'female', '%s') RETURNING id"
+                       % (uid, tid, "style" if style else "portrait"))
+        for i in range(photos):
+            self.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source,"
+                     " width, height) VALUES (%s, 'AgQ_%s_%d', 'UQ_%s_%d', 'photo', 1280, 960)"
+                     % (aid, aid, i, aid, i))
+        self.sql("UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at ="
+                 " now() + interval '%d hour' WHERE id = %s" % (0 if due else 1, aid))
+        return uid, aid
+
     def cli_env(self):
         """The settings the functions run with now (cron shares their file)."""
         return dict(getattr(self, "lighttpd_env", None) or self.env())
@@ -412,6 +431,30 @@ class Stack:
             if marker in text:
                 out.append(text)
         return out
+
+
+def run_scenario(name, stack, fn):
+    """The runner of a whole-flow test (tests/cgi, tests/multinode,
+    tests/browser): stack started, fn(stack), nothing Telegram would refuse,
+    no sanitizer report; one line of outcome, and the exit status."""
+    ok = False
+    try:
+        stack.start()
+        fn(stack)
+        left = stack.violations()
+        check(not left, "Telegram would refuse: %r" % left[:3])
+        reports = stack.sanitizer_reports()
+        check(not reports, "sanitizer reports: %s" % "\n".join(reports)[:3000])
+        ok = True
+    except Exception as e:
+        print("FAIL  %s: %s" % (name, e))
+        if not isinstance(e, Fail):
+            traceback.print_exc()
+        print(stack.function_log()[-2000:])
+    finally:
+        stack.stop()
+    print("%s: %s" % (name, "passed" if ok else "failed"))
+    sys.exit(0 if ok else 1)
 
 
 def wait_for(fn, timeout=10, interval=0.1, what="condition"):

@@ -274,18 +274,8 @@ _tid = [671000000]
 
 def queued_avatar(s):
     _tid[0] += 1
-    tid = _tid[0]
-    uid = s.one("INSERT INTO users (telegram_id, first_name, lang) VALUES (%d, 'Оп', 'ru')"
-                " RETURNING id" % tid)
-    aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES"
-                " (%s, 'Оп %d', 'female', 'portrait') RETURNING id" % (uid, tid))
-    for i in range(10):
-        s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
-              " height) VALUES (%s, 'AgOp_%s_%d', 'UOp_%s_%d', 'photo', 1280, 960)"
-              % (aid, aid, i, aid, i))
-    s.sql("UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at = now()"
-          " + interval '1 hour' WHERE id = %s" % aid)
-    return tid, uid, aid
+    uid, aid = s.queued_avatar(_tid[0], due=False)
+    return _tid[0], uid, aid
 
 
 def op(s, method, path):

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -87,20 +86,6 @@ def at_once(calls):
     return out
 
 
-def queued_avatar(s, tid):
-    uid = s.one("INSERT INTO users (telegram_id, first_name, lang) VALUES (%d, 'Два', 'ru')"
-                " RETURNING id" % tid)
-    aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type) VALUES"
-                " (%s, 'Узел %d', 'female', 'portrait') RETURNING id" % (uid, tid))
-    for i in range(10):
-        s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
-              " height) VALUES (%s, 'AgN_%s_%d', 'UN_%s_%d', 'photo', 1280, 960)"
-              % (aid, aid, i, aid, i))
-    s.sql("UPDATE avatars SET status = 'queued', queued_at = now(), next_attempt_at = now()"
-          " WHERE id = %s" % aid)
-    return aid
-
-
 def run(s, b):
     a_port, b_port = s.port, b.port
     hdr = {"X-Telegram-Bot-Api-Secret-Token": s.secret}
@@ -119,7 +104,7 @@ def run(s, b):
     print("ok    8 updates delivered to both nodes at once: each handled and answered once")
 
     seq = s.seq()
-    ids = [queued_avatar(s, 683000000 + i) for i in range(AVATARS)]
+    ids = [s.queued_avatar(683000000 + i)[1] for i in range(AVATARS)]
     admin = s.admin_headers()
     for aid in ids:
         res = at_once([lambda p=p: post(p, "/api/avatars/%s/train" % aid, None, admin)
@@ -172,37 +157,24 @@ def run(s, b):
     print("ok    every person told once, with both nodes' checkers running at once")
 
 
+def two_nodes(s):
+    b = Node(s, "http://127.0.0.1:%d" % s.port)
+    b.start()
+    try:
+        # node A's public URL is node B's: FAL fetches A's zips from B
+        s.restart_lighttpd(PUBLIC_BASE_URL="http://127.0.0.1:%d" % b.port)
+        run(s, b)
+    finally:
+        b.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--pg-port", type=int, default=54373)
     args = ap.parse_args()
-    s = harness.Stack(args.bin, name="node-a", pg_port=args.pg_port)
-    b = None
-    ok = False
-    try:
-        s.start()
-        b = Node(s, "http://127.0.0.1:%d" % s.port)
-        b.start()
-        # node A's public URL is node B's: FAL fetches A's zips from B
-        s.restart_lighttpd(PUBLIC_BASE_URL="http://127.0.0.1:%d" % b.port)
-        run(s, b)
-        left = s.violations()
-        check(not left, "Telegram would refuse: %r" % left[:3])
-        reports = s.sanitizer_reports()
-        check(not reports, "sanitizer reports: %s" % "\n".join(reports)[:3000])
-        ok = True
-    except Exception as e:
-        print("FAIL  multinode: %s" % e)
-        if not isinstance(e, harness.Fail):
-            traceback.print_exc()
-        print(s.function_log()[-2000:])
-    finally:
-        if b:
-            b.stop()
-        s.stop()
-    print("multinode: %s" % ("passed" if ok else "failed"))
-    sys.exit(0 if ok else 1)
+    harness.run_scenario("multinode", harness.Stack(args.bin, name="node-a",
+                                                    pg_port=args.pg_port), two_nodes)
 
 
 if __name__ == "__main__":
