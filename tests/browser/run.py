@@ -181,6 +181,7 @@ def run(s, shot):
                        " [r.dataset.type, r.dataset.finished])")
         want_t = [[t, n] for t, n in s.sql(
             "SELECT training_type, count(*) FROM avatars WHERE status IN ('completed', 'error')"
+            " AND deleted_at IS NULL"
             " AND coalesce(training_completed_at, updated_at) > now() - interval '30 days'"
             " GROUP BY 1 ORDER BY 1")]
         eq(sorted(types), sorted(want_t), "finished trainings by type")
@@ -188,6 +189,7 @@ def run(s, shot):
         eq(c.eval("document.querySelectorAll('#chart canvas').length"), 1, "the chart drawn")
         eq(c.eval("document.getElementById('chart').dataset.total"),
            s.one("SELECT count(*) FROM avatars WHERE status IN ('completed', 'error')"
+                 " AND deleted_at IS NULL"
                  " AND coalesce(training_completed_at, updated_at) > now() - interval '30 days'"),
            "the chart's trainings")
         sel = "#attention tr[data-kind=avatar][data-id='%s'] button" % failed

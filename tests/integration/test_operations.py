@@ -464,8 +464,9 @@ def the_operator_sees_statistics_by_training_type_and_what_needs_attention(s):
     per_day = {(x["day"], x["type"], x["outcome"]): x["n"] for x in st["trainings_per_day"]}
     for typ, outcome in (("portrait", "completed"), ("style", "completed"), ("portrait", "error")):
         want = int(s.one("SELECT count(*) FROM avatars WHERE training_type = '%s' AND status ="
-                         " '%s' AND training_completed_at >= date_trunc('day', now() AT TIME"
-                         " ZONE 'UTC') AT TIME ZONE 'UTC'" % (typ, outcome)))
+                         " '%s' AND deleted_at IS NULL AND coalesce(training_completed_at,"
+                         " updated_at) >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME"
+                         " ZONE 'UTC'" % (typ, outcome)))
         eq(per_day.get((today, typ, outcome), 0), want, "%s %s today" % (typ, outcome))
     by = {(x["type"], x["endpoint"]): x for x in st["trainings_by_type"]}
     p = by[("portrait", "fal-ai/trainer-portrait")]
