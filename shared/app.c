@@ -107,7 +107,7 @@ serve_healthz(struct app_ctx *ctx, const struct http_req *req, struct http_resp 
 		return;
 	}
 	struct health h;
-	bool ok = health_check(ctx, &h);
+	bool ok = health_check(&ctx->db, ctx->cfg.checker_interval, &h);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", ok);
 	/* what runs where is the operator's business: details only with the token */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "db.h"
 
 struct health {
 	bool db_up;
@@ -21,7 +21,7 @@ struct health {
 	bool checker_ok;
 };
 
-/* Fills h; true when all is well. */
-bool health_check(struct app_ctx *ctx, struct health *h);
+/* Fills h (checker_interval: CHECKER_INTERVAL); true when all is well. */
+bool health_check(struct db *db, int checker_interval, struct health *h);
 
 #endif

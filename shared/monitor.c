@@ -94,7 +94,7 @@ monitor_metrics(struct app_ctx *ctx, struct sbuf *out)
 	struct health h;
 	double spent = 0;
 
-	bool ok = health_check(ctx, &h);
+	bool ok = health_check(&ctx->db, ctx->cfg.checker_interval, &h);
 	gauge_head(out, "aisha_up", "1 when /healthz would answer ok");
 	sbuf_addf(out, "aisha_up %d\n", ok ? 1 : 0);
 	if (!h.db_up || !h.schema_ok)
@@ -191,7 +191,7 @@ monitor_overview(struct app_ctx *ctx)
 	struct health h;
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddBoolToObject(o, "ok", health_check(ctx, &h));
+	cJSON_AddBoolToObject(o, "ok", health_check(&ctx->db, ctx->cfg.checker_interval, &h));
 	if (!h.db_up || !h.schema_ok || overview_jobs(ctx, o) != 0 || overview_rest(ctx, o) != 0) {
 		cJSON_Delete(o);
 		return NULL;
