@@ -220,12 +220,13 @@ publish(struct app_ctx *ctx, int64_t aid, zip_t *z, const char *tmp, const char 
 		snprintf(why, whylen, "cannot read the zip: %s", strerror(errno));
 		return FAL_STEP_RETRY;
 	}
-	PGresult *r = db_begin(db) == 0 ? db_run(db, &st_lo_create, NULL) : NULL;
 	char oid[24] = "";
-	if (r != NULL)
+	PGresult *r = db_begin(db) == 0 ? db_run(db, &st_lo_create, NULL) : NULL;
+	bool created = r != NULL;
+	if (created)
 		snprintf(oid, sizeof(oid), "%s", db_str(r, 0, 0));
 	PQclear(r);
-	int attached = r == NULL || copy_in(db, f, oid, &size) != 0 ? -1 :
+	int attached = !created || copy_in(db, f, oid, &size) != 0 ? -1 :
 	    avatar_attach_zip(db, aid, oid, name);
 	fclose(f);
 	if (attached != 1 || db_commit(db) != 0) {
@@ -374,7 +375,7 @@ training_zip_serve(struct app_ctx *ctx, const char *name, struct http_resp *resp
 	snprintf(zs->oid, sizeof(zs->oid), "%s", oid);
 	zs->size = db_i64(r, 0, 0);
 	PQclear(r);
-	log_info("zip %.8s…: %" PRId64 " bytes streamed", name, zs->size);
+	log_info("a training zip of %" PRId64 " bytes streamed", zs->size); /* not its name: FAL's key */
 	http_resp_stream(resp, "application/zip", (size_t)zs->size, stream_out, zs);
 }
 
