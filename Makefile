@@ -202,7 +202,7 @@ bench: deps all $(BUILD)/bench/hello $(BUILD)/bench/one_select
 	@sh tools/deps.sh bench
 	$(PY) bench/run.py --bin $(BUILD)/bin $(BENCH_ARGS)
 
-up: deps all
+up: deps all web
 	@sh tools/up.sh
 
 down:

@@ -175,6 +175,10 @@ function renderChart(st) {
   };
   if (chart) chart.destroy();
   box.replaceChildren();
+  if (typeof uPlot === "undefined") { /* web/vendor not built (make web): numbers only */
+    box.append(el("p", "—"));
+    return;
+  }
   chart = new uPlot(opts, [days, series.portrait, series.style, series.error], box);
 }
 
