@@ -64,9 +64,15 @@ all: $(BINS)
 $(BUILD)/obj/%.o: shared/%.c shared/*.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# The migrations, compiled in (tools/embed-schema.sh).
-$(BUILD)/obj/schema_files.c: $(SCHEMA) tools/embed-schema.sh | $(BUILD)/obj
+# The migrations, compiled in (tools/embed-schema.sh); the list itself is a
+# dependency too, so a migration added with an old date is not missed.
+$(BUILD)/obj/schema.list: FORCE | $(BUILD)/obj
+	@echo "$(SCHEMA)" | cmp -s - $@ || echo "$(SCHEMA)" >$@
+
+$(BUILD)/obj/schema_files.c: $(SCHEMA) $(BUILD)/obj/schema.list tools/embed-schema.sh
 	sh tools/embed-schema.sh $(SCHEMA) >$@.tmp && mv $@.tmp $@
+
+FORCE:
 
 $(BUILD)/obj/schema_files.o: $(BUILD)/obj/schema_files.c shared/schema.h
 	$(CC) $(CFLAGS) -c -o $@ $<

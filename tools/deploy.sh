@@ -45,7 +45,7 @@ fi
 
 rel=$(PREFIX=$PREFIX ETC=$ETC sh tools/install.sh --no-switch | tail -n 1)
 id=$(basename "$rel")
-if ! "$rel/bin/migrate" --wait 60; then
+if ! env -u BIN "$rel/bin/migrate" --wait 60; then
 	rm -rf "$rel"
 	echo "deploy: a migration failed; $(readlink "$PREFIX/current" || echo 'the old release') keeps running" >&2
 	exit 1
