@@ -179,11 +179,10 @@ serve_one(struct app_ctx *ctx, const struct http_io *io)
 	if (ctx->db.in_tx) /* a stream's, when the client left before it */
 		db_rollback(&ctx->db);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	metrics_request(ctx->app->name, http_statuses[resp.status].code,
-	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	metrics_request(ctx->app->name, http_statuses[resp.status].code, ms);
 	log_debug("%s %s -> %d in %.2f ms", req.method ? req.method : "-",
-	    req.path ? req.path : "-", http_statuses[resp.status].code,
-	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	    req.path ? req.path : "-", http_statuses[resp.status].code, ms);
 	http_req_free(&req);
 	http_resp_free(&resp);
 	log_clear_ctx();

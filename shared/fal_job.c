@@ -542,9 +542,9 @@ fal_job_cancel(struct app_ctx *ctx, const struct fal_kind *k, int64_t id)
 		struct job *j = rows;
 		struct fal_end e = {.how = FAL_END_RESULT};
 		snprintf(e.r.error, sizeof(e.r.error), CANCELLED);
+		/* FAL is asked to drop it; a result that still comes finds it ended */
 		if (strncmp(j->request_id, TEST_PREFIX, strlen(TEST_PREFIX)) != 0)
-			fal_queue_cancel(ctx, j->status_url); /* a result that still comes
-			                                         finds the job ended */
+			fal_queue_cancel(ctx, j->status_url);
 		enum fal_finish f = fal_job_finish(ctx, k, j->request_id, id, &e);
 		out = f == FAL_FINISH_FAILED ? FAL_CANCEL_DONE :
 		    f == FAL_FINISH_DB_ERROR ? FAL_CANCEL_DB_ERROR : FAL_CANCEL_NOT_NOW;
