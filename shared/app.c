@@ -76,6 +76,18 @@ app_parse_id(const char *s, long long *out)
 }
 
 bool
+app_query_id(const char *query, const char *key, long long dflt, long long max,
+    long long *out)
+{
+	char v[24];
+
+	*out = dflt;
+	if (http_query_get(query, key, v, sizeof(v)) != 0)
+		return !http_query_has(query, key);
+	return app_parse_id(v, out) == 0 && *out <= max;
+}
+
+bool
 app_method_is(const struct http_req *req, const char *m, struct http_resp *resp)
 {
 	if (strcmp(req->method, m) == 0)

@@ -53,5 +53,9 @@ int app_require_admin(struct app_ctx *ctx, const struct http_req *req,
     struct http_resp *resp);
 /* Parses a positive decimal id (1..2^53); -1 when it is not one. */
 int app_parse_id(const char *s, long long *out);
+/* A query's key as an id 1..max into *out (dflt when the key is absent):
+ * false when the key is there but not such a number. */
+bool app_query_id(const char *query, const char *key, long long dflt, long long max,
+    long long *out);
 
 #endif

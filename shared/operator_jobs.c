@@ -27,17 +27,6 @@ one_of(const char *query, const char *key, const char *const *allowed, char *out
 	return 0;
 }
 
-static int
-number(const char *query, const char *key, long long dflt, long long max, long long *out)
-{
-	char v[24];
-
-	*out = dflt;
-	if (http_query_get(query, key, v, sizeof(v)) != 0)
-		return !http_query_has(query, key);
-	return app_parse_id(v, out) == 0 && *out <= max;
-}
-
 static void
 list_avatars(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
@@ -46,8 +35,8 @@ list_avatars(struct app_ctx *ctx, const struct http_req *req, struct http_resp *
 
 	if (!one_of(req->query, "status", avatar_statuses, status, sizeof(status)) ||
 	    !one_of(req->query, "type", training_types, type, sizeof(type)) ||
-	    !number(req->query, "limit", 50, 100, &limit) ||
-	    !number(req->query, "before", 0, 1LL << 53, &before)) {
+	    !app_query_id(req->query, "limit", 50, 100, &limit) ||
+	    !app_query_id(req->query, "before", 0, 1LL << 53, &before)) {
 		http_resp_error(resp, HTTP_400, "bad_query", "status is an avatar status, type"
 		    " portrait or style, limit 1..100, before an avatar id");
 		return;

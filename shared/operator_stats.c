@@ -116,13 +116,10 @@ answer(struct http_resp *resp, cJSON *o, int rc)
 static void
 stats(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 {
-	char v[8];
-	long long days = 30;
+	long long days;
 	struct db_params p;
 
-	int got = http_query_get(req->query, "days", v, sizeof(v));
-	if (got == 0 ? app_parse_id(v, &days) != 0 || days > 366 :
-	    http_query_has(req->query, "days")) {
+	if (!app_query_id(req->query, "days", 30, 366, &days)) {
 		http_resp_error(resp, HTTP_400, "bad_query", "days is 1..366");
 		return;
 	}
