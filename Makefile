@@ -18,7 +18,7 @@
 #   make chat            talk to the local bot as a Telegram user
 
 CC       ?= cc
-PKGS     := fcgi libcurl libcjson libpq libzip libsodium
+PKGS     := fcgi libcurl libcjson libpq libzip libsodium libjpeg libpng libwebp
 SANITIZE ?=
 FUZZ     ?=
 BUILD    ?= $(if $(FUZZ),build/fuzz,$(if $(SANITIZE),build/asan,build/$(notdir $(CC))))

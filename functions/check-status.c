@@ -2,7 +2,8 @@
  * check-status — GET /api/avatars/{id}/status, POST /api/check-status and
  * the operator's API for people and money (operator_api.h), all Bearer
  * ADMIN_TOKEN, and `check-status --all | --startup | --avatar ID` for cron
- * and operators, `--send` for the outbox's sender (outbox.h).  lighttpd also sends every unrouted path here so that it
+ * and operators, `--send` for the outbox's sender (outbox.h), `--check-photos`
+ * for the photo checker (photo_checks.h).  lighttpd also sends every unrouted path here so that it
  * gets the JSON 404 rather than an HTML page.
  */
 #include <stdio.h>
@@ -16,21 +17,27 @@
 #include "operator_api.h"
 #include "training_zip.h"
 #include "outbox.h"
+#include "photo_checks.h"
 
 #define SENDER_IDLE 30 /* seconds a sender waits for more before it exits */
+#define CHECKER_IDLE 10 /* the same for the photo checker */
 
 static const char usage[] =
-    "usage: check-status --all | --startup | --send | --avatar ID | --check-config\n"
+    "usage: check-status --all | --startup | --send | --check-photos | --avatar ID |\n"
+    "       --check-config\n"
     "\n"
     "Serves GET /api/avatars/{id}/status and POST /api/check-status\n"
     "(Authorization: Bearer $ADMIN_TOKEN) as FastCGI or CGI.\n"
-    "  --all           check every training in flight and send due notifications\n"
+    "  --all           check every training in flight, send due notifications and\n"
+    "                  check the photos waiting for it\n"
     "                  (cron, every minute)\n"
     "  --startup       the startup checker: recover crashed claims, time out stuck\n"
     "                  trainings, remove old zips and dedupe rows (cron, @reboot and\n"
     "                  every 5 minutes, before start-training --pending)\n"
     "  --send          the outbox's sender: send queued Bot API calls as they come\n"
     "                  until none came for 30 s (started on demand by the functions)\n"
+    "  --check-photos  the photo checker: check photos sent for avatars as they come\n"
+    "                  until none came for 10 s (started on demand by tg-update)\n"
     "  --avatar ID     print one avatar's status as JSON\n"
     "  --check-config  print the configuration (secrets shown as set/unset)\n";
 
@@ -106,6 +113,14 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 	snprintf(ctx->req_id, sizeof(ctx->req_id), "cli");
 	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
 		rc = check_all(ctx, &out) == 0 ? 0 : 1;
+		int checked = photo_checks_run(ctx, 0); /* a checker that never started */
+		cJSON_AddNumberToObject(out, "photos_checked", checked < 0 ? 0 : checked);
+		rc = checked < 0 ? 1 : rc;
+	} else if (argc == 1 && strcmp(argv[0], "--check-photos") == 0) {
+		out = cJSON_CreateObject();
+		int checked = photo_checks_run(ctx, CHECKER_IDLE);
+		cJSON_AddNumberToObject(out, "checked", checked < 0 ? 0 : checked);
+		rc = checked < 0 ? 1 : 0;
 	} else if (argc == 1 && strcmp(argv[0], "--send") == 0) {
 		out = cJSON_CreateObject();
 		cJSON_AddNumberToObject(out, "sent", outbox_serve(ctx, SENDER_IDLE));

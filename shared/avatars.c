@@ -41,7 +41,7 @@ static struct db_stmt st_status = DB_STMT("avatar_status",
     "  'training_type', a.training_type, 'gender', a.gender,"
     "  'training_progress', a.training_progress, 'fal_request_id', a.fal_request_id,"
     "  'fal_endpoint', a.fal_endpoint, 'attempts', a.attempts,"
-    "  'photos', (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id),"
+    "  'photos', (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id AND " PHOTO_COUNTED_SQL "),"
     "  'training_error', a.training_error, 'finetune_id', a.finetune_id,"
     "  'diffusers_lora_file_url', a.diffusers_lora_file_url,"
     "  'last_status_check', a.last_status_check, 'created_at', a.created_at,"
@@ -51,7 +51,7 @@ static struct db_stmt st_status = DB_STMT("avatar_status",
 
 #define AVATAR_COLS \
     "a.id, a.user_id, a.name, a.status, a.training_type, coalesce(a.gender::text, ''),"  \
-    " (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id), a.training_progress," \
+    " (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id AND " PHOTO_COUNTED_SQL "), a.training_progress," \
     " coalesce(u.main_avatar_id = a.id, false), coalesce(a.progress_chat_id, 0),"      \
     " coalesce(a.progress_message_id, 0), to_char(a.created_at AT TIME ZONE 'UTC',"     \
     " 'YYYY-MM-DD HH24:MI'), coalesce(a.training_error, ''), coalesce(a.trigger_phrase, 'TOK')"
@@ -393,7 +393,7 @@ avatar_set_main(struct db *db, int64_t id, int64_t user_id)
 static struct db_stmt st_lock_photos = DB_STMT("avatar_lock_photos_open",
     "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
 static struct db_stmt st_progress_read = DB_STMT("avatar_photo_progress",
-    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id),"
+    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id AND " PHOTO_COUNTED_SQL "),"
     " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
     " a.status = 'photos', a.training_type = 'style' FROM avatars a WHERE a.id = $1");
 

@@ -95,6 +95,10 @@ int avatar_set_main(struct db *db, int64_t id, int64_t user_id);
  * (status photos), 0 not, -1 error. */
 int avatar_lock_photos_open(struct db *db, int64_t id);
 
+/* A photo counts towards its avatar's photos unless its check rejected it
+ * (schema/014: a NULL verdict is a check still to come). */
+#define PHOTO_COUNTED_SQL "(p.verdict IS NULL OR p.verdict = 'ok')"
+
 /* The photo step's progress message and what it is to show. */
 struct avatar_photo_progress {
 	int count;          /* photos stored */

@@ -382,6 +382,8 @@ after_commit(struct turn *t)
 {
 	if (t->after_trigger != 0)
 		trigger_training(t->after_trigger);
+	if (t->after_check_photos)
+		trigger_photo_checker();
 	if (t->after_generate != 0)
 		flow_generate_after(t->ctx, t->after_generate);
 	if (t->after_full != 0)

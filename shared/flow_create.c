@@ -101,22 +101,41 @@ kb_types(const struct turn *t, int64_t aid, bool with_info)
 	return kb;
 }
 
+/* How the checks went, when they have a say: "✅ 8 passed · ⏳ 2 …". */
 static void
+summary_checks(enum lang l, const struct photo_tally *tl, struct sbuf *s)
+{
+	if (tl->pending == 0 && tl->rejected == 0)
+		return;
+	sbuf_add(s, "\n");
+	text_addf(s, l, T_SUMMARY_CHECKS, tl->passed);
+	if (tl->pending > 0)
+		text_addf(s, l, T_SUMMARY_CHECKING, tl->pending);
+	if (tl->rejected > 0)
+		text_addf(s, l, T_SUMMARY_REJECTED, tl->rejected);
+}
+
+static int
 show_summary(struct turn *t, const struct avatar *a, bool as_new)
 {
 	struct sbuf s = SBUF_INIT;
-	cJSON *kb = kb_new();
+	struct photo_tally tl;
 	enum lang l = t->user.lang;
 
+	if (photos_tally(&t->ctx->db, a->id, &tl) != 0)
+		return -1;
+	cJSON *kb = kb_new();
 	text_addf(&s, l, T_SUMMARY, a->name,
 	    a->gender < 0 ? "—" : turn_text(t, a->gender ? T_GENDER_FEMALE : T_GENDER_MALE),
 	    turn_text(t, a->type == TRAIN_STYLE ? T_TYPE_STYLE : T_TYPE_PORTRAIT), a->photos,
 	    training_minutes(&t->ctx->cfg, a->type == TRAIN_STYLE));
+	summary_checks(l, &tl, &s);
 	(void)flow_credits_price(t, CREDIT_JOB_TRAINING, &s);
 	kb_button_t(kb, l, T_BTN_START_TRAINING, CB_START_TRAINING, a->id, 0);
 	kb_row(kb);
 	if (a->photos < t->ctx->cfg.photos_max)
-		kb_button_t(kb, l, T_BTN_ADD_PHOTOS, CB_ADD_PHOTOS, a->id, 0);
+		kb_button_t(kb, l, tl.rejected > 0 ? T_BTN_REPLACE_REJECTED : T_BTN_ADD_PHOTOS,
+		    CB_ADD_PHOTOS, a->id, 0);
 	kb_row(kb);
 	kb_button_t(kb, l, T_BTN_BACK, CB_CREATE_BACK, a->id, 0);
 	kb_button_t(kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, a->id, 0);
@@ -125,14 +144,49 @@ show_summary(struct turn *t, const struct avatar *a, bool as_new)
 	else
 		turn_show(t, s.p, kb);
 	sbuf_free(&s);
+	return 0;
 }
 
-/* The text and keyboard of the progress message for count photos: what to
- * send (a face for a portrait, one style for a style avatar) stays on it. */
+/* The checks' verdicts on the progress message: each rejected photo by its
+ * place, with what is wrong.  A photo that passes changes nothing on it —
+ * it was counted when it came — so it costs no edit (Telegram allows about
+ * one a second in a chat); the summary says how many are still checked. */
 static void
-progress_screen(const struct config *c, enum lang l, int64_t aid, int count, bool style,
-    bool open, struct sbuf *s, cJSON **kb)
+progress_checks(enum lang l, const struct photo_tally *tl, struct sbuf *s)
 {
+	static const enum text_id flaw[] = {
+		[PV_NOT_PHOTO] = T_FLAW_NOT_PHOTO, [PV_DARK] = T_FLAW_DARK,
+		[PV_BRIGHT] = T_FLAW_BRIGHT, [PV_BLURRY] = T_FLAW_BLURRY,
+		[PV_UNREADABLE] = T_FLAW_UNREADABLE,
+	};
+
+	if (tl->rejected == 0)
+		return;
+	sbuf_add(s, "\n\n");
+	text_addf(s, l, T_CHECK_REJECTED, tl->rejected);
+	for (int i = 0; i < tl->listed; i++) {
+		const struct photo_rejection *r = &tl->list[i];
+		sbuf_add(s, "\n");
+		if (r->verdict == PV_DUPLICATE)
+			text_addf(s, l, T_CHECK_LINE_SAME, r->nth, r->same_as);
+		else
+			text_addf(s, l, T_CHECK_LINE, r->nth, text_get(l, flaw[r->verdict]));
+	}
+	if (tl->rejected > tl->listed) {
+		sbuf_add(s, "\n");
+		text_addf(s, l, T_CHECK_MORE, tl->rejected - tl->listed);
+	}
+}
+
+/* The text and keyboard of the progress message for the photos so far:
+ * what to send (a face for a portrait, one style for a style avatar) stays
+ * on it, and the checks' verdicts come under the count. */
+static void
+progress_screen(const struct config *c, enum lang l, int64_t aid, const struct photo_tally *tl,
+    bool style, bool open, struct sbuf *s, cJSON **kb)
+{
+	int count = tl->passed + tl->pending;
+
 	*kb = NULL;
 	sbuf_addf(s, text_get(l, style ? T_PHOTOS_RULES_STYLE : T_PHOTOS_RULES), c->photos_min,
 	    c->photos_max, c->photo_min_side);
@@ -146,6 +200,7 @@ progress_screen(const struct config *c, enum lang l, int64_t aid, int count, boo
 		sbuf_addf(s, text_get(l, T_PHOTOS_FULL), count);
 	else
 		sbuf_addf(s, text_get(l, T_PHOTOS_ENOUGH), count, c->photos_max);
+	progress_checks(l, tl, s);
 	if (!open)
 		return;
 	*kb = kb_new();
@@ -154,6 +209,18 @@ progress_screen(const struct config *c, enum lang l, int64_t aid, int count, boo
 	kb_row(*kb);
 	kb_button_t(*kb, l, T_BTN_BACK, CB_CREATE_BACK, aid, 0);
 	kb_button_t(*kb, l, T_BTN_CANCEL, CB_CANCEL_CREATE, aid, 0);
+}
+
+/* The progress screen of avatar aid as it stands; -1 on a database error. */
+static int
+photos_screen(struct turn *t, int64_t aid, bool style, struct sbuf *s, cJSON **kb)
+{
+	struct photo_tally tl;
+
+	if (photos_tally(&t->ctx->db, aid, &tl) != 0)
+		return -1;
+	progress_screen(&t->ctx->cfg, t->user.lang, aid, &tl, style, true, s, kb);
+	return 0;
 }
 
 /* --- steps --------------------------------------------------------------------- */
@@ -295,31 +362,38 @@ reject_photo(struct turn *t, enum text_id id, int arg)
 	sbuf_free(&s);
 }
 
-/* The progress message shows the new count: edited through the outbox (no
- * request waits on Telegram), a newer count replacing one not yet sent —
- * an album's ten photos make one or two edits, not ten. */
-static int
-queue_progress(struct turn *t, int64_t aid)
+/* The progress message shows the new count and rejections: edited through
+ * the outbox (no request waits on Telegram), a newer state replacing one
+ * not yet sent — an album's ten photos make one or two edits, not ten.
+ * The key is what it shows: photos only come and rejections only land
+ * (each a photo fewer counted), so a state never comes back, and a photo
+ * that passes queues nothing new. */
+int
+flow_create_progress(struct app_ctx *ctx, int64_t user_id, enum lang l, int64_t aid)
 {
 	struct avatar_photo_progress pp;
+	struct photo_tally tl;
 	struct sbuf s = SBUF_INIT;
 	cJSON *kb = NULL;
-	char key[64];
+	char key[96];
 	int64_t id;
 
-	int found = avatar_photo_progress(&t->ctx->db, aid, &pp);
+	int found = avatar_photo_progress(&ctx->db, aid, &pp);
 	if (found <= 0 || pp.chat_id == 0)
 		return found < 0 ? -1 : 0;
-	progress_screen(&t->ctx->cfg, t->user.lang, aid, pp.count, pp.style, pp.open, &s, &kb);
-	snprintf(key, sizeof(key), "progress:%" PRId64 ":%d", aid, pp.count);
-	struct outbox_msg m = {.user_id = t->user.id, .chat_id = pp.chat_id,
+	if (photos_tally(&ctx->db, aid, &tl) != 0)
+		return -1;
+	progress_screen(&ctx->cfg, l, aid, &tl, pp.style, pp.open, &s, &kb);
+	snprintf(key, sizeof(key), "progress:%" PRId64 ":%d:%d", aid, tl.passed + tl.pending,
+	    tl.rejected);
+	struct outbox_msg m = {.user_id = user_id, .chat_id = pp.chat_id,
 		.kind = "photo_progress", .dedupe_key = key, .avatar_id = aid,
 		.method = pp.message_id != 0 ? "editMessageText" : "sendMessage",
 		.params = pp.message_id != 0 ?
 		    reply_edit_params(pp.chat_id, pp.message_id, s.p, kb) :
 		    reply_message_params(pp.chat_id, s.p, kb)};
 	sbuf_free(&s);
-	return outbox_replace(&t->ctx->db, &m, &id) < 0 ? -1 : 0;
+	return outbox_replace(&ctx->db, &m, &id) < 0 ? -1 : 0;
 }
 
 /* When the avatar is full, the summary follows by itself. */
@@ -332,8 +406,7 @@ to_summary(struct turn *t, int64_t aid)
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_SUMMARY, aid) != 0 ||
 	    avatar_get(&t->ctx->db, aid, t->user.id, &a) != 1)
 		return -1;
-	show_summary(t, &a, true);
-	return 0;
+	return show_summary(t, &a, true);
 }
 
 static int
@@ -343,6 +416,7 @@ on_photo(struct turn *t)
 	const char *mime;
 	enum photo_add_result res;
 	int count;
+	bool checker_idle;
 
 	switch (photo_check(t->u, c->photo_min_side, &mime)) {
 	case PHOTO_NOT_IMAGE:
@@ -359,14 +433,16 @@ on_photo(struct turn *t)
 	case PHOTO_OK:
 		break;
 	}
-	if (photos_add(&t->ctx->db, t->conv.avatar_id, t->u, mime, c->photos_max, &res, &count) != 0)
+	if (photos_add(&t->ctx->db, t->conv.avatar_id, t->u, mime, c->photos_max, &res, &count,
+	    &checker_idle) != 0)
 		return -1;
 	switch (res) {
 	case PHOTO_ADDED:
 		log_info("avatar %" PRId64 ": photo %d stored", t->conv.avatar_id, count);
+		t->after_check_photos = checker_idle;
 		if (count >= c->photos_max && to_summary(t, t->conv.avatar_id) != 0)
 			return -1;
-		return queue_progress(t, t->conv.avatar_id);
+		return flow_create_progress(t->ctx, t->user.id, t->user.lang, t->conv.avatar_id);
 	case PHOTO_DUPLICATE:
 		reject_photo(t, T_PHOTO_DUPLICATE, 0);
 		return 0;
@@ -448,7 +524,8 @@ on_type(struct turn *t, const struct cb *cb)
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_PHOTOS, cb->n[0]) != 0)
 		return -1;
 	turn_toast(t, NULL);
-	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], 0, cb->n[1] == 1, true, &s, &kb);
+	if (photos_screen(t, cb->n[0], cb->n[1] == 1, &s, &kb) != 0)
+		return -1;
 	turn_show(t, s.p, kb);
 	sbuf_free(&s);
 	return 0;
@@ -488,8 +565,7 @@ on_photos_done(struct turn *t, const struct cb *cb)
 	    conv_set(&t->ctx->db, &t->conv, CONV_CREATE_SUMMARY, a.id) != 0)
 		return -1;
 	turn_toast(t, NULL);
-	show_summary(t, &a, true);
-	return 0;
+	return show_summary(t, &a, true);
 }
 
 static int
@@ -516,9 +592,30 @@ on_add_photos(struct turn *t, const struct cb *cb)
 		return -1;
 	turn_toast(t, NULL);
 	cJSON *kb;
-	progress_screen(&t->ctx->cfg, t->user.lang, cb->n[0], n, a.type == TRAIN_STYLE, true, &s,
-	    &kb);
+	if (photos_screen(t, cb->n[0], a.type == TRAIN_STYLE, &s, &kb) != 0)
+		return -1;
 	turn_show(t, s.p, kb);
+	sbuf_free(&s);
+	return 0;
+}
+
+/* Nothing is paid for before every photo is checked and enough passed:
+ * 1 go on, 0 the person was told why not, -1 error. */
+static int
+checks_allow_start(struct turn *t, int64_t aid)
+{
+	struct photo_tally tl;
+	struct sbuf s = SBUF_INIT;
+
+	if (photos_tally(&t->ctx->db, aid, &tl) != 0)
+		return -1;
+	if (tl.pending > 0)
+		text_addf(&s, t->user.lang, T_START_WAIT_CHECKS, tl.pending);
+	else if (tl.passed < t->ctx->cfg.photos_min)
+		text_addf(&s, t->user.lang, T_START_NEED_PASSED, tl.passed, t->ctx->cfg.photos_min);
+	else
+		return 1;
+	turn_toast(t, s.p);
 	sbuf_free(&s);
 	return 0;
 }
@@ -535,6 +632,11 @@ on_start_training(struct turn *t, const struct cb *cb)
 	if (found == 0) {
 		turn_stale(t);
 		return 0;
+	}
+	if (a.status == AV_READY) {
+		int ready = checks_allow_start(t, a.id);
+		if (ready <= 0)
+			return ready;
 	}
 	int may = a.status == AV_READY ? flow_credits_gate(t, CREDIT_JOB_TRAINING) : 1;
 	if (may <= 0)
@@ -603,7 +705,7 @@ flow_create_cancel(struct turn *t)
 
 /* The screen of creation step st for draft a: in place of the pressed
  * message (edit: Back), or as a new one (Continue). */
-static void
+static int
 show_step(struct turn *t, const struct avatar *a, enum conv_state st, bool edit)
 {
 	struct sbuf s = SBUF_INIT;
@@ -616,17 +718,16 @@ show_step(struct turn *t, const struct avatar *a, enum conv_state st, bool edit)
 		break;
 	case CONV_CREATE_GENDER:
 		ask_gender(t, a->id, a->name, edit);
-		return;
+		return 0;
 	case CONV_CREATE_TYPE:
 		sbuf_add(&s, turn_text(t, T_ASK_TYPE));
 		kb = kb_types(t, a->id, true);
 		break;
 	case CONV_CREATE_SUMMARY:
-		show_summary(t, a, !edit);
-		return;
+		return show_summary(t, a, !edit);
 	default:
-		progress_screen(&t->ctx->cfg, t->user.lang, a->id, a->photos,
-		    a->type == TRAIN_STYLE, true, &s, &kb);
+		if (photos_screen(t, a->id, a->type == TRAIN_STYLE, &s, &kb) != 0)
+			return -1;
 		break;
 	}
 	if (edit)
@@ -634,6 +735,7 @@ show_step(struct turn *t, const struct avatar *a, enum conv_state st, bool edit)
 	else
 		turn_send(t, s.p, kb);
 	sbuf_free(&s);
+	return 0;
 }
 
 /* The draft's step again, as a new message: from the offer above, or from
@@ -657,8 +759,7 @@ on_resume(struct turn *t, int64_t aid)
 	if (conv_set(&t->ctx->db, &t->conv, st, a.id) != 0)
 		return -1;
 	turn_toast(t, NULL);
-	show_step(t, &a, st, false);
-	return 0;
+	return show_step(t, &a, st, false);
 }
 
 /* One step back, in place of the pressed message: the name (the draft,
@@ -701,8 +802,7 @@ on_back(struct turn *t, int64_t aid)
 	if (conv_set(db, &t->conv, to, aid) != 0)
 		return -1;
 	turn_toast(t, NULL);
-	show_step(t, &a, to, true);
-	return 0;
+	return show_step(t, &a, to, true);
 }
 
 /* Start over: the offered draft goes, and a new one begins. */

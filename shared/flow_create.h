@@ -13,6 +13,7 @@
 #define AISHA_FLOW_CREATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "turn.h"
 #include "callback.h"
@@ -31,5 +32,9 @@ int flow_create_message(struct turn *t);
 int flow_create_button(struct turn *t, const struct cb *cb);
 /* /cancel: 1 when something was cancelled, 0 nothing to cancel, -1 error. */
 int flow_create_cancel(struct turn *t);
+/* Queues the edit of avatar aid's progress message to show its photos and
+ * their checks as they stand (in the caller's transaction, under the
+ * avatar's row lock).  0, or -1 on a database error. */
+int flow_create_progress(struct app_ctx *ctx, int64_t user_id, enum lang l, int64_t aid);
 
 #endif

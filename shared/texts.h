@@ -179,6 +179,21 @@ enum text_id {
 	T_SHARED_OWN,          /* %s style: the owner opened their own share link */
 	T_GEN_STATUS_MADE,     /* «Generating…» once the pictures came */
 	T_GEN_STATUS_NOT_MADE,
+	T_CHECK_REJECTED,      /* %d photos the checks rejected: the list follows */
+	T_CHECK_LINE,          /* %d the photo's place, %s what is wrong */
+	T_CHECK_LINE_SAME,     /* %d the photo's place, %d the one it repeats */
+	T_CHECK_MORE,          /* %d rejections not listed */
+	T_FLAW_NOT_PHOTO,
+	T_FLAW_DARK,
+	T_FLAW_BRIGHT,
+	T_FLAW_BLURRY,
+	T_FLAW_UNREADABLE,
+	T_SUMMARY_CHECKS,      /* %d passed the checks */
+	T_SUMMARY_CHECKING,    /* %d still being checked */
+	T_SUMMARY_REJECTED,    /* %d rejected */
+	T_START_WAIT_CHECKS,   /* %d still being checked: Start must wait */
+	T_START_NEED_PASSED,   /* %d passed, %d needed */
+	T_BTN_REPLACE_REJECTED,
 	T__COUNT
 };
 

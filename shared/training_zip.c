@@ -20,7 +20,7 @@
 #include "image_probe.h"
 #include "log.h"
 #include "photos.h"
-#include "tg_api.h"
+#include "tg_files.h"
 
 #define MAX_SIDE 16384 /* px: larger is a decompression bomb, not a portrait */
 
@@ -30,48 +30,10 @@ struct part {
 	struct image_info img;
 };
 
-/* getFile: the file's path on Telegram's file server. */
-static enum fal_step
-file_path_of(struct app_ctx *ctx, const char *file_id, char *out, size_t outlen, char *why,
-    size_t whylen)
-{
-	struct tg_reply r;
-	cJSON *p = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(p, "file_id", file_id);
-	enum tg_result res = tg_call(ctx->tg, "getFile", p, &r);
-	cJSON_Delete(p);
-	if (res != TG_OK) {
-		snprintf(why, whylen, "Telegram getFile: %s", r.description);
-		tg_reply_free(&r);
-		return res == TG_RETRY || res == TG_NO_TOKEN ? FAL_STEP_RETRY : FAL_STEP_FAIL;
-	}
-	const cJSON *path = cJSON_GetObjectItemCaseSensitive(r.result, "file_path");
-	const cJSON *size = cJSON_GetObjectItemCaseSensitive(r.result, "file_size");
-	enum fal_step sr = FAL_STEP_OK;
-	if (!cJSON_IsString(path) || strstr(path->valuestring, "..") != NULL ||
-	    strlen(path->valuestring) >= outlen) {
-		snprintf(why, whylen, "Telegram gave no usable file_path");
-		sr = FAL_STEP_FAIL;
-	} else if (cJSON_IsNumber(size) && size->valuedouble > (double)PHOTO_MAX_BYTES) {
-		snprintf(why, whylen, "a photo is larger than 20 MB");
-		sr = FAL_STEP_FAIL;
-	} else {
-		snprintf(out, outlen, "%s", path->valuestring);
-	}
-	tg_reply_free(&r);
-	return sr;
-}
-
 /* Downloads one photo into a fresh work file, straight to disk. */
 static enum fal_step
 fetch(struct app_ctx *ctx, const char *file_id, struct part *pt, char *why, size_t whylen)
 {
-	char fpath[512];
-	enum fal_step sr = file_path_of(ctx, file_id, fpath, sizeof(fpath), why, whylen);
-
-	if (sr != FAL_STEP_OK)
-		return sr;
 	snprintf(pt->path, sizeof(pt->path), "%s/.part-XXXXXX", ctx->cfg.media_dir);
 	int fd = mkstemp(pt->path); /* 0600 */
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "w+b");
@@ -82,12 +44,9 @@ fetch(struct app_ctx *ctx, const char *file_id, struct part *pt, char *why, size
 		snprintf(why, whylen, "cannot write in MEDIA_DIR: %s", strerror(errno));
 		return FAL_STEP_RETRY;
 	}
-	enum tg_result res = tg_download(ctx->tg, fpath, PHOTO_MAX_BYTES, f);
-	if (res != TG_OK) {
-		snprintf(why, whylen, "photo download failed");
-		sr = res == TG_BAD ? FAL_STEP_FAIL : FAL_STEP_RETRY;
-	} else if (image_probe(f, &pt->img) == IMAGE_UNKNOWN ||
-	    pt->img.width > MAX_SIDE || pt->img.height > MAX_SIDE) {
+	enum fal_step sr = tg_file_fetch(ctx, file_id, PHOTO_MAX_BYTES, f, why, whylen);
+	if (sr == FAL_STEP_OK && (image_probe(f, &pt->img) == IMAGE_UNKNOWN ||
+	    pt->img.width > MAX_SIDE || pt->img.height > MAX_SIDE)) {
 		log_warn("a photo (%s) is not a JPEG, PNG or WebP of a usable size; left out",
 		    file_id);
 		pt->img.kind = IMAGE_UNKNOWN;

@@ -84,3 +84,12 @@ trigger_sender(void)
 	if (spawn("check-status", argv) == 0)
 		log_info("trigger: the outbox's sender started");
 }
+
+void
+trigger_photo_checker(void)
+{
+	char *argv[] = {"check-status", "--check-photos", NULL};
+
+	if (spawn("check-status", argv) == 0)
+		log_info("trigger: the photo checker started");
+}

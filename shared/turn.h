@@ -35,6 +35,7 @@ struct turn {
 	int64_t after_trigger;  /* avatar to start training */
 	int64_t after_generate; /* generation job to submit */
 	int64_t after_full;     /* image to upload as a full-quality document */
+	bool after_check_photos; /* a photo came and no photo checker runs */
 };
 
 /* The text id in the user's language. */

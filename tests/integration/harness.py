@@ -205,14 +205,28 @@ class Stack:
 
     def restart_lighttpd(self, **extra):
         self.stop_lighttpd()
+        self.stop_photo_checker()
         self.start_lighttpd(**extra)
 
-    def kill_detached(self):
-        """The outbox's sender and a started training run detached: stop
-        those of this stack (by their database, whose socket is in this
-        stack's folder, or by their settings file, which is), not another's."""
+    def stop_photo_checker(self):
+        """A running photo checker keeps the settings it started with: asked
+        to stop (it finishes the photo in hand), the next one gets the new."""
+        for pid in self.detached_pids((b"check-status",), b"--check-photos"):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        wait_for(lambda: not self.detached_pids((b"check-status",), b"--check-photos"), 10,
+                 what="the photo checker to stop")
+
+    def detached_pids(self, progs, arg=None):
+        """The detached programs (the outbox's sender, a started training,
+        the photo checker) of this stack: found by their database, whose
+        socket is in this stack's folder, or by their settings file, which
+        is — not another stack's."""
         mine = (("DATABASE_URL=host=%s/" % self.pg_dir).encode(),
                 ("AISHA_ENV_FILE=%s/" % self.var).encode())
+        found = []
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -220,15 +234,23 @@ class Stack:
                 with open("/proc/%s/environ" % pid, "rb") as f:
                     env = f.read().split(b"\0")
                 with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    prog = os.path.basename(f.read().split(b"\0")[0])
-            except OSError:
+                    argv = f.read().split(b"\0")
+                with open("/proc/%s/stat" % pid, "rb") as f:
+                    zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+            except (OSError, IndexError):
                 continue
-            if any(e.startswith(mine) for e in env) and \
-                    prog in (b"check-status", b"start-training"):
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
+            if zombie or not any(e.startswith(mine) for e in env):
+                continue
+            if os.path.basename(argv[0]) in progs and (arg is None or arg in argv):
+                found.append(int(pid))
+        return found
+
+    def kill_detached(self):
+        for pid in self.detached_pids((b"check-status", b"start-training")):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def stop_quiet(self):
         try:

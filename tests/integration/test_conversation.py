@@ -2,6 +2,8 @@
 photos, albums, summary, start), /cancel at each step, stale and forged
 buttons, concurrency, and My avatars — through lighttpd with the stand-in
 Telegram and a real database."""
+import base64
+import os
 import uuid
 
 from harness import check, eq, test, wait_for
@@ -603,3 +605,108 @@ def help_takes_its_numbers_from_the_configuration(s):
         check("12–17" in text and "10–20" not in text, text)
     finally:
         s.restart_lighttpd()
+
+
+# --- photo checks -------------------------------------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "photos")
+
+
+def serve_as(s, file_id, fixture):
+    """The stand-in Telegram serves the fixture's bytes for file_id."""
+    with open(os.path.join(FIXTURES, fixture), "rb") as f:
+        raw = base64.b64encode(f.read()).decode()
+    s.ctl("/_ctl/file", {"file_id": file_id, "raw_b64": raw})
+
+
+def photo_of(s, u, fixture):
+    key = uuid.uuid4().hex[:12]
+    serve_as(s, "AgL_%s" % key, fixture)
+    u.photo(uniq=key)
+    return "AgL_%s" % key
+
+
+def verdicts(s, aid):
+    return dict(s.sql("SELECT file_id, coalesce(verdict, 'pending') FROM avatar_photos"
+                      " WHERE avatar_id = %s" % aid))
+
+
+@test
+def photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary(s):
+    u = new_user(s)
+    aid = to_photo_step(s, u, name="Проверка")
+    progress_mid = s.one("SELECT progress_message_id FROM avatars WHERE id = %s" % aid)
+    good = [photo_of(s, u, "coffee.jpg")]
+    u.send_concurrently([u.photo_update(group="album8") for _ in range(8)])
+    sharp = photo_of(s, u, "sharp.jpg")
+    near = photo_of(s, u, "near_dup.jpg")
+    blurred = photo_of(s, u, "blurred.jpg")
+    dark = photo_of(s, u, "dark.jpg")
+    bright = photo_of(s, u, "bright.jpg")
+    # an image document that is not one, and a PNG and a WebP that are
+    bad_doc, png, webp = ("BQ%s" % uuid.uuid4().hex[:10] for _ in range(3))
+    for fid, fixture, mime, name in ((bad_doc, "not_photo.jpg", "image/jpeg", "IMG_1.JPG"),
+                                     (png, "cat.png", "image/png", "cat.png"),
+                                     (webp, "cat.webp", "image/webp", "cat.webp")):
+        serve_as(s, fid, fixture)
+        u.send(u.message(document={"file_name": name, "mime_type": mime, "file_id": fid,
+                                   "file_unique_id": "D" + fid, "file_size": 300000}))
+    check(u.settled(10), "every photo checked and the progress edited")
+    v = verdicts(s, aid)
+    eq((v[sharp], v[near], v[blurred], v[dark], v[bright], v[bad_doc]),
+       ("ok", "duplicate", "blurry", "dark", "bright", "not_photo"), "the verdicts")
+    eq((v[good[0]], v[png], v[webp]), ("ok", "ok", "duplicate"),
+       "a photo, a PNG, and the same cat as WebP")
+    eq(s.one("SELECT same_as = (SELECT id FROM avatar_photos WHERE file_id = '%s')"
+             " FROM avatar_photos WHERE file_id = '%s'" % (sharp, near)), "t", "the repeat's original")
+    eq(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s AND verdict = 'ok'"
+             " AND phash IS NOT NULL AND sharpness > 0" % aid), "11", "measures kept for the passed")
+    text = [m for m in u.chat_messages() if str(m["message_id"]) == progress_mid][0]["text"]
+    for want in ("Не подойдут (6)", "размыто", "слишком темно", "пересвечено",
+                 "не фотография", "почти то же, что фото №10", "📸 11 фото"):
+        check(want in text, "%r on the progress message: %r" % (want, text))
+    check("Проверяю" not in text, "nothing left to check: %r" % text)
+    u.press("v1:pdone:%s" % aid)
+    summary = u.last_text()
+    check("✅ 11 прошли" in summary and "❌ 6 не подошли" in summary, summary)
+    m, data = u.button("v1:padd:")
+    label = [b["text"] for row in m["reply_markup"]["inline_keyboard"] for b in row
+             if b.get("callback_data") == data][0]
+    eq(label, "🔁 Заменить отклонённые", "the summary offers to replace the rejected")
+    u.press("v1:train:%s" % aid)
+    eq(s.one("SELECT status IN ('queued', 'submitting', 'training', 'completed') FROM avatars"
+             " WHERE id = %s" % aid), "t", "11 passed: the training starts")
+
+
+@test
+def start_waits_until_every_photo_is_checked(s):
+    u = new_user(s, lang="en", name="Sam")
+    aid = to_photo_step(s, u, name="Waiting")
+    s.ctl("/_ctl/fail", {"method": "getFile", "status": 500, "count": -1})
+    try:
+        for _ in range(10):
+            s.deliver(u.photo_update())
+        wait_for(lambda: s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s"
+                               " AND check_tries > 0" % aid) == "10", 10,
+                 what="every photo tried once")
+        wait_for(lambda: s.one("SELECT count(*) FROM notifications WHERE chat_id = %d AND"
+                               " status = 'pending'" % u.uid) == "0", 10, what="the progress edit")
+        u.press("v1:pdone:%s" % aid)
+        check("⏳ 10 still being checked" in u.last_text(), u.last_text())
+        seq = s.seq()
+        u.press("v1:train:%s" % aid)
+        toasts = [c["params"].get("text", "") for c in s.calls(seq, "answerCallbackQuery")]
+        check(any("Still checking 10 photo" in t for t in toasts), toasts)
+        eq(s.one("SELECT status FROM avatars WHERE id = %s" % aid), "ready", "nothing started")
+        eq(s.one("SELECT count(*) FROM credit_entries e JOIN users u ON u.id = e.user_id"
+                 " WHERE u.telegram_id = %d AND e.delta < 0" % u.uid), "0", "nothing paid")
+    finally:
+        s.ctl("/_ctl/reset_failures", {})
+    # a minute later Telegram gives the files again: cron's pass checks them
+    s.sql("UPDATE avatar_photos SET check_claimed_until = NULL WHERE avatar_id = %s" % aid)
+    r = s.cli("check-status", "--all")
+    eq(r.returncode, 0, r.stderr)
+    wait_for(lambda: s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s"
+                           " AND verdict = 'ok'" % aid) == "10", 10, what="the checks")
+    u.press("v1:train:%s" % aid)
+    check(s.one("SELECT status FROM avatars WHERE id = %s" % aid) != "ready", "started now")

@@ -67,8 +67,8 @@ def check_zip(s, url, aid, n):
     z = zipfile.ZipFile(io.BytesIO(r.body))
     names = z.namelist()
     eq(len(names), n, "files in the zip")
-    files = [row[0] for row in s.sql("SELECT file_id FROM avatar_photos WHERE avatar_id = %s "
-                                     "ORDER BY id" % aid)]
+    files = [row[0] for row in s.sql("SELECT file_id FROM avatar_photos WHERE avatar_id = %s"
+                                     " AND (verdict IS NULL OR verdict = 'ok') ORDER BY id" % aid)]
     want = sorted(hashlib.sha256(telegram_file(s, fid)).hexdigest() for fid in files)
     got = sorted(hashlib.sha256(z.read(name)).hexdigest() for name in names)
     for name in names:
@@ -882,6 +882,19 @@ def training_zip_holds_each_of_the_avatars_photos_once(s):
     eq(train(s, aid).status, 202, "start")
     sub = submits(s, seq)
     check_zip(s, sub[0]["params"]["input"]["images_data_url"], aid, 11)
+
+
+@test
+def photos_the_checks_rejected_stay_out_of_the_zip(s):
+    tid, aid = make_queued(s, photos=13)
+    s.sql("UPDATE avatar_photos SET verdict = CASE WHEN id %% 4 = 0 THEN 'blurry' ELSE 'ok' END"
+          " WHERE avatar_id = %s" % aid)
+    rejected = int(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s"
+                         " AND verdict = 'blurry'" % aid))
+    check(rejected >= 3, "some photos rejected: %d" % rejected)
+    seq = s.seq()
+    eq(train(s, aid).status, 202, "start")
+    check_zip(s, submits(s, seq)[0]["params"]["input"]["images_data_url"], aid, 13 - rejected)
 
 
 @test

@@ -65,12 +65,18 @@ class User:
         return r
 
     def settled(self, timeout=5.0):
-        """A person looks a moment later: what the bot queued for this chat
-        (a photo's progress edit) has gone out through the outbox's sender."""
+        """A person looks a moment later: the photos they sent have been
+        checked, and what the bot queued for this chat (a photo's progress
+        edit, the checks' verdicts) has gone out through the outbox's
+        sender."""
         end = time.time() + timeout
         while time.time() < end:
-            if self.s.one("SELECT count(*) FROM notifications WHERE chat_id = %d AND status ="
-                          " 'pending' AND next_attempt_at <= now()" % self.uid) == "0":
+            if self.s.one("SELECT (SELECT count(*) FROM notifications WHERE chat_id = %d"
+                          " AND status = 'pending' AND next_attempt_at <= now())"
+                          " + (SELECT count(*) FROM avatar_photos p JOIN avatars a"
+                          "  ON a.id = p.avatar_id JOIN users u ON u.id = a.user_id"
+                          "  WHERE u.telegram_id = %d AND p.verdict IS NULL"
+                          "  AND a.status IN ('photos', 'ready'))" % (self.uid, self.uid)) == "0":
                 return True
             time.sleep(0.02)
         return False

@@ -15,6 +15,25 @@ M = []
 def mut(name, what, tests, path, old, new):
     M.append((name, what, tests, path, old, new))
 
+mut("rejected-photos-zipped", "photos the checks rejected still go into the zip for FAL",
+    "photos_the_checks_rejected_stay_out_of_the_zip", "shared/photos.c",
+    """    "SELECT file_id FROM avatar_photos p WHERE avatar_id = $1 AND " PHOTO_COUNTED_SQL""",
+    '    "SELECT file_id FROM avatar_photos p WHERE avatar_id = $1 AND true"')
+mut("training-paid-before-checks", "Start takes the money while photos are still being checked",
+    "start_waits_until_every_photo_is_checked", "shared/flow_create.c",
+    """	if (tl.pending > 0)
+		text_addf(&s, t->user.lang, T_START_WAIT_CHECKS, tl.pending);
+	else if""",
+    """	if (false)
+		text_addf(&s, t->user.lang, T_START_WAIT_CHECKS, tl.pending);
+	else if""")
+mut("same-shot-not-compared", "a second copy of the same shot passes the checks",
+    "photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary",
+    "shared/photo_checks.c",
+    """		if (photo_hash_distance((uint64_t)db_i64(r, i, 1), f->q.phash) <=
+		    PHOTO_SAME_SHOT_BITS) {""",
+    """		if (photo_hash_distance((uint64_t)db_i64(r, i, 1), f->q.phash) <
+		    0) {""")
 mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
     "training_zip_holds_each_of_the_avatars_photos_once", "shared/training_zip.c",
     "		if (add_part(z, &parts[i], ++*kept) != 0) {",

@@ -529,6 +529,80 @@ def kill_9_of_the_sender_mid_burst_loses_nothing_and_doubles_only_what_was_in_fl
           (chats * per, len(in_flight), len(doubled)))
 
 
+def photo_checker_pids(s):
+    return s.detached_pids((b"check-status",), b"--check-photos")
+
+
+@test
+def kill_9_of_the_photo_checker_mid_album_loses_and_doubles_no_verdict(s):
+    """Avatars at the photo step with photos to check; Telegram answers
+    slowly, so the photo checker is surely mid-album; it is killed with
+    SIGKILL, twice.  Once the dead checker's claims run out, the next checks
+    the rest: every photo gets one verdict, none is checked twice except the
+    one in hand at a kill, and a rejection is told once."""
+    people, per = scale(4, 3), 5
+    s.kill_detached()
+    s.ctl("/_ctl/config", {"latency_ms": 60})
+    blurred = []
+    with open(os.path.join(ROOT, "tests", "fixtures", "photos", "blurred.jpg"), "rb") as f:
+        blurred_b64 = __import__("base64").b64encode(f.read()).decode()
+    for p in range(people):
+        _uid[0] += 1
+        uid = s.one("INSERT INTO users (telegram_id, first_name) VALUES (%d, 'P')"
+                    " RETURNING id" % _uid[0])
+        aid = s.one("INSERT INTO avatars (user_id, name, gender, training_type, status)"
+                    " VALUES (%s, 'Фото %d', 'female', 'portrait', 'photos') RETURNING id"
+                    % (uid, p))
+        for k in range(per):
+            fid = "AgK_%s_%d" % (aid, k)
+            if k == 2:
+                s.ctl("/_ctl/file", {"file_id": fid, "raw_b64": blurred_b64})
+                blurred.append(fid)
+            s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
+                  " height) VALUES (%s, '%s', 'U%s', 'photo', 1280, 960)" % (aid, fid, fid))
+    total = people * per
+
+    def judged():
+        return int(s.one("SELECT count(*) FROM avatar_photos WHERE file_id LIKE 'AgK_%%'"
+                         " AND verdict IS NOT NULL"))
+    try:
+        for kill in range(2):
+            s.sql("UPDATE avatar_photos SET check_claimed_until = now() - interval '1 second'"
+                  " WHERE verdict IS NULL AND file_id LIKE 'AgK_%'")
+            before = judged()
+            checker = subprocess.Popen([os.path.join(s.bindir, "check-status"),
+                                        "--check-photos"], env=s.cli_env(),
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for(lambda: judged() >= before + 2, 20, 0.02, "the checker at work")
+            checker.kill()
+            checker.wait()
+            left = total - judged()
+            check(left > 0, "kill %d came mid-album (%d of %d left)" % (kill + 1, left, total))
+        s.sql("UPDATE avatar_photos SET check_claimed_until = now() - interval '1 second'"
+              " WHERE verdict IS NULL AND file_id LIKE 'AgK_%'")
+        r = subprocess.run([os.path.join(s.bindir, "check-status"), "--all"], env=s.cli_env(),
+                           capture_output=True, text=True, timeout=120)
+        eq(r.returncode, 0, r.stderr)
+    finally:
+        s.ctl("/_ctl/config", {"latency_ms": 0})
+    eq(judged(), total, "every photo has its verdict")
+    eq(sorted(r[0] for r in s.sql("SELECT file_id FROM avatar_photos WHERE file_id LIKE"
+                                  " 'AgK_%' AND verdict = 'blurry'")), sorted(blurred),
+       "the blurred photos, and only they, rejected")
+    tries = [int(r[0]) for r in s.sql("SELECT check_tries FROM avatar_photos WHERE file_id"
+                                      " LIKE 'AgK_%'")]
+    check(max(tries) <= 2 and tries.count(2) <= 2, "checked twice only when in hand at a kill:"
+          " %r" % tries)
+    fetched = {}
+    for c in calls(s, "telegram", "getFile"):
+        fid = c["params"].get("file_id", "")
+        if fid.startswith("AgK_"):
+            fetched[fid] = fetched.get(fid, 0) + 1
+    eq(len(fetched), total, "every photo fetched")
+    check(sum(1 for n in fetched.values() if n > 1) <= 2, "fetched twice: %r" % fetched)
+    print("      %d photos, 2 kills, tries %r" % (total, sorted(tries)))
+
+
 @test
 def load_of_concurrent_users(s):
     n, secs = scale(200, 40), scale(60, 10)
