@@ -18,6 +18,7 @@
 #   make chat            talk to the local bot as a Telegram user
 
 CC       ?= cc
+,        := ,
 PKGS     := fcgi libcurl libcjson libpq libzip libsodium libjpeg libpng libwebp
 SANITIZE ?=
 FUZZ     ?=
@@ -57,8 +58,15 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
         chat clean fuzz fuzz-build valgrind \
         cron-install help bench reliability mutants
 
+# The optional face module (plugins/face_opencv.cc, shared/faces.h), C++
+# against Debian's OpenCV: built where its headers are, next to the
+# programs, which load it with dlopen (nothing else links OpenCV).
+OPENCV   := $(wildcard /usr/include/opencv4/opencv2/objdetect.hpp)
+CXX_OF_CC := $(if $(findstring clang,$(notdir $(CC))),clang++,g++)
+FACE_SO  := $(if $(OPENCV),$(if $(FUZZ),,$(BUILD)/bin/aisha-face.so))
+
 LINK_BIN ?= yes
-all: $(BINS)
+all: $(BINS) $(FACE_SO)
 	@[ "$(LINK_BIN)" != yes ] || ln -sfn $(CURDIR)/$(BUILD)/bin bin
 
 $(BUILD)/obj/%.o: shared/%.c shared/*.h | $(BUILD)/obj
@@ -82,6 +90,11 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/bin/%: functions/%.c $(LIB) | $(BUILD)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bin/aisha-face.so: plugins/face_opencv.cc | $(BUILD)/bin
+	$(CXX_OF_CC) -std=c++17 -O2 -g -fPIC -shared -Wall -Wextra -Werror \
+	    $(if $(SANITIZE),-fsanitize=address$(,)undefined -fno-omit-frame-pointer) \
+	    -I/usr/include/opencv4 -o $@ $< -lopencv_objdetect -lopencv_core
 
 $(BUILD)/bin/migrate: schema/migrate.c $(LIB) | $(BUILD)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

@@ -89,20 +89,43 @@ def log(*a):
     print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 
 
+FACE_JPEG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "face.jpg")
+_face = []
+
+
+def face_pixels():
+    """sandbox/face.jpg (a face cut from NASA's public-domain portrait of the
+    astronaut Eileen Collins, as in scikit-image's data) as (w, h, RGB rows)."""
+    if not _face:
+        ppm = subprocess.run(["djpeg", "-pnm", FACE_JPEG], capture_output=True,
+                             check=True).stdout
+        parts = ppm.split(b"\n", 3)          # P6, "w h", 255, the pixels
+        w, h = (int(x) for x in parts[1].split())
+        _face.append((w, h, parts[3]))
+    return _face[0]
+
+
 def make_jpeg(seed, width=320, height=400):
     """A real baseline JPEG (via libjpeg's cjpeg) that passes the bot's photo
-    checks as a phone photo would: sharp edges, a normal exposure, and a
-    layout of its own per seed (so two files never look like one shot) —
-    8×10 tiles of colours drawn from the seed."""
+    checks as a person's portrait would: one face, sharp edges, a normal
+    exposure, and a layout of its own per seed (so two files never look like
+    one shot) — 8×10 tiles of colours drawn from the seed, the face placed
+    where the seed says."""
     rnd = random.Random(seed)
     cols, rows_n = 8, 10
     tw, th = width // cols, height // rows_n
+    width, height = tw * cols, th * rows_n
     rows = bytearray()
     for _ in range(rows_n):
         line = b"".join(bytes((rnd.randrange(40, 216), rnd.randrange(40, 216),
                                rnd.randrange(40, 216))) * tw for _ in range(cols))
         rows += line * th
-    ppm = b"P6\n%d %d\n255\n" % (tw * cols, th * rows_n) + bytes(rows)
+    fw, fh, face = face_pixels()
+    fx, fy = rnd.randrange(0, width - fw + 1), rnd.randrange(0, height - fh + 1)
+    for y in range(fh):
+        at = ((fy + y) * width + fx) * 3
+        rows[at:at + fw * 3] = face[y * fw * 3:(y + 1) * fw * 3]
+    ppm = b"P6\n%d %d\n255\n" % (width, height) + bytes(rows)
     out = subprocess.run(["cjpeg", "-quality", "80"], input=ppm,
                          capture_output=True, check=True)
     return out.stdout

@@ -61,6 +61,8 @@ static const struct cfg_def cfg_defs[] = {
 	{"PHOTOS_MIN", CFG_INT, F(photos_min), "10", 1, 100, false},
 	{"PHOTOS_MAX", CFG_INT, F(photos_max), "20", 1, 100, false},
 	{"PHOTO_MIN_SIDE", CFG_INT, F(photo_min_side), "512", 1, 10000, false},
+	{"FACE_MODEL", CFG_STR, F(face_model),
+	    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml", 0, 1000, false},
 	{"CREDITS_START", CFG_INT, F(credits_start), "300", 0, 1000000, false},
 	{"PRICE_TRAINING", CFG_INT, F(price_training), "100", 0, 1000000, false},
 	{"PRICE_GENERATION", CFG_INT, F(price_generation), "10", 0, 1000000, false},

@@ -49,6 +49,7 @@ struct config {
 	int photos_min;
 	int photos_max;
 	int photo_min_side;
+	char *face_model;         /* OpenCV cascade for the portrait check; "": none */
 	int credits_start;        /* credits a new user gets */
 	int price_training;       /* credits; 0: free */
 	int price_generation;

@@ -157,6 +157,7 @@ progress_checks(enum lang l, const struct photo_tally *tl, struct sbuf *s)
 	static const enum text_id flaw[] = {
 		[PV_NOT_PHOTO] = T_FLAW_NOT_PHOTO, [PV_DARK] = T_FLAW_DARK,
 		[PV_BRIGHT] = T_FLAW_BRIGHT, [PV_BLURRY] = T_FLAW_BLURRY,
+		[PV_NO_FACE] = T_FLAW_NO_FACE, [PV_FACES] = T_FLAW_FACES,
 		[PV_UNREADABLE] = T_FLAW_UNREADABLE,
 	};
 

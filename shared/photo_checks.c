@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "faces.h"
 #include "flow_create.h"
 #include "log.h"
 #include "outbox.h"
@@ -34,7 +35,8 @@ static struct db_stmt st_claim = DB_STMT("photo_checks_claim",
     "  WHERE p.verdict IS NULL AND a.status IN ('photos', 'ready')"
     "   AND (p.check_claimed_until IS NULL OR p.check_claimed_until < now())"
     "  ORDER BY p.id LIMIT $1 FOR UPDATE OF p SKIP LOCKED) c"
-    " WHERE p.id = c.id RETURNING p.id, p.avatar_id, p.file_id, p.check_tries");
+    " WHERE p.id = c.id RETURNING p.id, p.avatar_id, p.file_id, p.check_tries,"
+    "  (SELECT a.training_type = 'portrait' FROM avatars a WHERE a.id = p.avatar_id)");
 static struct db_stmt st_owner = DB_STMT("photo_checks_owner",
     "SELECT a.user_id, u.lang FROM avatars a JOIN users u ON u.id = a.user_id"
     " WHERE a.id = $1 FOR UPDATE OF a");
@@ -43,8 +45,8 @@ static struct db_stmt st_passed = DB_STMT("photo_checks_passed",
     " AND phash IS NOT NULL AND id <> $2 ORDER BY id");
 static struct db_stmt st_judge = DB_STMT("photo_checks_judge",
     "UPDATE avatar_photos SET verdict = $2, phash = $3::bigint, brightness = $4::real,"
-    " sharpness = $5::real, same_as = nullif($6::bigint, 0), check_claimed_until = NULL"
-    " WHERE id = $1 AND verdict IS NULL");
+    " sharpness = $5::real, same_as = nullif($6::bigint, 0), check_claimed_until = NULL,"
+    " faces = nullif($7::int, -1) WHERE id = $1 AND verdict IS NULL");
 
 static struct db_stmt st_waiting = DB_STMT("photo_checks_waiting",
     "SELECT EXISTS (SELECT 1 FROM avatar_photos p JOIN avatars a ON a.id = p.avatar_id"
@@ -66,6 +68,7 @@ struct claimed {
 	int64_t id, avatar_id;
 	char file_id[257];
 	int tries;
+	bool portrait; /* its photos must show one face */
 };
 
 /* What the checks found: the verdict and, when the photo decoded, its
@@ -114,6 +117,8 @@ examine(struct app_ctx *ctx, const struct claimed *c, struct finding *f)
 	f->measured = photo_quality_measure((const unsigned char *)buf, len, &f->q) == 0;
 	free(buf);
 	f->verdict = verdict_of(photo_quality_judge(&f->q));
+	if (f->verdict == PV_OK && c->portrait && f->q.faces >= 0 && f->q.faces != 1)
+		f->verdict = f->q.faces == 0 ? PV_NO_FACE : PV_FACES;
 	return 0;
 }
 
@@ -161,6 +166,7 @@ store(struct db *db, const struct claimed *c, const struct finding *f)
 		db_p_null(&p);
 	}
 	db_p_i64(&p, f->same_as);
+	db_p_i64(&p, f->measured ? f->q.faces : -1);
 	return db_affected(db, &st_judge, &p) < 0 ? -1 : 0;
 }
 
@@ -215,6 +221,7 @@ claim(struct db *db, struct claimed *out, int max)
 		out[i].avatar_id = db_i64(r, i, 1);
 		snprintf(out[i].file_id, sizeof(out[i].file_id), "%s", db_str(r, i, 2));
 		out[i].tries = (int)db_i64(r, i, 3);
+		out[i].portrait = db_bool(r, i, 4);
 	}
 	PQclear(r);
 	return n;
@@ -289,6 +296,7 @@ photo_checks_run(struct app_ctx *ctx, int idle_seconds)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
+	photo_quality_count_faces(faces_open(ctx->cfg.face_model) ? faces_count : NULL);
 	while (rc == 0 && !stopping && answer_yes(&ctx->db, &st_lock)) {
 		rc = check_while_photos_come(ctx, idle_seconds, &checked);
 		(void)answer_yes(&ctx->db, &st_unlock);

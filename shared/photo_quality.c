@@ -188,6 +188,14 @@ decode(const unsigned char *data, size_t len, struct photo_quality *q, struct gr
 
 /* --- measures ------------------------------------------------------------------ */
 
+static int (*face_counter)(const unsigned char *gray, unsigned w, unsigned h);
+
+void
+photo_quality_count_faces(int (*fn)(const unsigned char *gray, unsigned w, unsigned h))
+{
+	face_counter = fn;
+}
+
 /* Area average of src into a w×h plane (w, h no larger than src's). */
 static int
 shrink(const struct gray *src, unsigned w, unsigned h, struct gray *out)
@@ -300,6 +308,7 @@ measure(const struct gray *g, struct photo_quality *q)
 		return -1;
 	exposure(&work, q);
 	q->sharpness = laplacian_variance(&work);
+	q->faces = face_counter != NULL ? face_counter(work.px, work.w, work.h) : -1;
 	int rc = -1;
 	if (work.w >= HASH_SIDE && work.h >= HASH_SIDE &&
 	    shrink(&work, HASH_SIDE, HASH_SIDE, &thumb) == 0) {

@@ -26,6 +26,7 @@ struct photo_quality {
 	double bright_share;    /* share of pixels brighter than 240 */
 	double sharpness;       /* variance of the Laplacian at 512 px */
 	uint64_t phash;
+	int faces;              /* faces seen (photo_quality_count_faces), -1 not counted */
 };
 
 /* What is wrong with a photo, worst first (a dark photo also looks soft). */
@@ -41,6 +42,9 @@ enum photo_flaw {
  * shot. */
 #define PHOTO_SAME_SHOT_BITS 10
 
+/* Counts faces too, with fn, on the luma plane the measures are taken on
+ * (faces.h); NULL: faces are not counted. */
+void photo_quality_count_faces(int (*fn)(const unsigned char *gray, unsigned w, unsigned h));
 /* Decodes data and measures it: 0, or -1 when it is not a picture this
  * module can read (*q is then zeroed). */
 int photo_quality_measure(const unsigned char *data, size_t len, struct photo_quality *q);

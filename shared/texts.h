@@ -187,6 +187,8 @@ enum text_id {
 	T_FLAW_DARK,
 	T_FLAW_BRIGHT,
 	T_FLAW_BLURRY,
+	T_FLAW_NO_FACE,
+	T_FLAW_FACES,
 	T_FLAW_UNREADABLE,
 	T_SUMMARY_CHECKS,      /* %d passed the checks */
 	T_SUMMARY_CHECKING,    /* %d still being checked */

@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,18 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
-
-static int
-sibling_path(const char *name, char *out, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	return snprintf(out, len, "%s/%s", dirname(self), name) < (int)len ? 0 : -1;
-}
+#include "sibling.h"
 
 /* Runs the sibling program with args (argv[0] becomes its full path, so
  * an operator — and `make down` — can tell whose it is); detached; 0

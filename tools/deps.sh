@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential clang pkg-config make libfcgi-dev libcurl4-openssl-dev
 libcjson-dev libpq-dev libzip-dev libsodium-dev libcmocka-dev lighttpd
 postgresql postgresql-contrib curl python3 wrk hyperfine valgrind procps libclang-rt-14-dev
-libjpeg-turbo-progs libjpeg-dev libpng-dev libwebp-dev logrotate systemd"
+libjpeg-turbo-progs libjpeg-dev libpng-dev libwebp-dev libopencv-objdetect-dev opencv-data
+logrotate systemd"
 # make bench: the Python peer of issue 18 (FastAPI, asyncpg, uvicorn with
 # uvloop and httptools), from Debian's packages
 [ "${1:-}" = bench ] && PKGS="python3-fastapi python3-asyncpg python3-uvicorn python3-uvloop

@@ -37,6 +37,8 @@ for p in tg-update fal-webhook start-training check-status migrate; do
 	install -m 0755 "$BIN/$p" "$D/bin/$p"
 done
 install -m 0755 deploy/aisha-backup.sh "$D/bin/aisha-backup"
+# the optional face module, where it was built (Makefile: OpenCV present)
+[ ! -f "$BIN/aisha-face.so" ] || install -m 0644 "$BIN/aisha-face.so" "$D/bin/aisha-face.so"
 install -m 0644 errors/status-*.html "$S/errors/"
 install -m 0644 sandbox/placeholders/*.jpg "$S/placeholders/"
 install -m 0644 web/index.html web/app.js web/app.css "$S/web/"

@@ -126,9 +126,15 @@ def polling_delivers_when_the_webhook_is_lost_and_duplicates_deliver_once(s):
     s.ctl("/_ctl/fail", {"service": "fal", "method": "webhook", "mode": "duplicate"})
     seq2 = s.seq()
     generate(u)
+    rid = wait_for(lambda: s.one("SELECT fal_request_id FROM generations g JOIN users u ON"
+                                 " u.id = g.user_id WHERE u.telegram_id = %d ORDER BY g.id DESC"
+                                 " LIMIT 1" % u.uid), 8, what="the submit")
+
+    def mine():     # (an earlier test's job may complete meanwhile)
+        return [c for c in s.calls(seq2, "webhook", service="fal")
+                if c["params"].get("request_id") == rid]
     # a webhook call is recorded once it was answered, i.e. fully handled
-    hooks = wait_for(lambda: [c for c in s.calls(seq2, "webhook", service="fal")
-                              if c["status"] == 200][1:] and s.calls(seq2, "webhook", service="fal"),
+    hooks = wait_for(lambda: [c for c in mine() if c["status"] == 200][1:] and mine(),
                      8, what="two webhooks answered")
     eq([c["status"] for c in hooks], [200, 200], "both answered")
     # the sender woken by the first answer sends it: once

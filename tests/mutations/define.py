@@ -34,6 +34,11 @@ mut("same-shot-not-compared", "a second copy of the same shot passes the checks"
 		    PHOTO_SAME_SHOT_BITS) {""",
     """		if (photo_hash_distance((uint64_t)db_i64(r, i, 1), f->q.phash) <
 		    0) {""")
+mut("portrait-faces-uncounted", "a portrait trains on photos with no face or several people",
+    "photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary",
+    "shared/photo_checks.c",
+    """	if (f->verdict == PV_OK && c->portrait && f->q.faces >= 0 && f->q.faces != 1)""",
+    """	if (f->verdict == PV_OK && false && f->q.faces >= 0 && f->q.faces != 1)""")
 mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
     "training_zip_holds_each_of_the_avatars_photos_once", "shared/training_zip.c",
     "		if (add_part(z, &parts[i], ++*kept) != 0) {",
