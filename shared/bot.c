@@ -154,7 +154,7 @@ load_user(struct turn *t)
 	if (users_upsert(&t->ctx->db, &t->u->from, &t->user) != 0 ||
 	    (t->user.created && flow_credits_welcome(t) != 0))
 		return -1;
-	return conv_load(&t->ctx->db, t->user.id, &t->conv);
+	return conv_load(&t->ctx->db, t->user.id, t->u->from.id, &t->conv);
 }
 
 static int
@@ -319,27 +319,30 @@ static int
 open_turn(struct turn *t)
 {
 	const struct tg_update *u = t->u;
-	struct db_call c[3];
+	struct db_call c[4], *claim = &c[0];
 	int n = 1;
 
-	updates_claim_call(u, &c[0]);
 	if (needs_user(u)) {
-		users_upsert_call(&u->from, &c[1]);
-		conv_lock_call(u->from.id, &c[2]);
-		n = 3;
+		/* the user's lock, the claim, the user, their conversation */
+		claim = &c[1];
+		conv_lock_calls(u->from.id, &c[0], &c[3]);
+		users_upsert_call(&u->from, &c[2]);
+		n = 4;
 	}
+	updates_claim_call(u, claim);
 	if (db_begin_batch(&t->ctx->db, c, n) != 0)
 		return -1;
-	int first = updates_claim_take(&c[0]);
-	if (n == 3) {
-		int rc = users_upsert_take(&c[1], u->from.id, &t->user);
+	int first = updates_claim_take(claim);
+	if (n == 4) {
+		int rc = users_upsert_take(&c[2], u->from.id, &t->user);
 		if (rc == 1)
 			rc = users_upsert(&t->ctx->db, &u->from, &t->user);
 		if (rc == 0 && t->user.created)
 			rc = flow_credits_welcome(t);
 		if (rc == 0 && first)
-			rc = conv_lock_take(&t->ctx->db, &c[2], t->user.id, &t->conv);
-		PQclear(c[2].r);
+			rc = conv_lock_take(&t->ctx->db, &c[0], &c[3], t->user.id, &t->conv);
+		PQclear(c[0].r);
+		PQclear(c[3].r);
 		if (rc != 0) {
 			db_rollback(&t->ctx->db);
 			return -1;

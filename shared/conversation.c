@@ -13,11 +13,15 @@ static const char *const conv_names[CONV__COUNT] = {
 	[CONV_GEN_PROMPT] = "gen_prompt",
 };
 
-static struct db_stmt st_lock = DB_STMT("conv_lock",
-    "SELECT state, coalesce(avatar_id, 0) FROM conversations WHERE user_id = $1 FOR UPDATE");
-static struct db_stmt st_lock_tg = DB_STMT("conv_lock_tg",
+#define CONV_LOCK "4250" /* the user's lock: (4250, hashint8(telegram id)) */
+
+static struct db_stmt st_lock_user = DB_STMT("conv_lock_user",
+    "SELECT pg_advisory_xact_lock(" CONV_LOCK ", hashint8($1))");
+static struct db_stmt st_read = DB_STMT("conv_read",
+    "SELECT state, coalesce(avatar_id, 0) FROM conversations WHERE user_id = $1");
+static struct db_stmt st_read_tg = DB_STMT("conv_read_tg",
     "SELECT c.state, coalesce(c.avatar_id, 0) FROM conversations c"
-    " JOIN users u ON u.id = c.user_id WHERE u.telegram_id = $1 FOR UPDATE OF c");
+    " JOIN users u ON u.id = c.user_id WHERE u.telegram_id = $1");
 static struct db_stmt st_insert = DB_STMT("conv_insert",
     "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING");
 static struct db_stmt st_set = DB_STMT("conv_set",
@@ -68,7 +72,8 @@ conv_in_create(const struct conv *c)
 	return c->state >= CONV_CREATE_NAME && c->state <= CONV_CREATE_SUMMARY;
 }
 
-/* Reads a locked conversation row: 1, 0 when there was none, -1. */
+/* Reads a conversation row (under the user's lock): 1, 0 when there was
+ * none, -1. */
 static int
 conv_read(PGresult *r, struct conv *c)
 {
@@ -88,16 +93,16 @@ conv_read(PGresult *r, struct conv *c)
 }
 
 static int
-conv_try_lock(struct db *db, struct conv *c)
+conv_read_row(struct db *db, struct conv *c)
 {
 	struct db_params p;
 
 	db_params_init(&p);
 	db_p_i64(&p, c->user_id);
-	return conv_read(db_run(db, &st_lock, &p), c);
+	return conv_read(db_run(db, &st_read, &p), c);
 }
 
-/* The user has no conversation yet: creates it (idle) and locks it. */
+/* The user has no conversation yet: creates it (idle). */
 static int
 conv_create(struct db *db, struct conv *c)
 {
@@ -107,7 +112,7 @@ conv_create(struct db *db, struct conv *c)
 	db_p_i64(&p, c->user_id);
 	if (db_exec(db, &st_insert, &p) != 0)
 		return -1;
-	return conv_try_lock(db, c) == 1 ? 0 : -1;
+	return conv_read_row(db, c) == 1 ? 0 : -1;
 }
 
 /* What conv_load() returns for a lock that found (1) or missed (0) the row. */
@@ -120,31 +125,47 @@ conv_found_or_create(struct db *db, struct conv *c, int found)
 }
 
 void
-conv_lock_call(int64_t telegram_id, struct db_call *c)
+conv_lock_calls(int64_t telegram_id, struct db_call *lock, struct db_call *read)
 {
-	c->st = &st_lock_tg;
-	db_params_init(&c->p);
-	db_p_i64(&c->p, telegram_id);
-	c->r = NULL;
+	lock->st = &st_lock_user;
+	read->st = &st_read_tg;
+	db_params_init(&lock->p);
+	db_p_i64(&lock->p, telegram_id);
+	db_params_init(&read->p);
+	db_p_i64(&read->p, telegram_id);
+	lock->r = read->r = NULL;
 }
 
 int
-conv_lock_take(struct db *db, struct db_call *call, int64_t user_id, struct conv *c)
+conv_lock_take(struct db *db, struct db_call *lock, struct db_call *read, int64_t user_id,
+    struct conv *conv)
 {
-	PGresult *r = call->r;
+	PGresult *r = read->r;
+	int locked = lock->r != NULL;
 
-	call->r = NULL;
-	memset(c, 0, sizeof(*c));
-	c->user_id = user_id;
-	return conv_found_or_create(db, c, conv_read(r, c));
+	PQclear(lock->r);
+	lock->r = read->r = NULL;
+	memset(conv, 0, sizeof(*conv));
+	conv->user_id = user_id;
+	if (!locked) {
+		PQclear(r);
+		return -1;
+	}
+	return conv_found_or_create(db, conv, conv_read(r, conv));
 }
 
 int
-conv_load(struct db *db, int64_t user_id, struct conv *c)
+conv_load(struct db *db, int64_t user_id, int64_t telegram_id, struct conv *c)
 {
+	struct db_params p;
+
 	memset(c, 0, sizeof(*c));
 	c->user_id = user_id;
-	return conv_found_or_create(db, c, conv_try_lock(db, c));
+	db_params_init(&p);
+	db_p_i64(&p, telegram_id);
+	if (db_exec(db, &st_lock_user, &p) != 0)
+		return -1;
+	return conv_found_or_create(db, c, conv_read_row(db, c));
 }
 
 int

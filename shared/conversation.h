@@ -30,12 +30,21 @@ struct conv {
 	int64_t avatar_id; /* 0 when none */
 };
 
-/* Loads (creating when missing) and locks the user's conversation; 0 / -1. */
-int conv_load(struct db *db, int64_t user_id, struct conv *c);
-/* conv_load as one call of a db_begin_batch() (by Telegram id, after the
- * user's upsert in the same batch), and reading its result; 0 / -1. */
-void conv_lock_call(int64_t telegram_id, struct db_call *c);
-int conv_lock_take(struct db *db, struct db_call *call, int64_t user_id, struct conv *c);
+/*
+ * A user's turns run one at a time: each takes the user's lock (a
+ * transaction advisory lock on the Telegram id — it writes nothing, where a
+ * row lock would write the row) before it reads the conversation, and
+ * holds it to its commit.  The read is a statement of its own, after the
+ * lock: it sees what the previous turn committed.
+ */
+/* Locks, then loads (creating when missing) the user's conversation; 0 / -1. */
+int conv_load(struct db *db, int64_t user_id, int64_t telegram_id, struct conv *c);
+/* conv_load as two calls of a db_begin_batch(): the lock (the batch's
+ * first, so a turn touches nothing of the user before it holds it) and the
+ * read by Telegram id (after the user's upsert); then their results; 0 / -1. */
+void conv_lock_calls(int64_t telegram_id, struct db_call *lock, struct db_call *read);
+int conv_lock_take(struct db *db, struct db_call *lock, struct db_call *read, int64_t user_id,
+    struct conv *conv);
 /* Moves to state with avatar_id (0: none); 0 / -1. */
 int conv_set(struct db *db, struct conv *c, enum conv_state state, int64_t avatar_id);
 const char *conv_state_name(enum conv_state s);

@@ -2,22 +2,31 @@
 
 #include <string.h>
 
-/* Writes the row only when something changed: most updates come from a
- * known user with the same profile, and then the existing row is read. */
+/* A known user whose profile has not changed is only read: no insert is
+ * tried, so no row is locked or written (most turns); a new or changed one
+ * is inserted or updated.  A user registered by a concurrent update after
+ * this statement's snapshot: no row (users_upsert_take says try again). */
+#define USER_PROFILE_IS(a) \
+    "(" a ".username, " a ".first_name, " a ".last_name, " a ".language_code, " a ".is_blocked)"
 static struct db_stmt st_upsert = DB_STMT("users_upsert",
-    "WITH up AS (INSERT INTO users (telegram_id, username, first_name, last_name,"
-    "  language_code, lang) VALUES ($1, $2, coalesce(left($3, 256), ''), left($4, 256), $5, $6)"
+    "WITH cur AS (SELECT id, lang, main_avatar_id, username, first_name, last_name,"
+    "  language_code, is_blocked FROM users WHERE telegram_id = $1),"
+    " up AS (INSERT INTO users (telegram_id, username, first_name, last_name,"
+    "  language_code, lang) SELECT $1::bigint, $2::text, coalesce(left($3::text, 256), ''),"
+    "  left($4::text, 256), $5::text, $6::text"
+    "  WHERE NOT EXISTS (SELECT 1 FROM cur WHERE " USER_PROFILE_IS("cur")
+    "   IS NOT DISTINCT FROM ($2::text, coalesce(left($3, 256), ''), left($4, 256), $5::text,"
+    "   false))"
     " ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username,"
     "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,"
     "  language_code = EXCLUDED.language_code,"
     "  is_blocked = false, blocked_at = NULL, updated_at = now()"
-    "  WHERE (users.username, users.first_name, users.last_name, users.language_code,"
-    "   users.is_blocked) IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.first_name,"
-    "   EXCLUDED.last_name, EXCLUDED.language_code, false)"
+    "  WHERE " USER_PROFILE_IS("users") " IS DISTINCT FROM (EXCLUDED.username,"
+    "   EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.language_code, false)"
     " RETURNING id, lang, (xmax = 0) AS created, coalesce(main_avatar_id, 0), true)"
     " SELECT * FROM up UNION ALL"
-    " SELECT id, lang, false, coalesce(main_avatar_id, 0), false FROM users"
-    "  WHERE telegram_id = $1 AND NOT EXISTS (SELECT 1 FROM up)");
+    " SELECT id, lang, false, coalesce(main_avatar_id, 0), false FROM cur"
+    "  WHERE NOT EXISTS (SELECT 1 FROM up)");
 
 static struct db_stmt st_get = DB_STMT("users_get",
     "SELECT id, lang, is_blocked, coalesce(main_avatar_id, 0)"

@@ -39,6 +39,10 @@ mut("portrait-faces-uncounted", "a portrait trains on photos with no face or sev
     "shared/photo_checks.c",
     """	if (f->verdict == PV_OK && c->portrait && f->q.faces >= 0 && f->q.faces != 1)""",
     """	if (f->verdict == PV_OK && false && f->q.faces >= 0 && f->q.faces != 1)""")
+mut("turns-of-one-person-interleave", "two updates of one person run at once and both act on the same step",
+    "one_persons_updates_at_once_run_one_after_the_other", "shared/conversation.c",
+    """    "SELECT pg_advisory_xact_lock(" CONV_LOCK ", hashint8($1))");""",
+    """    "SELECT $1::bigint");""")
 mut("zip-first-photo-everywhere", "build_zip writes the first photo into every zip entry",
     "training_zip_holds_each_of_the_avatars_photos_once", "shared/training_zip.c",
     "		if (add_part(z, &parts[i], ++*kept) != 0) {",
