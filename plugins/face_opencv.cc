@@ -5,6 +5,7 @@
 // Debian's OpenCV 4 has only a C++ interface, which this file keeps behind
 // one C function.
 #include <opencv2/core.hpp>
+#include <opencv2/core/utility.hpp>
 #include <opencv2/objdetect.hpp>
 
 #include <exception>
@@ -29,6 +30,9 @@ aisha_face_count(const unsigned char *gray, int w, int h, const char *model)
 {
 	try {
 		if (!cascade || loaded != model) {
+			/* one photo at a time on the caller's thread: no pool of
+			 * OpenCV's own (the checker is one process on a small server) */
+			cv::setNumThreads(0);
 			cascade = std::make_unique<cv::CascadeClassifier>();
 			loaded = model;
 			if (!cascade->load(model)) {

@@ -4,7 +4,9 @@
 Type text to send a message (a leading / makes it a command, e.g. /start).
 Lines starting with ':' are actions of the chat itself:
 
-    :photo [W H]     send a photo (default 1280x960)
+    :photo [W H]     send a photo (default 1280x960; a portrait of one face)
+    :photo FILE      send the JPEG, PNG or WebP at FILE as a photo (try a
+                     blurred, dark or group shot: the bot's checks judge it)
     :album N         send an album of N photos (each item its own update,
                      delivered at the same moment, as Telegram does)
     :doc [pdf]       send an image document (or a PDF)
@@ -21,6 +23,7 @@ What the bot sends (messages, edits, photos, button notices) is printed as
 the stand-in Telegram received it, keyboards numbered for :press.
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -107,6 +110,21 @@ class Chat:
         if group:
             fields["media_group_id"] = group
         return self.message(**fields)
+
+    def send_file_photo(self, path):
+        """A photo whose bytes are the file's: the stand-in serves them for
+        its file_ids (getFile and the download), as Telegram would."""
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(20 * 1024 * 1024 + 1)
+        except OSError as e:
+            self.say("⚠️  %s" % e)
+            return
+        update = self.send_photo()
+        for size in update["message"]["photo"]:
+            self.ctl("/_ctl/file", {"file_id": size["file_id"],
+                                    "raw_b64": base64.b64encode(raw).decode()})
+        self.deliver(update)
 
     def send_album(self, n):
         group = str(uuid.uuid4().int)[:17]
@@ -296,6 +314,8 @@ class Chat:
                 return False
             if cmd == "help":
                 self.say(__doc__)
+            elif cmd == "photo" and len(args) == 1 and not args[0].isdigit():
+                self.send_file_photo(os.path.expanduser(args[0]))
             elif cmd == "photo":
                 w, h = (int(args[0]), int(args[1])) if len(args) == 2 else (1280, 960)
                 self.deliver(self.send_photo(w, h))

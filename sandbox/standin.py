@@ -121,10 +121,17 @@ def make_jpeg(seed, width=320, height=400):
                                rnd.randrange(40, 216))) * tw for _ in range(cols))
         rows += line * th
     fw, fh, face = face_pixels()
-    fx, fy = rnd.randrange(0, width - fw + 1), rnd.randrange(0, height - fh + 1)
+    k = max(1, width // 320)            # the face keeps its share of the frame
+    lines = []
     for y in range(fh):
+        line = face[y * fw * 3:(y + 1) * fw * 3]
+        line = b"".join(line[i:i + 3] * k for i in range(0, len(line), 3))
+        lines += [line] * k
+    fw, fh = fw * k, fh * k
+    fx, fy = rnd.randrange(0, width - fw + 1), rnd.randrange(0, height - fh + 1)
+    for y, line in enumerate(lines):
         at = ((fy + y) * width + fx) * 3
-        rows[at:at + fw * 3] = face[y * fw * 3:(y + 1) * fw * 3]
+        rows[at:at + fw * 3] = line
     ppm = b"P6\n%d %d\n255\n" % (width, height) + bytes(rows)
     out = subprocess.run(["cjpeg", "-quality", "80"], input=ppm,
                          capture_output=True, check=True)
@@ -213,9 +220,13 @@ class State:
                                                "size": None})
 
     def jpeg(self, seed):
+        """The JPEG a file_id holds: a phone photo as Telegram keeps a photo
+        (320×400 here), or, for a document ("BQ…" ids, as Telegram gives
+        them), the original, larger (640×800)."""
         with self.lock:
             if seed not in self.jpeg_cache:
-                self.jpeg_cache[seed] = make_jpeg(seed)
+                big = seed.startswith("BQ")
+                self.jpeg_cache[seed] = make_jpeg(seed, *((640, 800) if big else (320, 400)))
             return self.jpeg_cache[seed]
 
 

@@ -5,8 +5,8 @@
 -- taken as they were: 'ok'.
 ALTER TABLE avatar_photos
     ADD COLUMN verdict text DEFAULT 'ok'
-        CHECK (verdict IN ('ok', 'not_photo', 'dark', 'bright', 'blurry', 'no_face',
-                           'faces', 'duplicate', 'unreadable')),
+        CHECK (verdict IN ('ok', 'not_photo', 'small', 'dark', 'bright', 'blurry',
+                           'no_face', 'faces', 'duplicate', 'unreadable')),
     ADD COLUMN check_tries smallint NOT NULL DEFAULT 0 CHECK (check_tries >= 0),
     ADD COLUMN check_claimed_until timestamptz,
     ADD COLUMN phash bigint,

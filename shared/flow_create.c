@@ -155,7 +155,7 @@ static void
 progress_checks(enum lang l, const struct photo_tally *tl, struct sbuf *s)
 {
 	static const enum text_id flaw[] = {
-		[PV_NOT_PHOTO] = T_FLAW_NOT_PHOTO, [PV_DARK] = T_FLAW_DARK,
+		[PV_NOT_PHOTO] = T_FLAW_NOT_PHOTO, [PV_SMALL] = T_FLAW_SMALL, [PV_DARK] = T_FLAW_DARK,
 		[PV_BRIGHT] = T_FLAW_BRIGHT, [PV_BLURRY] = T_FLAW_BLURRY,
 		[PV_NO_FACE] = T_FLAW_NO_FACE, [PV_FACES] = T_FLAW_FACES,
 		[PV_UNREADABLE] = T_FLAW_UNREADABLE,
@@ -661,10 +661,8 @@ on_start_training(struct turn *t, const struct cb *cb)
 	t->after_trigger = a.id;
 	text_addf(&s, t->user.lang, T_QUEUED, a.name,
 	    training_minutes(&t->ctx->cfg, a.type == TRAIN_STYLE));
-	cJSON *kb = kb_new();
-	kb_button_t(kb, t->user.lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
 	turn_toast(t, NULL);
-	turn_show(t, s.p, kb);
+	turn_show(t, s.p, kb_my_avatars(t->user.lang));
 	sbuf_free(&s);
 	return 0;
 }

@@ -97,8 +97,7 @@ progress_end(struct db *db, const struct job *j, bool ok, struct fal_notes *note
 	if (a->progress_mid == 0)
 		return 0;
 	text_addf(&s, j->lang, ok ? T_TRAINING_PROGRESS_DONE : T_TRAINING_PROGRESS_ENDED, a->name);
-	cJSON *kb = kb_new();
-	kb_button_t(kb, j->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	cJSON *kb = kb_my_avatars(j->lang);
 	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:progress-end", j->id, j->request_id);
 	struct outbox_msg m = {.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
 		.method = "editMessageText",
@@ -151,8 +150,7 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 		    training_minutes(&ctx->cfg, a->style));
 	else
 		text_addf(&s, j->lang, T_TRAINING_PROGRESS, a->name, progress);
-	cJSON *kb = kb_new();
-	kb_button_t(kb, j->lang, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	cJSON *kb = kb_my_avatars(j->lang);
 	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb);
 	tg_call(ctx->tg, "editMessageText", p, &r);
 	tg_reply_free(&r);

@@ -137,6 +137,15 @@ kb_album(enum lang l, const int64_t *image_ids, int n)
 }
 
 /* One button, then My avatars. */
+cJSON *
+kb_my_avatars(enum lang l)
+{
+	cJSON *kb = kb_new();
+
+	kb_button_t(kb, l, T_BTN_MY_AVATARS, CB_MY_AVATARS, 0, 0);
+	return kb;
+}
+
 static cJSON *
 kb_then_avatars(enum lang l, enum text_id t, enum cb_action a, int64_t avatar_id)
 {

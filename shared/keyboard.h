@@ -24,6 +24,8 @@ void kb_inline_query_button(cJSON *kb, const char *text, const char *query);
 
 /* The main menu. */
 cJSON *kb_main_menu(enum lang l);
+/* One button: My avatars (a training's queued, progress and end messages). */
+cJSON *kb_my_avatars(enum lang l);
 /* The buttons under a generated picture: Regenerate, Full quality, Share. */
 cJSON *kb_image(enum lang l, int64_t image_id);
 /* Under an album: a row per picture (n · Regenerate, n · ⬇️, n · 🔗). */

@@ -36,7 +36,8 @@ static struct db_stmt st_claim = DB_STMT("photo_checks_claim",
     "   AND (p.check_claimed_until IS NULL OR p.check_claimed_until < now())"
     "  ORDER BY p.id LIMIT $1 FOR UPDATE OF p SKIP LOCKED) c"
     " WHERE p.id = c.id RETURNING p.id, p.avatar_id, p.file_id, p.check_tries,"
-    "  (SELECT a.training_type = 'portrait' FROM avatars a WHERE a.id = p.avatar_id)");
+    "  (SELECT a.training_type = 'portrait' FROM avatars a WHERE a.id = p.avatar_id),"
+    "  p.source = 'document'");
 static struct db_stmt st_owner = DB_STMT("photo_checks_owner",
     "SELECT a.user_id, u.lang FROM avatars a JOIN users u ON u.id = a.user_id"
     " WHERE a.id = $1 FOR UPDATE OF a");
@@ -69,6 +70,7 @@ struct claimed {
 	char file_id[257];
 	int tries;
 	bool portrait; /* its photos must show one face */
+	bool document; /* sent as a file: its size is known only once decoded */
 };
 
 /* What the checks found: the verdict and, when the photo decoded, its
@@ -117,6 +119,9 @@ examine(struct app_ctx *ctx, const struct claimed *c, struct finding *f)
 	f->measured = photo_quality_measure((const unsigned char *)buf, len, &f->q) == 0;
 	free(buf);
 	f->verdict = verdict_of(photo_quality_judge(&f->q));
+	unsigned side = f->q.width < f->q.height ? f->q.width : f->q.height;
+	if (f->verdict == PV_OK && c->document && side < (unsigned)ctx->cfg.photo_min_side)
+		f->verdict = PV_SMALL; /* (a photo's size was checked when it came) */
 	if (f->verdict == PV_OK && c->portrait && f->q.faces >= 0 && f->q.faces != 1)
 		f->verdict = f->q.faces == 0 ? PV_NO_FACE : PV_FACES;
 	return 0;
@@ -222,6 +227,7 @@ claim(struct db *db, struct claimed *out, int max)
 		snprintf(out[i].file_id, sizeof(out[i].file_id), "%s", db_str(r, i, 2));
 		out[i].tries = (int)db_i64(r, i, 3);
 		out[i].portrait = db_bool(r, i, 4);
+		out[i].document = db_bool(r, i, 5);
 	}
 	PQclear(r);
 	return n;

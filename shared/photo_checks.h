@@ -6,10 +6,10 @@
  * holds PHOTO_CHECKER_LOCK — and a pass of cron's `check-status --all`)
  * fetches the bytes from Telegram into memory (never to disk), decodes and
  * measures them (photo_quality.h) and keeps a verdict with the measures:
- * not a photo, too dark, too bright, blurry, for a portrait no face or
- * several (faces.h, where the server has the face module), or a repeat of
- * a photo of the same avatar that passed (perceptual hashes a few bits
- * apart).  Each rejection is written with the edit of the progress message
+ * not a photo, a file too small (a photo's size came with it), too dark,
+ * too bright, blurry, for a portrait no face or several (faces.h, where the
+ * server has the face module), or a repeat of a photo of the same avatar
+ * that passed (perceptual hashes a few bits apart).  Each rejection is written with the edit of the progress message
  * that shows it, in one transaction under the avatar's row lock (a photo
  * that passes shows nothing new: it was counted when it came).
  *

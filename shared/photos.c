@@ -160,7 +160,8 @@ photos_file_ids(struct db *db, int64_t avatar_id, struct photo_file_id **out)
 }
 
 static const char *const verdict_names[] = {
-	[PV_PENDING] = "", [PV_OK] = "ok", [PV_NOT_PHOTO] = "not_photo", [PV_DARK] = "dark",
+	[PV_PENDING] = "", [PV_OK] = "ok", [PV_NOT_PHOTO] = "not_photo", [PV_SMALL] = "small",
+	[PV_DARK] = "dark",
 	[PV_BRIGHT] = "bright", [PV_BLURRY] = "blurry", [PV_NO_FACE] = "no_face",
 	[PV_FACES] = "faces", [PV_DUPLICATE] = "duplicate",
 	[PV_UNREADABLE] = "unreadable",

@@ -53,7 +53,7 @@ int photos_file_ids(struct db *db, int64_t avatar_id, struct photo_file_id **out
 
 /* A photo's check (schema/014's verdict; PV_PENDING: not checked yet). */
 enum photo_check_verdict {
-	PV_PENDING, PV_OK, PV_NOT_PHOTO, PV_DARK, PV_BRIGHT, PV_BLURRY, PV_NO_FACE, PV_FACES,
+	PV_PENDING, PV_OK, PV_NOT_PHOTO, PV_SMALL, PV_DARK, PV_BRIGHT, PV_BLURRY, PV_NO_FACE, PV_FACES,
 	PV_DUPLICATE, PV_UNREADABLE,
 };
 enum photo_check_verdict photo_verdict_parse(const char *s);

@@ -184,6 +184,7 @@ enum text_id {
 	T_CHECK_LINE_SAME,     /* %d the photo's place, %d the one it repeats */
 	T_CHECK_MORE,          /* %d rejections not listed */
 	T_FLAW_NOT_PHOTO,
+	T_FLAW_SMALL,
 	T_FLAW_DARK,
 	T_FLAW_BRIGHT,
 	T_FLAW_BLURRY,

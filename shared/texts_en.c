@@ -183,6 +183,7 @@ const char *const texts_en[T__COUNT] = {
 	[T_CHECK_LINE_SAME] = "• photo #%d — nearly the same as photo #%d",
 	[T_CHECK_MORE] = "• …and %d more",
 	[T_FLAW_NOT_PHOTO] = "not a photo, or the file is damaged",
+	[T_FLAW_SMALL] = "too small a resolution",
 	[T_FLAW_DARK] = "too dark",
 	[T_FLAW_BRIGHT] = "overexposed, washed out",
 	[T_FLAW_BLURRY] = "blurry, out of focus",

@@ -183,6 +183,7 @@ const char *const texts_ru[T__COUNT] = {
 	[T_CHECK_LINE_SAME] = "• фото №%d — почти то же, что фото №%d",
 	[T_CHECK_MORE] = "• …и ещё %d",
 	[T_FLAW_NOT_PHOTO] = "это не фотография или файл повреждён",
+	[T_FLAW_SMALL] = "слишком маленькое разрешение",
 	[T_FLAW_DARK] = "слишком темно",
 	[T_FLAW_BRIGHT] = "пересвечено",
 	[T_FLAW_BLURRY] = "размыто, нет резкости",

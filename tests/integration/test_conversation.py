@@ -660,7 +660,7 @@ def photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary(s
     bright = photo_of(s, u, "bright.jpg")
     nobody = photo_of(s, u, "coffee.jpg")
     two = photo_of(s, u, "two_faces.jpg")
-    # an image document that is not one, and a PNG and a WebP that are (of a cat)
+    # an image document that is not one, and a PNG and a WebP that are (small ones)
     bad_doc, png, webp = ("BQ%s" % uuid.uuid4().hex[:10] for _ in range(3))
     for fid, fixture, mime, name in ((bad_doc, "not_photo.jpg", "image/jpeg", "IMG_1.JPG"),
                                      (png, "cat.png", "image/png", "cat.png"),
@@ -672,8 +672,10 @@ def photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary(s
     v = verdicts(s, aid)
     eq((v[sharp], v[near], v[blurred], v[dark], v[bright], v[bad_doc]),
        ("ok", "duplicate", "blurry", "dark", "bright", "not_photo"), "the verdicts")
-    eq((v[nobody], v[two], v[png], v[webp]), ("no_face", "faces", "no_face", "no_face"),
-       "a portrait's photos show one face: a cup of coffee, two people and a cat do not")
+    eq((v[nobody], v[two]), ("no_face", "faces"),
+       "a portrait's photos show one face: a cup of coffee and two people do not")
+    eq((v[png], v[webp]), ("small", "small"),
+       "files (whose size the update does not give) of 451×300: below 512 px")
     eq(s.one("SELECT same_as = (SELECT id FROM avatar_photos WHERE file_id = '%s')"
              " FROM avatar_photos WHERE file_id = '%s'" % (sharp, near)), "t", "the repeat's original")
     eq(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s AND verdict = 'ok'"
@@ -681,7 +683,8 @@ def photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary(s
        "measures kept for the passed")
     text = [m for m in u.chat_messages() if str(m["message_id"]) == progress_mid][0]["text"]
     for want in ("Не подойдут (9)", "размыто", "слишком темно", "пересвечено", "не фотография",
-                 "почти то же, что фото №9", "лица не видно", "несколько человек", "📸 9/10"):
+                 "почти то же, что фото №9", "лица не видно", "несколько человек",
+                 "слишком маленькое разрешение", "📸 9/10"):
         check(want in text, "%r on the progress message: %r" % (want, text))
     u.photo()                       # one more in place of the rejected: 10 passed
     u.press("v1:pdone:%s" % aid)
