@@ -26,13 +26,14 @@ static struct db_stmt st_lock = DB_STMT("photo_checker_lock",
     "SELECT pg_try_advisory_lock(" PHOTO_CHECKER_LOCK ")");
 static struct db_stmt st_unlock = DB_STMT("photo_checker_unlock",
     "SELECT pg_advisory_unlock(" PHOTO_CHECKER_LOCK ")");
-/* Photos still to check, of avatars still being created, each claimed for a
- * minute (a checker killed mid-photo leaves it to the next). */
+/* Photos still to check, of avatars still being created (a draft too: Back
+ * from the photos keeps them), each claimed for a minute (a checker killed
+ * mid-photo leaves it to the next). */
 static struct db_stmt st_claim = DB_STMT("photo_checks_claim",
     "UPDATE avatar_photos p SET check_claimed_until = now() + interval '60 seconds',"
     " check_tries = p.check_tries + 1"
     " FROM (SELECT p.id FROM avatar_photos p JOIN avatars a ON a.id = p.avatar_id"
-    "  WHERE p.verdict IS NULL AND a.status IN ('photos', 'ready')"
+    "  WHERE p.verdict IS NULL AND a.status IN ('draft', 'photos', 'ready')"
     "   AND (p.check_claimed_until IS NULL OR p.check_claimed_until < now())"
     "  ORDER BY p.id LIMIT $1 FOR UPDATE OF p SKIP LOCKED) c"
     " WHERE p.id = c.id RETURNING p.id, p.avatar_id, p.file_id, p.check_tries,"
@@ -51,7 +52,7 @@ static struct db_stmt st_judge = DB_STMT("photo_checks_judge",
 
 static struct db_stmt st_waiting = DB_STMT("photo_checks_waiting",
     "SELECT EXISTS (SELECT 1 FROM avatar_photos p JOIN avatars a ON a.id = p.avatar_id"
-    " WHERE p.verdict IS NULL AND a.status IN ('photos', 'ready')"
+    " WHERE p.verdict IS NULL AND a.status IN ('draft', 'photos', 'ready')"
     "  AND (p.check_claimed_until IS NULL OR p.check_claimed_until < now()))");
 
 /* SIGTERM: finish the photo in hand, then stop (a reload's new settings
@@ -106,7 +107,7 @@ examine(struct app_ctx *ctx, const struct claimed *c, struct finding *f)
 	memset(f, 0, sizeof(*f));
 	if (m == NULL)
 		return 1;
-	enum fal_step sr = tg_file_fetch(ctx, c->file_id, 20u << 20, m, why, sizeof(why));
+	enum fal_step sr = tg_file_fetch(ctx, c->file_id, PHOTO_MAX_BYTES, m, why, sizeof(why));
 	fclose(m);
 	if (sr != FAL_STEP_OK) {
 		free(buf);

@@ -658,8 +658,13 @@ def photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary(s
     blurred = photo_of(s, u, "blurred.jpg")
     dark = photo_of(s, u, "dark.jpg")
     bright = photo_of(s, u, "bright.jpg")
-    nobody = photo_of(s, u, "coffee.jpg")
-    two = photo_of(s, u, "two_faces.jpg")
+    # (faces are counted where the face module was built: not in the
+    # sanitizer builds, see the Makefile)
+    faces = os.path.exists(os.path.join(s.bindir, "aisha-face.so"))
+    if faces:
+        nobody = photo_of(s, u, "coffee.jpg")
+        two = photo_of(s, u, "two_faces.jpg")
+    rejected = 9 if faces else 7
     # an image document that is not one, and a PNG and a WebP that are (small ones)
     bad_doc, png, webp = ("BQ%s" % uuid.uuid4().hex[:10] for _ in range(3))
     for fid, fixture, mime, name in ((bad_doc, "not_photo.jpg", "image/jpeg", "IMG_1.JPG"),
@@ -672,24 +677,26 @@ def photos_are_checked_and_each_rejection_is_named_on_the_progress_and_summary(s
     v = verdicts(s, aid)
     eq((v[sharp], v[near], v[blurred], v[dark], v[bright], v[bad_doc]),
        ("ok", "duplicate", "blurry", "dark", "bright", "not_photo"), "the verdicts")
-    eq((v[nobody], v[two]), ("no_face", "faces"),
-       "a portrait's photos show one face: a cup of coffee and two people do not")
+    if faces:
+        eq((v[nobody], v[two]), ("no_face", "faces"),
+           "a portrait's photos show one face: a cup of coffee and two people do not")
     eq((v[png], v[webp]), ("small", "small"),
        "files (whose size the update does not give) of 451×300: below 512 px")
     eq(s.one("SELECT same_as = (SELECT id FROM avatar_photos WHERE file_id = '%s')"
              " FROM avatar_photos WHERE file_id = '%s'" % (sharp, near)), "t", "the repeat's original")
     eq(s.one("SELECT count(*) FROM avatar_photos WHERE avatar_id = %s AND verdict = 'ok'"
-             " AND phash IS NOT NULL AND sharpness > 0 AND faces = 1" % aid), "9",
+             " AND phash IS NOT NULL AND sharpness > 0 AND faces IS %s" %
+             (aid, "NOT DISTINCT FROM 1" if faces else "NULL")), "9",
        "measures kept for the passed")
     text = [m for m in u.chat_messages() if str(m["message_id"]) == progress_mid][0]["text"]
-    for want in ("Не подойдут (9)", "размыто", "слишком темно", "пересвечено", "не фотография",
-                 "почти то же, что фото №9", "лица не видно", "несколько человек",
-                 "слишком маленькое разрешение", "📸 9/10"):
+    for want in ("Не подойдут (%d)" % rejected, "размыто", "слишком темно", "пересвечено",
+                 "не фотография", "почти то же, что фото №9", "слишком маленькое разрешение",
+                 "📸 9/10") + (("лица не видно", "несколько человек") if faces else ()):
         check(want in text, "%r on the progress message: %r" % (want, text))
     u.photo()                       # one more in place of the rejected: 10 passed
     u.press("v1:pdone:%s" % aid)
     summary = u.last_text()
-    check("✅ 10 прошли" in summary and "❌ 9 не подошли" in summary, summary)
+    check("✅ 10 прошли" in summary and "❌ %d не подошли" % rejected in summary, summary)
     m, data = u.button("v1:padd:")
     label = [b["text"] for row in m["reply_markup"]["inline_keyboard"] for b in row
              if b.get("callback_data") == data][0]
