@@ -393,8 +393,7 @@ avatar_set_main(struct db *db, int64_t id, int64_t user_id)
 static struct db_stmt st_lock_photos = DB_STMT("avatar_lock_photos_open",
     "SELECT status = 'photos' FROM avatars WHERE id = $1 FOR UPDATE");
 static struct db_stmt st_progress_read = DB_STMT("avatar_photo_progress",
-    "SELECT (SELECT count(*) FROM avatar_photos p WHERE p.avatar_id = a.id AND " PHOTO_COUNTED_SQL "),"
-    " coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
+    "SELECT coalesce(a.progress_chat_id, 0), coalesce(a.progress_message_id, 0),"
     " a.status = 'photos', a.training_type = 'style' FROM avatars a WHERE a.id = $1");
 
 int
@@ -425,11 +424,10 @@ avatar_photo_progress(struct db *db, int64_t id, struct avatar_photo_progress *o
 		return -1;
 	int found = PQntuples(r) == 1;
 	if (found) {
-		out->count = (int)db_i64(r, 0, 0);
-		out->chat_id = db_i64(r, 0, 1);
-		out->message_id = db_i64(r, 0, 2);
-		out->open = db_bool(r, 0, 3);
-		out->style = db_bool(r, 0, 4);
+		out->chat_id = db_i64(r, 0, 0);
+		out->message_id = db_i64(r, 0, 1);
+		out->open = db_bool(r, 0, 2);
+		out->style = db_bool(r, 0, 3);
 	}
 	PQclear(r);
 	return found;

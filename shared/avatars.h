@@ -99,9 +99,9 @@ int avatar_lock_photos_open(struct db *db, int64_t id);
  * (schema/014: a NULL verdict is a check still to come). */
 #define PHOTO_COUNTED_SQL "(p.verdict IS NULL OR p.verdict = 'ok')"
 
-/* The photo step's progress message and what it is to show. */
+/* The photo step's progress message and what it is to show (its photos
+ * and their checks: photos_tally). */
 struct avatar_photo_progress {
-	int count;          /* photos stored */
 	int64_t chat_id, message_id;
 	bool open;          /* still taking photos */
 	bool style;         /* a style avatar (its photos are a style, not a face) */

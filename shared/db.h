@@ -24,6 +24,12 @@ struct db_stmt {
 };
 
 #define DB_STMT(n, s) {n, s, 0}
+/* SQL: true when no session holds advisory lock k (a bigint literal) — how
+ * a statement that queues work also asks whether the one process that does
+ * that work runs (the outbox's sender, the photo checker), with no round
+ * trip of its own. */
+#define DB_LOCK_FREE_SQL(k) \
+    "CASE WHEN pg_try_advisory_lock(" k ") THEN pg_advisory_unlock(" k ") ELSE false END"
 
 /* A statement sent in the open pipeline, its result not yet read. */
 struct db_sent {

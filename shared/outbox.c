@@ -27,8 +27,7 @@ static struct db_stmt st_enqueue = DB_STMT("outbox_enqueue",
     " generation_id, payload, ordered) VALUES ($1, $2, $3, $4, nullif($5::bigint, 0),"
     " nullif($6::bigint, 0), $7::jsonb, $8)"
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
-    " SELECT id, CASE WHEN pg_try_advisory_lock(" OUTBOX_LOCK ")"
-    "  THEN pg_advisory_unlock(" OUTBOX_LOCK ") ELSE false END FROM ins");
+    " SELECT id, " DB_LOCK_FREE_SQL(OUTBOX_LOCK) " FROM ins");
 
 /* Set by an enqueue that found no sender; outbox_wake() acts on it. */
 static bool nobody_sends;

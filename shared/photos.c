@@ -67,8 +67,7 @@ static struct db_stmt st_add = DB_STMT("photos_add",
     "  ON CONFLICT (avatar_id, file_unique_id) DO NOTHING RETURNING 1),"
     " dup AS (SELECT 1 FROM avatar_photos WHERE avatar_id = $1 AND file_unique_id = $3)"
     " SELECT (SELECT n FROM c), (SELECT count(*) FROM ins), EXISTS (SELECT 1 FROM dup),"
-    "  CASE WHEN pg_try_advisory_lock(" PHOTO_CHECKER_LOCK ")"
-    "  THEN pg_advisory_unlock(" PHOTO_CHECKER_LOCK ") ELSE false END");
+    "  " DB_LOCK_FREE_SQL(PHOTO_CHECKER_LOCK));
 static struct db_stmt st_count = DB_STMT("photos_count",
     "SELECT count(*) FROM avatar_photos p WHERE avatar_id = $1 AND " PHOTO_COUNTED_SQL);
 static struct db_stmt st_file_ids = DB_STMT("photos_file_ids",
@@ -161,9 +160,8 @@ photos_file_ids(struct db *db, int64_t avatar_id, struct photo_file_id **out)
 
 static const char *const verdict_names[] = {
 	[PV_PENDING] = "", [PV_OK] = "ok", [PV_NOT_PHOTO] = "not_photo", [PV_SMALL] = "small",
-	[PV_DARK] = "dark",
-	[PV_BRIGHT] = "bright", [PV_BLURRY] = "blurry", [PV_NO_FACE] = "no_face",
-	[PV_FACES] = "faces", [PV_DUPLICATE] = "duplicate",
+	[PV_DARK] = "dark", [PV_BRIGHT] = "bright", [PV_BLURRY] = "blurry",
+	[PV_NO_FACE] = "no_face", [PV_FACES] = "faces", [PV_DUPLICATE] = "duplicate",
 	[PV_UNREADABLE] = "unreadable",
 };
 
