@@ -4,9 +4,11 @@
  *
  * In this order, each before anything is parsed or stored: the URL's token
  * must be the one issued for that job (webhook_tokens.h); FAL's ED25519
- * signature must verify and be new (on by default in live mode,
- * FAL_WEBHOOK_VERIFY).  Then the body is parsed, the signed request id must
- * be the body's, and the result goes to the job engine's one finish path.
+ * signature must verify (on by default in live mode, FAL_WEBHOOK_VERIFY).
+ * Then the body is parsed, the signed request id must be the body's, and
+ * the result goes to the job engine's one finish path, whose transaction
+ * also claims the signature: the same signed pair again is a replay, taken
+ * once (200, nothing more kept).
  * The call is audited in fal_events: whole when it changed a job, the reason
  * and a 1 KB prefix otherwise.  A refused call is kept (as that summary)
  * only while its source address stays under REFUSED_PER_MINUTE; past it the
@@ -57,11 +59,25 @@ audit(struct db *db, void *w, const char *outcome, bool changed)
 	return fal_events_record(db, w, true, changed, outcome);
 }
 
+/* The verified signature's (request id, timestamp), claimed in the
+ * transaction that takes the call: the same pair again is a replay. */
+struct signed_pair {
+	const char *rid, *ts;
+};
+
+static int
+claim(struct db *db, void *arg, int *fresh)
+{
+	const struct signed_pair *sp = arg;
+
+	return fal_signature_claim(db, sp->rid, sp->ts, fresh);
+}
+
 /* The result, through the one finish path (which keeps the call): 200 once
- * stored (or known). */
+ * stored (or known).  sp: the verified signature (NULL when not checked). */
 static void
 finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, long long id,
-    struct http_resp *resp)
+    struct signed_pair *sp, struct http_resp *resp)
 {
 	struct fal_end e;
 
@@ -69,6 +85,10 @@ finish(struct app_ctx *ctx, const struct fal_kind *k, struct fal_webhook *w, lon
 	e.keep = w->root;
 	e.audit = audit;
 	e.audit_arg = w;
+	if (sp != NULL) {
+		e.claim = claim;
+		e.claim_arg = sp;
+	}
 	enum fal_finish o = fal_job_finish(ctx, k, w->request_id, id, &e);
 	if (o == FAL_FINISH_DB_ERROR) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
@@ -128,6 +148,8 @@ static void
 take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, long long id,
     struct http_resp *resp)
 {
+	struct signed_pair sp = {signed_request_id(req),
+		http_req_header(req, "X-Fal-Webhook-Timestamp")};
 	struct fal_webhook w;
 	char why[160];
 	const char *signed_rid = signed_request_id(req);
@@ -143,7 +165,7 @@ take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, 
 	} else {
 		w.source = http_req_var(req, "REMOTE_ADDR");
 		log_set_ctx("req=%s fal=%s", ctx->req_id, w.request_id);
-		finish(ctx, k, &w, id, resp);
+		finish(ctx, k, &w, id, ctx->cfg.fal_webhook_verify ? &sp : NULL, resp);
 	}
 	fal_webhook_free(&w);
 }
@@ -164,20 +186,13 @@ serve(struct app_ctx *ctx, const struct http_req *req, struct http_resp *resp)
 	}
 	long long aid = token_id(ctx, req, "avatar");
 	long long gid = aid ? 0 : token_id(ctx, req, "generation");
-	int sig = 0;
 	if (aid < 0 || gid < 0) {
 		http_resp_error(resp, HTTP_500, "internal", "try again later");
 	} else if (aid == 0 && gid == 0) {
 		refuse(ctx, req, signed_request_id(req), "bad_token", NULL, resp);
 	} else if (ctx->cfg.fal_webhook_verify &&
-	    (sig = fal_verify_request(ctx, req, why, sizeof(why))) < 0) {
+	    fal_verify_request(ctx, req, why, sizeof(why)) < 0) {
 		refuse(ctx, req, signed_request_id(req), "bad_signature", why, resp);
-	} else if (sig > 0) { /* taken once already: nothing more to do or keep */
-		log_info("FAL webhook %s for %s %lld delivered again", signed_request_id(req),
-		    aid ? "avatar" : "generation", aid ? aid : gid);
-		metrics_inc("aisha_fal_webhooks_total", "kind", aid ? "avatar" : "generation",
-		    "outcome", "replay", NULL);
-		http_resp_json(resp, HTTP_200, cJSON_Parse("{\"ok\":true,\"outcome\":\"replay\"}"));
 	} else {
 		take(ctx, req, aid ? &job_training : &job_generation, aid ? aid : gid, resp);
 	}

@@ -18,6 +18,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "recent_updates.h"
 #include "tg_api.h"
 
 extern char **environ;
@@ -287,6 +288,7 @@ app_setup(struct app_ctx *ctx, const struct app *a)
 	}
 	db_init(&ctx->db, ctx->cfg.database_url);
 	metrics_open(getenv("AISHA_VAR_DIR"));
+	recent_updates_open(getenv("AISHA_VAR_DIR"));
 	ctx->tg = tg_api_new(&ctx->cfg);
 	return 0;
 }

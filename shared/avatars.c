@@ -669,12 +669,16 @@ avatar_lock_by_request(struct db *db, const char *request_id, int64_t expect_ava
 	db_params_init(&p);
 	db_p_str(&p, request_id);
 	PGresult *r = db_run(db, &st_lock_request, &p);
+	bool adopted = false;
 	if (r != NULL && PQntuples(r) == 0 && expect_avatar != 0 &&
 	    adopt(db, request_id, expect_avatar) == 1) {
 		PQclear(r);
 		r = db_run(db, &st_lock_request, &p);
+		adopted = true;
 	}
-	return one_job(r, a);
+	int n = one_job(r, a);
+	a->j.adopted = adopted;
+	return n;
 }
 
 int

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "recent_updates.h"
 #include "sbuf.h"
 #include "training.h"
 #include "trigger.h"
@@ -309,9 +310,11 @@ needs_user(const struct tg_update *u)
 }
 
 /*
- * Opens the update's transaction: BEGIN, the dedupe claim of its update_id
- * and, when the handler will need them, the sender's row and their locked
- * conversation — one round trip to the database.  1 when this delivery is
+ * Opens the update's transaction, in one round trip to the database: BEGIN
+ * and, for a person's update, their lock, whether a turn that changed
+ * something claimed this update_id already, their row and their
+ * conversation (the claim itself waits for the turn to change something:
+ * commit_turn); for any other update, the claim.  1 when this delivery is
  * the first of its update_id, 0 a repeat (the transaction is open either
  * way), -1 error (no transaction).
  */
@@ -323,16 +326,20 @@ open_turn(struct turn *t)
 	int n = 1;
 
 	if (needs_user(u)) {
-		/* the user's lock, the claim, the user, their conversation */
+		/* the user's lock, the claim's check, the user, their conversation */
 		claim = &c[1];
 		conv_lock_calls(u->from.id, &c[0], &c[3]);
+		updates_seen_call(u, claim);
 		users_upsert_call(&u->from, &c[2]);
 		n = 4;
+		t->claim_late = true;
+	} else {
+		updates_claim_call(u, claim);
 	}
-	updates_claim_call(u, claim);
 	if (db_begin_batch(&t->ctx->db, c, n) != 0)
 		return -1;
-	int first = updates_claim_take(claim);
+	int first = t->claim_late ? updates_seen_take(claim) && !recent_updates_seen(u->update_id) :
+	    updates_claim_take(claim);
 	if (n == 4) {
 		int rc = users_upsert_take(&c[2], u->from.id, &t->user);
 		if (rc == 1)
@@ -352,13 +359,15 @@ open_turn(struct turn *t)
 	return first;
 }
 
-/* A callback query's answer, for the outbox (in the turn's transaction). */
+/* A callback query's answer, for the outbox (in the turn's transaction).
+ * It names its chat, not the user: a user_id would make PostgreSQL lock the
+ * person's row (the foreign key's check) on every press. */
 static int
 defer_answer(void *ud, const char *method, cJSON *params)
 {
 	struct turn *t = ud;
 	char key[96];
-	struct outbox_msg m = {.user_id = t->user.id, .chat_id = t->u->chat_id,
+	struct outbox_msg m = {.user_id = 0, .chat_id = t->u->chat_id,
 		.kind = "callback_answer", .dedupe_key = key, .method = method,
 		.params = params, .unordered = true};
 	int64_t id;
@@ -403,25 +412,33 @@ settle_and_wake(struct app_ctx *ctx)
 }
 
 /*
- * Most turns only answer (/help, a menu, a page of the gallery): the one row
- * they wrote is the update's dedupe claim.  Those commit without waiting for
- * the disk, nor for the database's answer (read after the webhook answer has
- * gone, or by the worker's next statement) — a database crash in the next
- * fraction of a second could lose only that claim, for an update Telegram
- * will not send again.  A turn that changed anything else (a user, a
- * conversation, a photo, an avatar, a job) waits for its commit to be
- * durable before the answer goes out.  (A deferred callback answer does not
- * count: lost in a crash, the spinner stops by itself.)  queued: rows the
- * turn left for the sender.
+ * A turn that changed something (a user, a conversation, a photo, an
+ * avatar, a job) claims its update_id in the same transaction and waits for
+ * the commit to be durable before the answer goes out.  Most turns only
+ * answer (/help, a menu, a page of the gallery): a person's writes nothing
+ * (its update is noted as answered on this node, recent_updates.h), any
+ * other's only its claim.  Those commit without waiting for the disk, nor
+ * for the database's answer (read after the webhook answer has gone, or by
+ * the worker's next statement).  (A deferred callback answer does not
+ * count: lost in a crash, the spinner stops by itself; its row's dedupe key
+ * keeps a repeat from answering twice.)  queued: rows the turn left for the
+ * sender.
  */
 static int
 commit_turn(struct turn *t, int writes, int queued)
 {
 	struct db *db = &t->ctx->db;
 
-	if (writes != 0 || t->user.written)
+	if (writes != 0 || t->user.written) {
+		if (t->claim_late && updates_claim_late(db, t->u) != 0)
+			return -1;
 		return db_commit(db);
-	if (db_commit_unawaited(db) != 0)
+	}
+	if (t->claim_late) {
+		recent_updates_note(t->u->update_id);
+		t->noted = true;
+	}
+	if (db_commit_unawaited(db, queued > 0 || !t->claim_late) != 0)
 		return -1;
 	if (queued > 0)
 		t->ctx->after_answer = settle_and_wake;
@@ -480,7 +497,7 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char
 		goto fail;
 	if (first == 0) {
 		log_info("duplicate delivery of %s ignored", u->kind_name);
-		rc = db_commit_unawaited(&ctx->db) == 0 ? BOT_DONE : BOT_RETRY;
+		rc = db_commit_unawaited(&ctx->db, !t.claim_late) == 0 ? BOT_DONE : BOT_RETRY;
 		goto out;
 	}
 	if (dispatch(&t) != 0)
@@ -501,6 +518,8 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char
 	rc = BOT_DONE;
 	goto out;
 fail:
+	if (t.noted)
+		recent_updates_forget(u->update_id);
 	rc = turn_failed(ctx, u, answer, why, whylen);
 out:
 	reply_free(&t.out);

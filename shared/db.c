@@ -568,13 +568,13 @@ db_commit_nowait(struct db *db)
 }
 
 int
-db_commit_unawaited(struct db *db)
+db_commit_unawaited(struct db *db, bool wrote)
 {
 	if (db->conn == NULL || !db->in_tx) {
 		tx_ended(db);
 		return -1;
 	}
-	if (pipe_send(db, &st_nowait, NULL, NULL, NULL, NULL) != 0 ||
+	if ((wrote && pipe_send(db, &st_nowait, NULL, NULL, NULL, NULL) != 0) ||
 	    pipe_send(db, &st_commit, NULL, &db->unawaited_commit, NULL, NULL) != 0 ||
 	    pipe_sync(db) != 0) {
 		if (db->conn != NULL && db->n_sent > 0)

@@ -145,9 +145,10 @@ int db_commit_nowait(struct db *db);
  * and the connection's next statement (or db_settle()) reads its answer —
  * the round trip a person would wait for is not taken.  Only for a
  * transaction whose loss would lose nothing anyone relies on (see
- * bot_process); a failure is logged when it is read.
+ * bot_process); a failure is logged when it is read.  wrote: false for a
+ * transaction that wrote nothing (its commit has nothing to wait for).
  */
-int db_commit_unawaited(struct db *db);
+int db_commit_unawaited(struct db *db, bool wrote);
 /* Reads the answer of a db_commit_unawaited(): 0 when it committed (or
  * there was none), -1 when not. */
 int db_settle(struct db *db);

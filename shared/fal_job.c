@@ -28,7 +28,7 @@
 const char *const fal_finish_names[] = {
 	[FAL_FINISH_COMPLETED] = "completed", [FAL_FINISH_FAILED] = "failed",
 	[FAL_FINISH_DUPLICATE] = "duplicate", [FAL_FINISH_UNKNOWN] = "unknown_request",
-	[FAL_FINISH_DB_ERROR] = "db_error",
+	[FAL_FINISH_REPLAY] = "replay", [FAL_FINISH_DB_ERROR] = "db_error",
 };
 
 /* --- how a job ended ----------------------------------------------------------- */
@@ -41,6 +41,7 @@ fal_end_from_result(struct fal_end *e, long http_status, const cJSON *body)
 	e->ok = http_status >= 200 && http_status < 300 && cJSON_IsObject(body);
 	e->output = body;
 	e->keep = body;
+	e->from_fal = true;
 }
 
 void
@@ -51,6 +52,7 @@ fal_end_from_webhook(struct fal_end *e, const char *status, const cJSON *payload
 	fal_classify_webhook(status, payload, error, payload_error, &e->r);
 	e->ok = status != NULL && strcmp(status, "OK") == 0 && cJSON_IsObject(payload);
 	e->output = payload;
+	e->from_fal = true;
 }
 
 /* The job's messages leave with the sender, not with this request. */
@@ -104,9 +106,20 @@ fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *reques
 
 	if (db_begin(&ctx->db) != 0)
 		goto out;
+	int fresh = 1;
+	if (e->claim != NULL) { /* goes with the lock: one round trip */
+		db_defer(&ctx->db);
+		if (e->claim(&ctx->db, e->claim_arg, &fresh) != 0)
+			goto fail;
+	}
 	int found = o->lock(&ctx->db, request_id, expect, j);
 	if (found < 0)
 		goto fail;
+	if (!fresh) {
+		db_rollback(&ctx->db);
+		out = FAL_FINISH_REPLAY;
+		goto out;
+	}
 	bool unknown = found == 0 || (expect && j->id != expect);
 	if (unknown || !j->in_flight) {
 		out = unchanged(ctx, e, unknown ? FAL_FINISH_UNKNOWN : FAL_FINISH_DUPLICATE);
@@ -122,7 +135,11 @@ fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k, const char *reques
 	if (e->audit != NULL &&
 	    e->audit(&ctx->db, e->audit_arg, fal_finish_names[ended], true) != 0)
 		goto fail;
-	if (db_commit(&ctx->db) != 0)
+	/* FAL keeps its result: lost in a crash, the job is still in flight
+	 * and the status pass fetches it again — unless we never stored where
+	 * to ask (a request adopted from its result) */
+	bool again = e->from_fal && !j->adopted;
+	if ((again ? db_commit_nowait(&ctx->db) : db_commit(&ctx->db)) != 0)
 		goto out;
 	out = ended;
 	log_info("%s %" PRId64 ": %s (request %s)", o->name, j->id, fal_finish_names[out],

@@ -58,11 +58,20 @@ struct fal_end {
 	enum bill_verdict bill; /* UNPAID: why */
 	int balance, price;   /* UNPAID: the person's balance, the job's price */
 	int per_day;          /* UNPAID: the person's daily limit of the kind */
+	/* FAL's own result (a webhook, a poll), which FAL keeps: the job's end
+	 * need not wait for the disk.  An end we decide (a cancel, a timeout)
+	 * is committed durably. */
+	bool from_fal;
 	/* the caller's audit of the end, written in the transaction that ends
 	 * the job (one commit for both), or, when the call changed nothing
 	 * (changed false), in the transaction that found so */
 	int (*audit)(struct db *db, void *arg, const char *outcome, bool changed);
 	void *audit_arg;
+	/* the caller's claim of this delivery (a webhook's signature), sent
+	 * first in the transaction, with the job's lock: *fresh 0 (a replay)
+	 * ends it with nothing done (FAL_FINISH_REPLAY) */
+	int (*claim)(struct db *db, void *arg, int *fresh);
+	void *claim_arg;
 };
 
 /* The result of an HTTP fetch (status + body), or of a webhook. */
@@ -155,7 +164,7 @@ enum fal_start fal_job_start(struct app_ctx *ctx, const struct fal_kind *k, int6
 int fal_job_start_due(struct app_ctx *ctx, const struct fal_kind *k, int older_than);
 
 enum fal_finish { FAL_FINISH_COMPLETED, FAL_FINISH_FAILED, FAL_FINISH_DUPLICATE,
-	FAL_FINISH_UNKNOWN, FAL_FINISH_DB_ERROR };
+	FAL_FINISH_UNKNOWN, FAL_FINISH_REPLAY, FAL_FINISH_DB_ERROR };
 extern const char *const fal_finish_names[];
 /* The one finish path.  expect (when not 0) must own the request. */
 enum fal_finish fal_job_finish(struct app_ctx *ctx, const struct fal_kind *k,

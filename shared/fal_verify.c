@@ -52,19 +52,62 @@ static struct db_stmt st_add = DB_STMT("jwks_add",
     "INSERT INTO fal_jwks (kid, x) VALUES ($1, $2) ON CONFLICT (kid) DO UPDATE"
     " SET x = EXCLUDED.x, fetched_at = now()");
 
-/* 1 when a cached key verifies msg, 0 when none does, -1 error. */
+/* The keys this worker read from the table, for a minute. */
+#define KEYS_MAX 8
+#define KEYS_SECONDS 60
+static struct {
+	char x[KEYS_MAX][65];
+	int n;
+	time_t read_at;
+} kc;
+
+static time_t
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static int
-verify_cached(struct db *db, const char *sig, const char *msg)
+read_keys(struct db *db)
 {
 	PGresult *r = db_run(db, &st_keys, NULL);
-	int ok = 0;
 
 	if (r == NULL)
 		return -1;
-	for (int i = 0; i < PQntuples(r) && !ok; i++)
-		ok = fal_verify_with_key(db_str(r, i, 0), sig, msg) == 0;
+	kc.n = 0;
+	for (int i = 0; i < PQntuples(r) && kc.n < KEYS_MAX; i++)
+		if (strlen(db_str(r, i, 0)) < sizeof(kc.x[0]))
+			snprintf(kc.x[kc.n++], sizeof(kc.x[0]), "%s", db_str(r, i, 0));
+	kc.read_at = mono_seconds();
 	PQclear(r);
-	return ok;
+	return 0;
+}
+
+static int
+verify_with_keys(const char *sig, const char *msg)
+{
+	for (int i = 0; i < kc.n; i++)
+		if (fal_verify_with_key(kc.x[i], sig, msg) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when a cached key verifies msg, 0 when none does, -1 error.  The
+ * worker's copy first; the table when the copy is a minute old or no key
+ * of it verifies. */
+static int
+verify_cached(struct db *db, const char *sig, const char *msg)
+{
+	bool recent = kc.read_at != 0 && mono_seconds() - kc.read_at < KEYS_SECONDS;
+
+	if (recent && verify_with_keys(sig, msg))
+		return 1;
+	if (read_keys(db) != 0)
+		return -1;
+	return verify_with_keys(sig, msg);
 }
 
 /* Replaces the cache with FAL's current keys (at most once a minute). */
@@ -147,16 +190,22 @@ static struct db_stmt st_seen = DB_STMT("fal_signature_seen",
 static struct db_stmt st_seen_prune = DB_STMT("fal_signatures_prune",
     "DELETE FROM fal_signatures_seen WHERE seen_at < now() - interval '600 seconds'");
 
-/* 1 when (rid, ts) is new (and now remembered), 0 a replay, -1 error. */
-static int
-first_use(struct db *db, const char *rid, const char *ts)
+static void
+claimed(void *ud, const PGresult *r)
+{
+	*(int *)ud = atoi(PQcmdTuples((PGresult *)r)) == 1;
+}
+
+int
+fal_signature_claim(struct db *db, const char *rid, const char *ts, int *fresh)
 {
 	struct db_params p;
 
+	*fresh = 0;
 	db_params_init(&p);
 	db_p_str(&p, rid);
 	db_p_str(&p, ts);
-	return db_affected(db, &st_seen, &p);
+	return db_exec_then(db, &st_seen, &p, claimed, fresh);
 }
 
 int
@@ -192,10 +241,6 @@ fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why, s
 	if (ok != 1) {
 		snprintf(why, whylen, ok < 0 ? "key cache unavailable" : "signature does not verify");
 		return -1;
-	}
-	if ((ok = first_use(&ctx->db, rid, ts)) != 1) {
-		snprintf(why, whylen, ok < 0 ? "replay cache unavailable" : "signature replayed");
-		return ok < 0 ? -1 : 1;
 	}
 	return 0;
 }

@@ -6,7 +6,8 @@
  * from the X-Fal-Webhook-* headers; the timestamp must be within ±300 s.
  * The public keys come from the JWKS at FAL_JWKS_URL (OKP / Ed25519, x in
  * base64url), cached in the fal_jwks table for 24 h and fetched again when
- * no cached key verifies (a key FAL rotated in).  libsodium does the crypto.
+ * no cached key verifies (a key FAL rotated in); each worker keeps what it
+ * read from the table for a minute.  libsodium does the crypto.
  *
  * A signature verifies once: each verified (request id, timestamp) pair is
  * kept for twice the window, and the same pair again is a replay.  The
@@ -35,11 +36,15 @@ int fal_verify_with_key(const char *x_b64url, const char *sig_hex, const char *m
 /* X-Fal-Webhook-Timestamp: plain decimal seconds within the window of now
  * (range-checked before any arithmetic: no overflow on hostile input). */
 bool fal_timestamp_fresh(const char *ts, time_t now);
-/* 0 when the request carries a valid FAL signature not seen before, 1 when
- * it is valid but was seen (a replay, or FAL delivering twice), -1 with a
- * reason. */
+/* 0 when the request carries a valid FAL signature, -1 with a reason.
+ * Whether it was seen before is asked in the job's transaction
+ * (fal_signature_claim). */
 int fal_verify_request(struct app_ctx *ctx, const struct http_req *req, char *why,
     size_t whylen);
+/* Remembers a verified signature's (request id, timestamp) in the caller's
+ * transaction; *fresh becomes 1 when the pair is new, 0 for a replay — at
+ * once, or when the transaction's next read runs (db_defer).  0 or -1. */
+int fal_signature_claim(struct db *db, const char *rid, const char *ts, int *fresh);
 /* Drops the seen signatures older than twice the window; how many, or -1. */
 int fal_signatures_prune(struct db *db);
 

@@ -20,6 +20,7 @@ struct job {
 	int attempts;          /* claims since it was queued */
 	int64_t claim_epoch;   /* when it was claimed (keys a not-started notice) */
 	bool in_flight;        /* a locked row: still waiting for its result */
+	bool adopted;          /* its request was first learned from its result */
 	char request_id[201];  /* FAL's, once submitted */
 	char endpoint[201];
 	char status_url[512], response_url[512];

@@ -8,19 +8,15 @@
  */
 #include "metrics.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
+#include "node_file.h"
 
 #define M_SLOTS 1024
 #define M_KEY 120
@@ -55,36 +51,12 @@ struct m_file {
 
 static struct m_file *m;
 
-static struct m_file *
-map_file(const char *var_dir)
-{
-	char path[4096];
-	struct stat st;
-	void *p = MAP_FAILED;
-
-	if (var_dir == NULL || *var_dir == '\0')
-		return NULL;
-	snprintf(path, sizeof(path), "%s/run/metrics-v1.shm", var_dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return NULL;
-	if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 &&
-	    (st.st_size == (off_t)sizeof(struct m_file) ||
-	    ftruncate(fd, sizeof(struct m_file)) == 0))
-		p = mmap(NULL, sizeof(struct m_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p != MAP_FAILED && ((struct m_file *)p)->magic != M_MAGIC)
-		((struct m_file *)p)->magic = M_MAGIC; /* new: all zeros */
-	(void)flock(fd, LOCK_UN);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 void
 metrics_open(const char *var_dir)
 {
 	if (m != NULL)
 		return;
-	m = map_file(var_dir);
+	m = node_file_map(var_dir, "metrics-v1.shm", sizeof(*m), M_MAGIC);
 	if (m == NULL && var_dir != NULL && *var_dir != '\0')
 		log_warn("metrics: cannot map %s/run/metrics-v1.shm; counting for this process only",
 		    var_dir);

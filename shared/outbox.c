@@ -24,7 +24,8 @@
  * sender looks for rows every OUTBOX_POLL_MS instead. */
 static struct db_stmt st_enqueue = DB_STMT("outbox_enqueue",
     "WITH ins AS (INSERT INTO notifications (user_id, chat_id, kind, dedupe_key, avatar_id,"
-    " generation_id, payload, ordered) VALUES ($1, $2, $3, $4, nullif($5::bigint, 0),"
+    " generation_id, payload, ordered) VALUES (nullif($1::bigint, 0), $2, $3, $4,"
+    " nullif($5::bigint, 0),"
     " nullif($6::bigint, 0), $7::jsonb, $8)"
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
     " SELECT id, " DB_LOCK_FREE_SQL(OUTBOX_LOCK) " FROM ins");

@@ -28,7 +28,7 @@
 #include "app.h"
 
 struct outbox_msg {
-	int64_t user_id;
+	int64_t user_id;        /* 0 only for an unordered row (it names its chat) */
 	int64_t chat_id;
 	const char *kind;       /* "training_done", … */
 	const char *dedupe_key; /* "avatar:42:done" */

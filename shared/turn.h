@@ -31,6 +31,8 @@ struct turn {
 	struct user user;
 	struct conv conv;
 	bool loaded;            /* user and conv were read when the turn opened */
+	bool claim_late;        /* its update_id is claimed only if it changes something */
+	bool noted;             /* noted as answered (recent_updates.h) */
 	struct reply out;
 	int64_t after_trigger;  /* avatar to start training */
 	int64_t after_generate; /* generation job to submit */

@@ -9,6 +9,10 @@
 static struct db_stmt st_claim = DB_STMT("tg_updates_claim",
     "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)"
     " ON CONFLICT (update_id) DO NOTHING RETURNING 1");
+static struct db_stmt st_seen = DB_STMT("tg_updates_seen",
+    "SELECT 1 FROM tg_updates WHERE update_id = $1");
+static struct db_stmt st_claim_late = DB_STMT("tg_updates_claim_late",
+    "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)");
 static struct db_stmt st_prune = DB_STMT("updates_prune",
     "WITH a AS (DELETE FROM tg_updates WHERE received_at < now() - interval '7 days'"
     "  RETURNING 1), b AS (DELETE FROM failed_updates"
@@ -37,6 +41,35 @@ updates_claim_take(struct db_call *c)
 	PQclear(c->r);
 	c->r = NULL;
 	return first;
+}
+
+void
+updates_seen_call(const struct tg_update *u, struct db_call *c)
+{
+	c->st = &st_seen;
+	db_params_init(&c->p);
+	db_p_i64(&c->p, u->update_id);
+	c->r = NULL;
+}
+
+int
+updates_seen_take(struct db_call *c)
+{
+	int first = PQntuples(c->r) == 0;
+
+	PQclear(c->r);
+	c->r = NULL;
+	return first;
+}
+
+int
+updates_claim_late(struct db *db, const struct tg_update *u)
+{
+	struct db_call c;
+
+	updates_claim_call(u, &c);
+	c.st = &st_claim_late;
+	return db_exec(db, c.st, &c.p);
 }
 
 int

@@ -1,6 +1,8 @@
 /*
  * updates — owns the two tables about Telegram's updates as deliveries:
- * tg_updates (one row per update_id: a repeated delivery is a no-op) and
+ * tg_updates (one row per update_id whose turn changed something: a
+ * repeated delivery of it is a no-op; a turn that only answers leaves no
+ * row, recent_updates.h) and
  * failed_updates (an update the bot could not handle for a permanent
  * reason, with its body cut at 64 KB; its update_id is claimed in the same
  * statement, so Telegram, answered 200, never re-sends it nor backs off the
@@ -21,6 +23,13 @@
 struct tg_update;
 void updates_claim_call(const struct tg_update *u, struct db_call *c);
 int updates_claim_take(struct db_call *c);
+/* A person's update, under their lock (conversation.h): the read, for the
+ * batch, of whether a turn that changed something claimed it (then
+ * updates_seen_take() says 0; 1 when not), and the claim itself, written
+ * by the turn that changes something, in its transaction. */
+void updates_seen_call(const struct tg_update *u, struct db_call *c);
+int updates_seen_take(struct db_call *c);
+int updates_claim_late(struct db *db, const struct tg_update *u);
 
 /* An update (update_id >= 0) that failed for good, with its body (valid
  * UTF-8); telegram_id 0 when unknown.  0 or -1 (a database failure: answer

@@ -161,6 +161,8 @@ def json_logs_survive_copytruncate(s):
 def a_cgi_finds_its_route_in_path_info(s):
     u = fixture("start")
     u["update_id"] = 791000020
+    # a new person: the turn writes (their row and the claim), as CGI too
+    u["message"]["from"]["id"] = u["message"]["chat"]["id"] = 551000902
     body = json.dumps(u)
     r = s.cli("tg-update", env={"REQUEST_METHOD": "POST", "GATEWAY_INTERFACE": "CGI/1.1",
                                 "REQUEST_URI": "/cgi-bin/tg-update/telegram/webhook",

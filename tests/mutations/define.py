@@ -91,9 +91,9 @@ mut("refusals-unlimited", "refused FAL webhooks are stored and logged however ma
     """	if (n > ctx->cfg.refused_per_minute) {""",
     """	if (n < 0 && n > ctx->cfg.refused_per_minute) {""")
 mut("signature-replay-accepted", "a verified signature is taken again and again",
-    "unauthentic_webhooks_are_401_and_change_nothing", "shared/fal_verify.c",
-    """	if ((ok = first_use(&ctx->db, rid, ts)) != 1) {""",
-    """	if ((ok = first_use(&ctx->db, rid, ts)) < 0) {""")
+    "unauthentic_webhooks_are_401_and_change_nothing", "shared/fal_job.c",
+    """	if (!fresh) {""",
+    """	if (false) {""")
 mut("submit-url-and-key-logged", "the FAL submit URL (webhook token) and Authorization header are logged",
     "portrait_training_via_webhook,zz_no_secret_or_webhook_token_in_any_log", "shared/fal_queue.c",
     """		http_out_init(&r, "POST", url.p);
@@ -136,10 +136,14 @@ mut("training-claim-unconditional", "start-training claims an avatar whatever it
     " AND a.deleted_at IS NULL AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= now())\"""",
     """ AND a.status IN ('queued', 'submitting', 'training')\"
     " AND a.deleted_at IS NULL\"""")
-mut("update-dedupe-removed", "a repeated delivery of one update_id is handled again",
+mut("update-dedupe-removed", "a repeated delivery of a turn that changed something is handled again",
     "duplicate_update_gives_one_user_and_one_reply", "shared/updates.c",
-    """	int first = PQntuples(c->r) == 1;""",
+    """	int first = PQntuples(c->r) == 0;""",
     """	int first = 1;""")
+mut("answered-updates-unnoted", "a repeated /help (a turn that writes nothing) is answered twice",
+    "a_repeated_help_is_answered_once_and_writes_nothing", "shared/recent_updates.c",
+    """	return s != NULL && __atomic_load_n(s, __ATOMIC_ACQUIRE) == update_id;""",
+    """	return s != NULL && false;""")
 mut("photo-dedupe-removed", "the same photo (file_unique_id) is stored twice",
     "each_photo_rejection_has_its_reason", "shared/photos.c",
     """  SELECT $1, $2, $3, $4, $5, nullif($6::int, 0), nullif($7::int, 0),\"""",

@@ -278,7 +278,7 @@ a_commit_not_waited_for_is_read_by_the_next_statement(void **state)
 	need_db();
 	assert_int_equal(db_begin(&db), 0);
 	assert_int_equal(put(13, 1), 0);
-	assert_int_equal(db_commit_unawaited(&db), 0);
+	assert_int_equal(db_commit_unawaited(&db, true), 0);
 	assert_false(db.in_tx);
 	/* committed by the server without anyone reading the answer */
 	for (int i = 0; i < 200 && count_other() != 1; i++)
@@ -289,7 +289,7 @@ a_commit_not_waited_for_is_read_by_the_next_statement(void **state)
 	assert_int_equal(db_begin(&db), 0);
 	db_defer(&db);
 	assert_int_equal(put(14, 1), 0);
-	assert_int_equal(db_commit_unawaited(&db), 0);
+	assert_int_equal(db_commit_unawaited(&db, true), 0);
 	assert_int_equal(db_settle(&db), 0);
 	assert_int_equal(db_settle(&db), 0); /* nothing left to read */
 	assert_int_equal(count(), 2);
@@ -304,14 +304,14 @@ a_failed_commit_not_waited_for_is_told_and_leaves_the_connection_clean(void **st
 	db_defer(&db);
 	assert_int_equal(put(15, 1), 0);
 	assert_int_equal(put(16, -1), 0);
-	assert_int_equal(db_commit_unawaited(&db), 0); /* only sent */
+	assert_int_equal(db_commit_unawaited(&db, true), 0); /* only sent */
 	assert_int_equal(db_settle(&db), -1);
 	assert_string_equal(db.failed, "23514");
 	db_clear_failure(&db);
 	assert_int_equal(count(), 0);
 	assert_int_equal(db_begin(&db), 0);
 	assert_int_equal(put(17, 1), 0);
-	assert_int_equal(db_commit_unawaited(&db), 0);
+	assert_int_equal(db_commit_unawaited(&db, true), 0);
 	db_rollback(&db); /* outside a transaction: reads the answer, rolls nothing back */
 	assert_int_equal(count(), 1);
 }
