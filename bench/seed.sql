@@ -61,4 +61,6 @@ SELECT setval('avatars_id_seq', 210000);
 UPDATE conversations SET state = 'create_photos', avatar_id = 200000 + (user_id - 90000)
 WHERE user_id > 90000;
 COMMIT;
-ANALYZE;
+-- vacuumed here, not by autovacuum halfway through the first figures (its pass
+-- over a million fresh rows took half of the machine for tens of seconds)
+VACUUM (ANALYZE);

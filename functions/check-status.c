@@ -21,6 +21,7 @@
 
 #define SENDER_IDLE 30 /* seconds a sender waits for more before it exits */
 #define CHECKER_IDLE 10 /* the same for the photo checker */
+#define CRON_PHOTO_SECONDS 20 /* cron's pass checks photos this long at most */
 
 static const char usage[] =
     "usage: check-status --all | --startup | --send | --check-photos | --avatar ID |\n"
@@ -29,7 +30,7 @@ static const char usage[] =
     "Serves GET /api/avatars/{id}/status and POST /api/check-status\n"
     "(Authorization: Bearer $ADMIN_TOKEN) as FastCGI or CGI.\n"
     "  --all           check every training in flight, send due notifications and\n"
-    "                  check the photos waiting for it\n"
+    "                  check the photos waiting (for 20 s at most)\n"
     "                  (cron, every minute)\n"
     "  --startup       the startup checker: recover crashed claims, time out stuck\n"
     "                  trainings, remove old zips and dedupe rows (cron, @reboot and\n"
@@ -113,12 +114,13 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 	snprintf(ctx->req_id, sizeof(ctx->req_id), "cli");
 	if (argc == 1 && strcmp(argv[0], "--all") == 0) {
 		rc = check_all(ctx, &out) == 0 ? 0 : 1;
-		int checked = photo_checks_run(ctx, 0); /* a checker that never started */
+		/* a checker that never started; at most CRON_PHOTO_SECONDS */
+		int checked = photo_checks_run(ctx, 0, CRON_PHOTO_SECONDS);
 		cJSON_AddNumberToObject(out, "photos_checked", checked < 0 ? 0 : checked);
 		rc = checked < 0 ? 1 : rc;
 	} else if (argc == 1 && strcmp(argv[0], "--check-photos") == 0) {
 		out = cJSON_CreateObject();
-		int checked = photo_checks_run(ctx, CHECKER_IDLE);
+		int checked = photo_checks_run(ctx, CHECKER_IDLE, 0);
 		cJSON_AddNumberToObject(out, "checked", checked < 0 ? 0 : checked);
 		rc = checked < 0 ? 1 : 0;
 	} else if (argc == 1 && strcmp(argv[0], "--send") == 0) {

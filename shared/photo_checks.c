@@ -265,7 +265,7 @@ answer_yes(struct db *db, struct db_stmt *st)
 /* Claims until nothing came for idle_seconds; the last batch's size (-1:
  * a database error). */
 static int
-check_while_photos_come(struct app_ctx *ctx, int idle_seconds, int *checked)
+check_while_photos_come(struct app_ctx *ctx, int idle_seconds, time_t until, int *checked)
 {
 	struct timespec poll = {0, CHECK_POLL_MS * 1000000L};
 	unsigned gen = ctx->db.gen;
@@ -275,7 +275,7 @@ check_while_photos_come(struct app_ctx *ctx, int idle_seconds, int *checked)
 		int n = one_batch(ctx, checked);
 		if (n < 0 || ctx->db.gen != gen) /* a new connection holds no lock */
 			return n < 0 ? -1 : 0;
-		if (stopping)
+		if (stopping || (until != 0 && time(NULL) >= until))
 			return 0;
 		if (n > 0) {
 			last = time(NULL);
@@ -294,23 +294,24 @@ waiting(struct db *db)
 }
 
 int
-photo_checks_run(struct app_ctx *ctx, int idle_seconds)
+photo_checks_run(struct app_ctx *ctx, int idle_seconds, int max_seconds)
 {
 	struct timespec settle = {0, CHECK_POLL_MS * 1000000L};
 	struct sigaction sa;
 	int checked = 0, rc = 0;
+	time_t until = max_seconds > 0 ? time(NULL) + max_seconds : 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	photo_quality_count_faces(faces_open(ctx->cfg.face_model) ? faces_count : NULL);
 	while (rc == 0 && !stopping && answer_yes(&ctx->db, &st_lock)) {
-		rc = check_while_photos_come(ctx, idle_seconds, &checked);
+		rc = check_while_photos_come(ctx, idle_seconds, until, &checked);
 		(void)answer_yes(&ctx->db, &st_unlock);
 		/* A photo stored by a turn that saw this checker still running is
 		 * not left for cron: one more look once the lock is given up. */
 		nanosleep(&settle, NULL);
-		if (rc != 0 || !waiting(&ctx->db))
+		if (rc != 0 || (until != 0 && time(NULL) >= until) || !waiting(&ctx->db))
 			break;
 	}
 	if (checked > 0)

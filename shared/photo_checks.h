@@ -24,8 +24,10 @@
 #include "app.h"
 
 /* Checks photos as they come until none came for idle_seconds (0: one pass
- * over what waits now); how many were checked, 0 at once when another
- * checker runs, -1 on a database error. */
-int photo_checks_run(struct app_ctx *ctx, int idle_seconds);
+ * over what waits now), for at most max_seconds when not 0 (cron's pass:
+ * the rest waits for the next pass, so a burst of photos never holds up
+ * its FAL polling); how many were checked, 0 at once when another checker
+ * runs, -1 on a database error. */
+int photo_checks_run(struct app_ctx *ctx, int idle_seconds, int max_seconds);
 
 #endif

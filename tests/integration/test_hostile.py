@@ -82,9 +82,11 @@ def queued_avatar(s, photos=10):
                 " (%s, 'Hostile %d', 'female', 'portrait') RETURNING id" % (uid, _uid[0]))
     fids = ["AgHostile_%s_%d" % (aid, i) for i in range(photos)]
     for i, fid in enumerate(fids):
+        # checked, as Start leaves them (a running photo checker would
+        # otherwise take them while the avatar is still a draft)
         s.sql("INSERT INTO avatar_photos (avatar_id, file_id, file_unique_id, source, width,"
-              " height, mime_type) VALUES (%s, '%s', 'UH_%s_%d', 'document', 1280, 960,"
-              " 'image/jpeg')" % (aid, fid, aid, i))
+              " height, mime_type, verdict) VALUES (%s, '%s', 'UH_%s_%d', 'document', 1280,"
+              " 960, 'image/jpeg', 'ok')" % (aid, fid, aid, i))
     s.sql("UPDATE avatars SET status = 'queued', queued_at = now() - interval '5 minutes',"
           " next_attempt_at = now() WHERE id = %s" % aid)
     return aid, fids
