@@ -17,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -199,20 +198,8 @@ class Bench:
         photo) would go on through the thousands the run uploaded, taking a
         core from the next run; it is stopped, and the next photo starts a
         new one."""
-        if kind != "photo":
-            return
-        end = time.time() + 60
-        while time.time() < end:  # the run's last turns may start another
-            pids = self.s.detached_pids((b"check-status",), b"--check-photos")
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except OSError:
-                    pass
-            time.sleep(0.5)
-        self.notes.append("the photo checker did not stop in 60 s")
+        if kind == "photo":
+            self.s.stop_photo_checker(timeout=60)
 
     def fal_lines(self, n, tag):
         """n trainings in flight, and the completion FAL would post for each."""

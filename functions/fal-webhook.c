@@ -148,11 +148,10 @@ static void
 take(struct app_ctx *ctx, const struct http_req *req, const struct fal_kind *k, long long id,
     struct http_resp *resp)
 {
-	struct signed_pair sp = {signed_request_id(req),
-		http_req_header(req, "X-Fal-Webhook-Timestamp")};
 	struct fal_webhook w;
 	char why[160];
 	const char *signed_rid = signed_request_id(req);
+	struct signed_pair sp = {signed_rid, http_req_header(req, "X-Fal-Webhook-Timestamp")};
 
 	if (fal_webhook_parse(&w, req->body, req->body_len, why, sizeof(why)) != 0) {
 		log_warn("malformed FAL webhook for %s %lld: %s", k->ops->name, id, why);

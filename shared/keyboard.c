@@ -136,7 +136,6 @@ kb_album(enum lang l, const int64_t *image_ids, int n)
 	return kb;
 }
 
-/* One button, then My avatars. */
 cJSON *
 kb_my_avatars(enum lang l)
 {
@@ -146,6 +145,7 @@ kb_my_avatars(enum lang l)
 	return kb;
 }
 
+/* One button, then My avatars. */
 static cJSON *
 kb_then_avatars(enum lang l, enum text_id t, enum cb_action a, int64_t avatar_id)
 {

@@ -208,16 +208,20 @@ class Stack:
         self.stop_photo_checker()
         self.start_lighttpd(**extra)
 
-    def stop_photo_checker(self):
+    def stop_photo_checker(self, timeout=10):
         """A running photo checker keeps the settings it started with: asked
-        to stop (it finishes the photo in hand), the next one gets the new."""
-        for pid in self.detached_pids((b"check-status",), b"--check-photos"):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
-        wait_for(lambda: not self.detached_pids((b"check-status",), b"--check-photos"), 10,
-                 what="the photo checker to stop")
+        to stop (it finishes the photo in hand), the next one gets the new.
+        Asked again while any runs: the last turns of a burst may start
+        another."""
+        def stopped():
+            pids = self.detached_pids((b"check-status",), b"--check-photos")
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+            return not pids
+        wait_for(stopped, timeout, what="the photo checker to stop")
 
     def detached_pids(self, progs, arg=None):
         """The detached programs (the outbox's sender, a started training,
