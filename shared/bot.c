@@ -23,6 +23,7 @@
 #include "training.h"
 #include "trigger.h"
 #include "turn.h"
+#include "turn_open.h"
 #include "updates.h"
 
 static struct db_stmt st_group_notice = DB_STMT("group_notice_claim",
@@ -311,51 +312,51 @@ needs_user(const struct tg_update *u)
 
 /*
  * Opens the update's transaction, in one round trip to the database: BEGIN
- * and, for a person's update, their lock, whether a turn that changed
- * something claimed this update_id already, their row and their
- * conversation (the claim itself waits for the turn to change something:
- * commit_turn); for any other update, the claim.  1 when this delivery is
- * the first of its update_id, 0 a repeat (the transaction is open either
- * way), -1 error (no transaction).
+ * and, for a person's update, their lock and then one read of their row,
+ * their conversation and whether a turn that changed something claimed
+ * this update_id already (turn_open.h; the claim itself waits for the turn
+ * to change something: commit_turn); for any other update, the claim.  A
+ * new person, or one whose profile changed, is written here.  1 when this
+ * delivery is the first of its update_id, 0 a repeat (the transaction is
+ * open either way), -1 error (no transaction).
  */
 static int
 open_turn(struct turn *t)
 {
 	const struct tg_update *u = t->u;
-	struct db_call c[4], *claim = &c[0];
-	int n = 1;
+	struct db_call c[2];
 
-	if (needs_user(u)) {
-		/* the user's lock, the claim's check, the user, their conversation */
-		claim = &c[1];
-		conv_lock_calls(u->from.id, &c[0], &c[3]);
-		updates_seen_call(u, claim);
-		users_upsert_call(&u->from, &c[2]);
-		n = 4;
-		t->claim_late = true;
-	} else {
-		updates_claim_call(u, claim);
-	}
-	if (db_begin_batch(&t->ctx->db, c, n) != 0)
-		return -1;
-	int first = t->claim_late ? updates_seen_take(claim) && !recent_updates_seen(u->update_id) :
-	    updates_claim_take(claim);
-	if (n == 4) {
-		int rc = users_upsert_take(&c[2], u->from.id, &t->user);
-		if (rc == 1)
-			rc = users_upsert(&t->ctx->db, &u->from, &t->user);
-		if (rc == 0 && t->user.created)
-			rc = flow_credits_welcome(t);
-		if (rc == 0 && first)
-			rc = conv_lock_take(&t->ctx->db, &c[0], &c[3], t->user.id, &t->conv);
-		PQclear(c[0].r);
-		PQclear(c[3].r);
-		if (rc != 0) {
-			db_rollback(&t->ctx->db);
+	if (!needs_user(u)) {
+		updates_claim_call(u, &c[0]);
+		if (db_begin_batch(&t->ctx->db, c, 1) != 0)
 			return -1;
-		}
-		t->loaded = true;
+		return updates_claim_take(&c[0]);
 	}
+	struct turn_open o;
+
+	conv_lock_call(u->from.id, &c[0]);
+	turn_open_call(u, &c[1]);
+	if (db_begin_batch(&t->ctx->db, c, 2) != 0)
+		return -1;
+	PQclear(c[0].r);
+	int rc = turn_open_take(&c[1], u->from.id, &o);
+	int first = !o.seen && !recent_updates_seen(u->update_id);
+
+	t->claim_late = true;
+	t->user = o.user;
+	if (rc == 0 && !(o.registered && o.profile_same))
+		rc = users_upsert(&t->ctx->db, &u->from, &t->user);
+	if (rc == 0 && t->user.created)
+		rc = flow_credits_welcome(t);
+	t->conv = o.conv;
+	t->conv.user_id = t->user.id;
+	if (rc == 0 && first)
+		rc = conv_ensure(&t->ctx->db, &t->conv, o.conv_found ? 1 : 0);
+	if (rc != 0) {
+		db_rollback(&t->ctx->db);
+		return -1;
+	}
+	t->loaded = true;
 	return first;
 }
 

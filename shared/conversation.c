@@ -19,9 +19,6 @@ static struct db_stmt st_lock_user = DB_STMT("conv_lock_user",
     "SELECT pg_advisory_xact_lock(" CONV_LOCK ", hashint8($1))");
 static struct db_stmt st_read = DB_STMT("conv_read",
     "SELECT state, coalesce(avatar_id, 0) FROM conversations WHERE user_id = $1");
-static struct db_stmt st_read_tg = DB_STMT("conv_read_tg",
-    "SELECT c.state, coalesce(c.avatar_id, 0) FROM conversations c"
-    " JOIN users u ON u.id = c.user_id WHERE u.telegram_id = $1");
 static struct db_stmt st_insert = DB_STMT("conv_insert",
     "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING");
 static struct db_stmt st_set = DB_STMT("conv_set",
@@ -72,6 +69,15 @@ conv_in_create(const struct conv *c)
 	return c->state >= CONV_CREATE_NAME && c->state <= CONV_CREATE_SUMMARY;
 }
 
+enum conv_state
+conv_state_parse(const char *name)
+{
+	for (int i = 0; i < CONV__COUNT; i++)
+		if (name != NULL && strcmp(name, conv_names[i]) == 0)
+			return (enum conv_state)i;
+	return CONV_IDLE;
+}
+
 /* Reads a conversation row (under the user's lock): 1, 0 when there was
  * none, -1. */
 static int
@@ -81,11 +87,7 @@ conv_read(PGresult *r, struct conv *c)
 		return -1;
 	int found = PQntuples(r) == 1;
 	if (found) {
-		const char *s = db_str(r, 0, 0);
-		c->state = CONV_IDLE;
-		for (int i = 0; i < CONV__COUNT; i++)
-			if (strcmp(s, conv_names[i]) == 0)
-				c->state = (enum conv_state)i;
+		c->state = conv_state_parse(db_str(r, 0, 0));
 		c->avatar_id = db_i64(r, 0, 1);
 	}
 	PQclear(r);
@@ -115,9 +117,8 @@ conv_create(struct db *db, struct conv *c)
 	return conv_read_row(db, c) == 1 ? 0 : -1;
 }
 
-/* What conv_load() returns for a lock that found (1) or missed (0) the row. */
-static int
-conv_found_or_create(struct db *db, struct conv *c, int found)
+int
+conv_ensure(struct db *db, struct conv *c, int found)
 {
 	if (found != 0)
 		return found < 0 ? -1 : 0;
@@ -125,33 +126,12 @@ conv_found_or_create(struct db *db, struct conv *c, int found)
 }
 
 void
-conv_lock_calls(int64_t telegram_id, struct db_call *lock, struct db_call *read)
+conv_lock_call(int64_t telegram_id, struct db_call *lock)
 {
 	lock->st = &st_lock_user;
-	read->st = &st_read_tg;
 	db_params_init(&lock->p);
 	db_p_i64(&lock->p, telegram_id);
-	db_params_init(&read->p);
-	db_p_i64(&read->p, telegram_id);
-	lock->r = read->r = NULL;
-}
-
-int
-conv_lock_take(struct db *db, struct db_call *lock, struct db_call *read, int64_t user_id,
-    struct conv *conv)
-{
-	PGresult *r = read->r;
-	int locked = lock->r != NULL;
-
-	PQclear(lock->r);
-	lock->r = read->r = NULL;
-	memset(conv, 0, sizeof(*conv));
-	conv->user_id = user_id;
-	if (!locked) {
-		PQclear(r);
-		return -1;
-	}
-	return conv_found_or_create(db, conv, conv_read(r, conv));
+	lock->r = NULL;
 }
 
 int
@@ -165,7 +145,7 @@ conv_load(struct db *db, int64_t user_id, int64_t telegram_id, struct conv *c)
 	db_p_i64(&p, telegram_id);
 	if (db_exec(db, &st_lock_user, &p) != 0)
 		return -1;
-	return conv_found_or_create(db, c, conv_read_row(db, c));
+	return conv_ensure(db, c, conv_read_row(db, c));
 }
 
 int

@@ -39,12 +39,14 @@ struct conv {
  */
 /* Locks, then loads (creating when missing) the user's conversation; 0 / -1. */
 int conv_load(struct db *db, int64_t user_id, int64_t telegram_id, struct conv *c);
-/* conv_load as two calls of a db_begin_batch(): the lock (the batch's
- * first, so a turn touches nothing of the user before it holds it) and the
- * read by Telegram id (after the user's upsert); then their results; 0 / -1. */
-void conv_lock_calls(int64_t telegram_id, struct db_call *lock, struct db_call *read);
-int conv_lock_take(struct db *db, struct db_call *lock, struct db_call *read, int64_t user_id,
-    struct conv *conv);
+/* The lock alone, as the first call of a db_begin_batch() (a turn touches
+ * nothing of the user before it holds it; turn_open.h reads after it). */
+void conv_lock_call(int64_t telegram_id, struct db_call *lock);
+/* For a conversation read under the lock: 0 when found is 1, else (0: no
+ * row yet) creates it idle; -1 on failure or when found is -1. */
+int conv_ensure(struct db *db, struct conv *c, int found);
+/* The state named (idle for an unknown name). */
+enum conv_state conv_state_parse(const char *name);
 /* Moves to state with avatar_id (0: none); 0 / -1. */
 int conv_set(struct db *db, struct conv *c, enum conv_state state, int64_t avatar_id);
 const char *conv_state_name(enum conv_state s);

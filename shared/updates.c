@@ -9,8 +9,6 @@
 static struct db_stmt st_claim = DB_STMT("tg_updates_claim",
     "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)"
     " ON CONFLICT (update_id) DO NOTHING RETURNING 1");
-static struct db_stmt st_seen = DB_STMT("tg_updates_seen",
-    "SELECT 1 FROM tg_updates WHERE update_id = $1");
 static struct db_stmt st_claim_late = DB_STMT("tg_updates_claim_late",
     "INSERT INTO tg_updates (update_id, kind, telegram_id) VALUES ($1, $2, $3)");
 static struct db_stmt st_prune = DB_STMT("updates_prune",
@@ -37,25 +35,6 @@ int
 updates_claim_take(struct db_call *c)
 {
 	int first = PQntuples(c->r) == 1;
-
-	PQclear(c->r);
-	c->r = NULL;
-	return first;
-}
-
-void
-updates_seen_call(const struct tg_update *u, struct db_call *c)
-{
-	c->st = &st_seen;
-	db_params_init(&c->p);
-	db_p_i64(&c->p, u->update_id);
-	c->r = NULL;
-}
-
-int
-updates_seen_take(struct db_call *c)
-{
-	int first = PQntuples(c->r) == 0;
 
 	PQclear(c->r);
 	c->r = NULL;

@@ -23,12 +23,9 @@
 struct tg_update;
 void updates_claim_call(const struct tg_update *u, struct db_call *c);
 int updates_claim_take(struct db_call *c);
-/* A person's update, under their lock (conversation.h): the read, for the
- * batch, of whether a turn that changed something claimed it (then
- * updates_seen_take() says 0; 1 when not), and the claim itself, written
- * by the turn that changes something, in its transaction. */
-void updates_seen_call(const struct tg_update *u, struct db_call *c);
-int updates_seen_take(struct db_call *c);
+/* A person's update: the claim written by a turn that changes something,
+ * in its transaction (whether one did is read when the turn opens:
+ * turn_open.h). */
 int updates_claim_late(struct db *db, const struct tg_update *u);
 
 /* An update (update_id >= 0) that failed for good, with its body (valid

@@ -39,7 +39,7 @@ static struct db_stmt st_blocked = DB_STMT("users_blocked",
     "UPDATE users SET is_blocked = true, blocked_at = coalesce(blocked_at, now()),"
     " updated_at = now() WHERE telegram_id = $1");
 
-void
+static void
 users_upsert_call(const struct tg_user *from, struct db_call *c)
 {
 	c->st = &st_upsert;
@@ -53,7 +53,7 @@ users_upsert_call(const struct tg_user *from, struct db_call *c)
 	c->r = NULL;
 }
 
-int
+static int
 users_upsert_take(struct db_call *c, int64_t telegram_id, struct user *out)
 {
 	PGresult *r = c->r;

@@ -25,10 +25,6 @@ struct user {
 /* Registers the sender once, refreshes the profile, clears "blocked"
  * (a user who writes can be written to).  0 or -1. */
 int users_upsert(struct db *db, const struct tg_user *from, struct user *out);
-/* The same as one call of a db_begin_batch(), and reading its result:
- * 0, 1 when users_upsert() must run it again (a concurrent registration), -1. */
-void users_upsert_call(const struct tg_user *from, struct db_call *c);
-int users_upsert_take(struct db_call *c, int64_t telegram_id, struct user *out);
 /* Reads a user by Telegram id: 1 found, 0 not found, -1 error. */
 int users_get(struct db *db, int64_t telegram_id, struct user *out);
 int users_set_lang(struct db *db, int64_t user_id, enum lang l);

@@ -67,8 +67,9 @@ function bodies.help(upd)
 end
 
 function bodies.start(upd)
-  -- a new user per update: ids above every known one
-  local uid = 3000000000 + upd % 4000000000
+  -- a new user per update: ids above every known one, distinct across
+  -- runs (each run's update ids start 10^10 above the last's, at 5*10^9)
+  local uid = upd - 2000000000
   return message(upd, uid, '"text":"/start","entities":[{"offset":0,"length":6,"type":"bot_command"}]')
 end
 

@@ -137,9 +137,9 @@ mut("training-claim-unconditional", "start-training claims an avatar whatever it
     """ AND a.status IN ('queued', 'submitting', 'training')\"
     " AND a.deleted_at IS NULL\"""")
 mut("update-dedupe-removed", "a repeated delivery of a turn that changed something is handled again",
-    "duplicate_update_gives_one_user_and_one_reply", "shared/updates.c",
-    """	int first = PQntuples(c->r) == 0;""",
-    """	int first = 1;""")
+    "duplicate_update_gives_one_user_and_one_reply", "shared/turn_open.c",
+    """	out->seen = db_bool(r, 0, 6);""",
+    """	out->seen = false;""")
 mut("answered-updates-unnoted", "a repeated /help (a turn that writes nothing) is answered twice",
     "a_repeated_help_is_answered_once_and_writes_nothing", "shared/recent_updates.c",
     """	return s != NULL && __atomic_load_n(s, __ATOMIC_ACQUIRE) == update_id;""",
