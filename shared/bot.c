@@ -340,7 +340,8 @@ open_turn(struct turn *t)
 		return -1;
 	PQclear(c[0].r);
 	int rc = turn_open_take(&c[1], u->from.id, &o);
-	int first = !o.seen && !recent_updates_seen(u->update_id);
+	/* noted: claimed on this node by the same turn run without the lock */
+	int first = !o.seen && (t->noted || !recent_updates_seen(u->update_id));
 
 	t->claim_late = true;
 	t->user = o.user;
@@ -358,6 +359,83 @@ open_turn(struct turn *t)
 	}
 	t->loaded = true;
 	return first;
+}
+
+/* A command in a private chat (not a payment): a turn that mostly only
+ * answers — /help, /start of someone known, the menu. */
+static bool
+may_run_unlocked(const struct tg_update *u)
+{
+	return u->kind == TG_KIND_MESSAGE && needs_user(u) && u->command[0] != '\0' &&
+	    !u->command_for_other_bot && !u->has_payment;
+}
+
+static bool
+wants_more(const struct turn *t)
+{
+	return t->after_trigger != 0 || t->after_generate != 0 || t->after_full != 0 ||
+	    t->after_check_photos;
+}
+
+/* Back to where bot_process() began, keeping the node's note of the
+ * update (the turn under the lock owns it now). */
+static void
+turn_reset(struct turn *t)
+{
+	struct turn fresh = {.ctx = t->ctx, .u = t->u, .noted = t->noted};
+
+	reply_free(&t->out);
+	*t = fresh;
+	reply_init(&t->out);
+}
+
+/*
+ * A turn that only answers, run without a transaction and without the
+ * person's lock: one read (turn_open.h) and the handler's own reads, each
+ * in a read-only transaction of its own, and no COMMIT — where the same
+ * turn under the lock is BEGIN, the lock, the read and a COMMIT.  Its
+ * answer is the one it would give just before or just after whatever
+ * other turn of the person runs at that moment.  The first write (a
+ * SELECT … FOR UPDATE, a transaction) is refused by PostgreSQL
+ * (db_read_only): the turn is thrown away — its replies were only
+ * collected — and runs again under the lock, as does a turn of someone
+ * new, whose profile changed, or that fails.  The update is noted as
+ * answered on this node as it opens (recent_updates_claim): of two
+ * deliveries at the same instant one runs.  1 answered (the replies in
+ * t->out), 0 a repeat, -2 to run under the lock (t reset).
+ */
+static int
+run_unlocked(struct turn *t)
+{
+	struct db *db = &t->ctx->db;
+	struct db_call c;
+	struct turn_open o;
+	int rc = -2;
+
+	turn_open_call(t->u, &c);
+	db_read_only(db, true);
+	c.r = db_run(db, c.st, &c.p);
+	if (turn_open_take(&c, t->u->from.id, &o) != 0 || !o.registered || !o.profile_same ||
+	    !o.conv_found)
+		goto out;
+	if (o.seen || !recent_updates_claim(t->u->update_id)) {
+		rc = 0;
+		goto out;
+	}
+	t->noted = true;
+	t->claim_late = true;
+	t->loaded = true;
+	t->user = o.user;
+	t->conv = o.conv;
+	if (dispatch(t) == 0 && !db_refused(db) && db->writes == 0 && !wants_more(t))
+		rc = 1;
+out:
+	db_read_only(db, false);
+	if (rc == -2) {
+		db_clear_failure(db);
+		turn_reset(t);
+	}
+	return rc;
 }
 
 /* A callback query's answer, for the outbox (in the turn's transaction).
@@ -493,12 +571,22 @@ bot_process(struct app_ctx *ctx, const struct tg_update *u, cJSON **answer, char
 	reply_init(&t.out);
 	log_set_ctx("req=%s upd=%lld user=%lld", ctx->req_id, (long long)u->update_id,
 	    (long long)u->from.id);
-	int first = open_turn(&t);
+	int first = may_run_unlocked(u) ? run_unlocked(&t) : -2;
+	if (first == 1) {
+		log_info("%s answered (conversation %s)", u->kind_name,
+		    conv_state_name(t.conv.state));
+		*answer = reply_flush(&t.out, ctx->tg);
+		rc = BOT_DONE;
+		goto out;
+	}
+	if (first == -2)
+		first = open_turn(&t);
 	if (first < 0)
 		goto fail;
 	if (first == 0) {
 		log_info("duplicate delivery of %s ignored", u->kind_name);
-		rc = db_commit_unawaited(&ctx->db, !t.claim_late) == 0 ? BOT_DONE : BOT_RETRY;
+		rc = !ctx->db.in_tx || db_commit_unawaited(&ctx->db, !t.claim_late) == 0 ?
+		    BOT_DONE : BOT_RETRY;
 		goto out;
 	}
 	if (dispatch(&t) != 0)

@@ -116,6 +116,7 @@ db_connect(struct db *db)
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	db->gen++;
+	db->ro_session = false; /* a new session: PostgreSQL's default */
 	return 0;
 }
 
@@ -134,13 +135,22 @@ db_note_failure(struct db *db, const PGresult *r, const char *what)
 	snprintf(db->failed_msg, sizeof(db->failed_msg), "%.199s", msg);
 	if (strcmp(db->sqlstate, "23505") == 0)
 		log_debug("db: %s: unique violation", what);
+	else if (db->read_only && strcmp(db->sqlstate, "25006") == 0)
+		log_debug("db: %s: a write outside the lock, refused", what);
 	else
 		log_error("db: %s failed (%s): %s", what, db->sqlstate, msg);
 }
 
-static struct db_stmt st_begin = DB_STMT("db_begin", "BEGIN");
+/* READ WRITE whatever the session's default (db_read_only()). */
+static struct db_stmt st_begin = DB_STMT("db_begin", "BEGIN READ WRITE");
 static struct db_stmt st_commit = DB_STMT("db_commit", "COMMIT");
 static struct db_stmt st_rollback = DB_STMT("db_rollback", "ROLLBACK");
+/* The session's default for the transactions of statements sent outside
+ * one (db_read_only()): is_local false, so it outlives the statement. */
+static struct db_stmt st_ro_on = DB_STMT("db_ro_on",
+    "SELECT set_config('default_transaction_read_only', 'on', false)");
+static struct db_stmt st_ro_off = DB_STMT("db_ro_off",
+    "SELECT set_config('default_transaction_read_only', 'off', false)");
 
 /* Prepares st on this connection if it is not yet; 0 or -1. */
 static int
@@ -362,9 +372,28 @@ replayable(const struct db *db)
 	return !db->in_tx || db->tx_unstarted;
 }
 
+/* The session's default made what db_read_only() asked, outside a
+ * transaction, in a round trip of its own: the statement after it must
+ * start a transaction of the new kind.  A process switches seldom (a turn
+ * under the lock begins READ WRITE whatever the default).  0 or -1. */
+static int
+ro_switch(struct db *db)
+{
+	struct db_stmt *st = db->read_only ? &st_ro_on : &st_ro_off;
+	PGresult *r = db->n_sent > 0 ? pipe_run(db, st, NULL) : db_try(db, st, NULL);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	db->ro_session = db->read_only;
+	return 0;
+}
+
 static PGresult *
 db_once(struct db *db, struct db_stmt *st, const struct db_params *p)
 {
+	if (!db->in_tx && db->ro_session != db->read_only && ro_switch(db) != 0)
+		return NULL;
 	if (db->n_sent > 0)
 		return pipe_run(db, st, p);
 	PGresult *r = db_try(db, st, p);
@@ -397,6 +426,8 @@ db_run(struct db *db, struct db_stmt *st, const struct db_params *p)
 	}
 	if (r == NULL && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
 		db_drop(db);
+	if (r == NULL && db->read_only)
+		db->refused = true;
 	return r;
 }
 
@@ -440,6 +471,12 @@ db_begin(struct db *db)
 {
 	(void)db_settle(db);
 	db->sqlstate[0] = '\0';
+	if (db->read_only) {
+		db->refused = true;
+		snprintf(db->failed, sizeof(db->failed), "25006");
+		snprintf(db->failed_msg, sizeof(db->failed_msg), "a transaction outside the lock");
+		return -1;
+	}
 	if (db_connect(db) != 0)
 		return -1;
 	if (db->n_sent > 0)
@@ -454,6 +491,21 @@ db_begin(struct db *db)
 	db->in_tx = true;
 	db->tx_unstarted = true;
 	return 0;
+}
+
+void
+db_read_only(struct db *db, bool on)
+{
+	db->read_only = on;
+	db->refused = false;
+	if (on)
+		db->writes = 0;
+}
+
+bool
+db_refused(const struct db *db)
+{
+	return db->refused;
 }
 
 void

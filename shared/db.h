@@ -53,6 +53,9 @@ struct db {
 	struct db_sent sent[DB_MAX_SENT];
 	bool unawaited;            /* db_commit_unawaited(): its answer not read */
 	PGresult *unawaited_commit;
+	bool read_only;  /* db_read_only() */
+	bool refused;    /* ... and a statement failed since */
+	bool ro_session; /* the session's transactions default to read-only */
 	int writes;     /* statements other than SELECT run or sent since BEGIN,
 	                 * those of db_begin_batch() not counted */
 	char sqlstate[6]; /* of the last failure, "" otherwise */
@@ -113,6 +116,19 @@ int db_each(struct db *db, struct db_stmt *st, const struct db_params *p, int co
  * writes sent after db_defer() and the next read or the COMMIT.
  */
 int db_begin(struct db *db);
+/*
+ * While on, statements run outside any transaction, each in a read-only
+ * one of its own: PostgreSQL refuses a write, a SELECT … FOR UPDATE or a
+ * function that writes (SQLSTATE 25006, logged at debug), and db_begin()
+ * is refused.  db_refused() then says so — whatever the caller made of
+ * the failure.  For a turn run without its lock (bot.c).  The session's
+ * default is switched before the next statement (a round trip, seldom
+ * taken: every transaction begins READ WRITE whatever the default).
+ */
+void db_read_only(struct db *db, bool on);
+/* Whether a statement failed (or db_begin() was refused) since
+ * db_read_only(db, true). */
+bool db_refused(const struct db *db);
 /* From here to the end of the transaction db_exec() only sends: the
  * writes whose failure can only mean "roll the whole transaction back"
  * go with the statement after them, in its round trip. */

@@ -57,6 +57,22 @@ recent_updates_note(int64_t update_id)
 		__atomic_store_n(s, update_id, __ATOMIC_RELEASE);
 }
 
+bool
+recent_updates_claim(int64_t update_id)
+{
+	int64_t *s = slot(update_id);
+
+	if (s == NULL)
+		return true;
+	int64_t cur = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+	do {
+		if (cur == update_id)
+			return false;
+	} while (!__atomic_compare_exchange_n(s, &cur, update_id, false, __ATOMIC_ACQ_REL,
+	    __ATOMIC_ACQUIRE));
+	return true;
+}
+
 void
 recent_updates_forget(int64_t update_id)
 {

@@ -27,6 +27,9 @@ void recent_updates_open(const char *var_dir);
 bool recent_updates_seen(int64_t update_id);
 /* Notes update_id as answered (before the answer leaves). */
 void recent_updates_note(int64_t update_id);
+/* Notes update_id unless it is noted already, in one atomic step: true
+ * when this call noted it (two deliveries at the same instant: one wins). */
+bool recent_updates_claim(int64_t update_id);
 /* Takes a note back: the turn failed after all, its repeat must be served. */
 void recent_updates_forget(int64_t update_id);
 

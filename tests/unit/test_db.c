@@ -316,6 +316,34 @@ a_failed_commit_not_waited_for_is_told_and_leaves_the_connection_clean(void **st
 	assert_int_equal(count(), 1);
 }
 
+static void
+a_read_only_connection_refuses_writes_and_says_so(void **state)
+{
+	(void)state;
+	need_db();
+	assert_int_equal(put(20, 1), 0);
+	db_read_only(&db, true);
+	assert_int_equal(count(), 1); /* reads run */
+	assert_false(db_refused(&db));
+	assert_int_not_equal(put(21, 1), 0); /* the first statement after the switch too */
+	assert_string_equal(db.failed, "25006");
+	assert_true(db_refused(&db));
+	db_clear_failure(&db);
+	assert_int_equal(db_begin(&db), -1); /* no transaction either */
+	assert_false(db.in_tx);
+	assert_int_equal(count(), 1);
+	db_read_only(&db, false);
+	assert_false(db_refused(&db));
+	assert_int_equal(put(22, 1), 0); /* outside a transaction: writes again */
+	db_read_only(&db, true);
+	assert_int_equal(count(), 2);
+	db_read_only(&db, false);
+	assert_int_equal(db_begin(&db), 0); /* READ WRITE whatever the default */
+	assert_int_equal(put(23, 1), 0);
+	assert_int_equal(db_commit(&db), 0);
+	assert_int_equal(count_other(), 3);
+}
+
 int
 main(void)
 {
@@ -332,6 +360,7 @@ main(void)
 		cmocka_unit_test_setup(a_commit_not_waited_for_is_read_by_the_next_statement, fresh),
 		cmocka_unit_test_setup(
 		    a_failed_commit_not_waited_for_is_told_and_leaves_the_connection_clean, fresh),
+		cmocka_unit_test_setup(a_read_only_connection_refuses_writes_and_says_so, fresh),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
