@@ -19,8 +19,12 @@ static struct db_stmt st_lock_user = DB_STMT("conv_lock_user",
     "SELECT pg_advisory_xact_lock(" CONV_LOCK ", hashint8($1))");
 static struct db_stmt st_read = DB_STMT("conv_read",
     "SELECT state, coalesce(avatar_id, 0) FROM conversations WHERE user_id = $1");
+/* The row as it is after the statement, in one round trip (a row made
+ * meanwhile by a path without the user's lock is returned, not changed). */
 static struct db_stmt st_insert = DB_STMT("conv_insert",
-    "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING");
+    "INSERT INTO conversations (user_id) VALUES ($1)"
+    " ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id"
+    " RETURNING state, coalesce(avatar_id, 0)");
 static struct db_stmt st_set = DB_STMT("conv_set",
     "UPDATE conversations SET state = $2, avatar_id = nullif($3::bigint, 0),"
     " version = version + 1, updated_at = now() WHERE user_id = $1");
@@ -112,9 +116,7 @@ conv_create(struct db *db, struct conv *c)
 
 	db_params_init(&p);
 	db_p_i64(&p, c->user_id);
-	if (db_exec(db, &st_insert, &p) != 0)
-		return -1;
-	return conv_read_row(db, c) == 1 ? 0 : -1;
+	return conv_read(db_run(db, &st_insert, &p), c) == 1 ? 0 : -1;
 }
 
 int
