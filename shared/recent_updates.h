@@ -4,10 +4,13 @@
  *
  * A turn that changes something claims its update_id in tg_updates, in the
  * transaction of the change.  A turn that only answers writes nothing: its
- * reply rides in the webhook answer, so a delivery Telegram repeats because
- * that answer was lost is rightly answered again.  What this table stops is
- * the other repeat, a delivery that arrives again although it was answered
- * (a proxy's retry, a test): its id is found here and it is ignored.
+ * reply rides in the webhook answer.  This table stops a delivery that
+ * arrives again although it was answered (a proxy's retry, a test, two at
+ * the same instant): its id is found here and it is ignored.  A repeat
+ * Telegram makes because the turn failed (a 5xx) is answered: the failed
+ * turn took its note back.  One it makes because an answer we gave was
+ * lost on the way is ignored too while the node remembers the id (the
+ * person asks again) — rare, and not told apart from a proxy's retry.
  *
  * The workers of a node are separate processes: the table is a small file
  * they all map ($AISHA_VAR_DIR/run/recent-updates-v1.shm), one id per slot
