@@ -124,8 +124,14 @@ def a_repeated_help_is_answered_once_and_writes_nothing(s):
     for t in ts:
         t.join(30)
     eq(sorted(got), [False, False, True], "three deliveries at the same instant: one answer")
-    eq(s.one("SELECT count(*) FROM tg_updates WHERE update_id IN (700000011, 700000012)"), "0",
-       "an answer-only turn writes no row")
+    # a text that is not a command runs under the person's lock: its repeat
+    # is recognised the same way
+    hello = {"update_id": 700000013, "message": {
+        "message_id": 10, "from": u.user, "chat": u.chat, "date": 1, "text": "hello"}}
+    check(answered(s.webhook(hello)), "a text in the menu is answered")
+    check(not answered(s.webhook(copy.deepcopy(hello))), "its repeat is not")
+    eq(s.one("SELECT count(*) FROM tg_updates WHERE update_id IN"
+             " (700000011, 700000012, 700000013)"), "0", "an answer-only turn writes no row")
 
 
 @test

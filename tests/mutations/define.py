@@ -144,6 +144,12 @@ mut("answered-updates-unnoted", "a repeated /help (a turn that writes nothing) i
     "a_repeated_help_is_answered_once_and_writes_nothing", "shared/recent_updates.c",
     """	return s != NULL && __atomic_load_n(s, __ATOMIC_ACQUIRE) == update_id;""",
     """	return s != NULL && false;""")
+mut("answered-updates-claimed-twice", "a repeated /help (run without the lock) is answered twice",
+    "a_repeated_help_is_answered_once_and_writes_nothing", "shared/recent_updates.c",
+    """		if (cur == update_id)
+			return false;""",
+    """		if (cur == update_id && false)
+			return false;""")
 mut("unlocked-turn-writes", "a command run without the person's lock may write (the session never read-only)",
     "cancel_works_at_every_step,the_database_pipeline_keeps_a_transaction_whole", "shared/db.c",
     """	struct db_stmt *st = db->read_only ? &st_ro_on : &st_ro_off;""",
