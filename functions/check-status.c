@@ -125,7 +125,7 @@ cli(struct app_ctx *ctx, int argc, char **argv)
 		rc = checked < 0 ? 1 : 0;
 	} else if (argc == 1 && strcmp(argv[0], "--send") == 0) {
 		out = cJSON_CreateObject();
-		cJSON_AddNumberToObject(out, "sent", outbox_serve(ctx, SENDER_IDLE));
+		cJSON_AddNumberToObject(out, "sent", outbox_serve(ctx, SENDER_IDLE, 0));
 		rc = 0;
 	} else if (argc == 1 && strcmp(argv[0], "--startup") == 0) {
 		out = cJSON_CreateObject();

@@ -15,6 +15,10 @@
 /* A generation still queued this long (a lost trigger, or one that waited
  * for the budget) is started by the status pass. */
 #define GEN_START_AFTER 30
+/* Cron's passes are the outbox's backstop: when no sender runs they send
+ * what is due for this long at most, then leave the rest to the on-demand
+ * sender (its own process, not holding up FAL polling). */
+#define CRON_SEND_SECONDS 10
 
 /* Today's estimated FAL spend against the budget, for the operator. */
 static int
@@ -84,7 +88,7 @@ status_pass(struct app_ctx *ctx, cJSON *summary)
 	cJSON_AddNumberToObject(summary, "generations_timed_out", expired < 0 ? 0 : expired);
 	cJSON_AddNumberToObject(summary, "generations_started", started < 0 ? 0 : started);
 	rc |= budget(ctx, summary);
-	int sent = outbox_deliver(ctx, 0, 1000);
+	int sent = outbox_serve(ctx, 0, CRON_SEND_SECONDS);
 	cJSON_AddNumberToObject(summary, "notifications_sent", sent);
 	if (sent)
 		log_info("status pass: %d notifications sent", sent);
@@ -159,7 +163,7 @@ startup_pass(struct app_ctx *ctx, cJSON *summary)
 	    count_of(refusals_prune(&ctx->db), &rc) +
 	    count_of(fal_signatures_prune(&ctx->db), &rc) +
 	    count_of(outbox_prune(&ctx->db), &rc);
-	int sent = outbox_deliver(ctx, 0, 1000);
+	int sent = outbox_serve(ctx, 0, CRON_SEND_SECONDS);
 
 	cJSON_AddNumberToObject(summary, "requeued", requeued);
 	cJSON_AddNumberToObject(summary, "timed_out", timed_out);

@@ -506,6 +506,8 @@ outbox_wake(struct app_ctx *ctx)
 	nobody_sends = false;
 }
 
+static bool anything_due(struct app_ctx *ctx);
+
 /* The sender holds the lock for its session; 1 when this one got it. */
 static int
 become_sender(struct app_ctx *ctx, unsigned *gen)
@@ -527,16 +529,10 @@ static int
 retire(struct app_ctx *ctx, unsigned *gen)
 {
 	struct timespec settle = {0, 100 * 1000000L};
-	struct db_params p;
 
 	(void)db_exec(&ctx->db, &st_sender_unlock, NULL);
 	nanosleep(&settle, NULL);
-	db_params_init(&p);
-	db_p_i64(&p, 0); /* any row */
-	PGresult *r = db_run(&ctx->db, &st_due, &p);
-	bool due = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
-	PQclear(r);
-	return due && become_sender(ctx, gen);
+	return anything_due(ctx) && become_sender(ctx, gen);
 }
 
 /* Until ms after the last claim (then the claim is now), takes back the
@@ -563,13 +559,37 @@ until_next_claim(struct app_ctx *ctx, struct flights *f, struct timespec *last, 
 	*last = now;
 }
 
+/* Whether a row is due now (the sender would claim it). */
+static bool
+anything_due(struct app_ctx *ctx)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, 0); /* any row */
+	PGresult *r = db_run(&ctx->db, &st_due, &p);
+	bool due = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
+	PQclear(r);
+	return due;
+}
+
+/* The sender stopped at its time limit: gives the lock up and, when rows
+ * are still due, starts the on-demand sender to go on with them. */
+static void
+hand_over(struct app_ctx *ctx)
+{
+	(void)db_exec(&ctx->db, &st_sender_unlock, NULL);
+	if (anything_due(ctx))
+		trigger_sender();
+}
+
 int
-outbox_serve(struct app_ctx *ctx, int idle_seconds)
+outbox_serve(struct app_ctx *ctx, int idle_seconds, int max_seconds)
 {
 	struct bucket b = {0};
 	struct timespec claimed_at = {0, 0};
 	unsigned gen;
-	time_t last = time(NULL);
+	time_t last = time(NULL), end = last + max_seconds;
 
 	if (!become_sender(ctx, &gen))
 		return 0; /* another one sends */
@@ -579,6 +599,12 @@ outbox_serve(struct app_ctx *ctx, int idle_seconds)
 		int n = claim(ctx, f, &b, 0, OUTBOX_BATCH);
 		if (ctx->db.gen != gen && !become_sender(ctx, &gen))
 			break; /* reconnected, and another took over meanwhile */
+		if (max_seconds > 0 && time(NULL) >= end) {
+			while (f->busy > 0)
+				collect(ctx, f, 200);
+			hand_over(ctx);
+			break;
+		}
 		if (n > 0 || f->busy > 0)
 			last = time(NULL);
 		else if (time(NULL) - last >= idle_seconds) {
@@ -591,7 +617,8 @@ outbox_serve(struct app_ctx *ctx, int idle_seconds)
 	}
 	int sent = f->sent;
 	flights_free(ctx, f);
-	log_info("outbox: sender idle for %d s after %d sent; done", idle_seconds, sent);
+	log_info("outbox: sender done after %d sent (idle %d s, at most %d s)", sent,
+	    idle_seconds, max_seconds);
 	return sent;
 }
 

@@ -57,9 +57,12 @@ int outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit);
 /* After a commit that queued rows: starts the sender when an enqueue of
  * this process found none running. */
 void outbox_wake(struct app_ctx *ctx);
-/* The sender: sends as rows come until nothing came for idle_seconds;
- * returns how many were sent (0 at once when another sender runs). */
-int outbox_serve(struct app_ctx *ctx, int idle_seconds);
+/* The sender: sends as rows come until nothing came for idle_seconds, or
+ * (max_seconds > 0) for max_seconds at most — then it starts the on-demand
+ * sender when rows are still due.  Returns how many were sent (0 at once
+ * when another sender runs: one sender at a time keeps Telegram's limit of
+ * about 30 messages a second overall). */
+int outbox_serve(struct app_ctx *ctx, int idle_seconds, int max_seconds);
 /* Drops what was sent or dropped more than 90 days ago (a job or a payment
  * cannot come back after that, so its dedupe key is not needed); how many,
  * or -1. */
