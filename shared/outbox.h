@@ -9,8 +9,10 @@
  * none running (it holds an advisory lock) — and looks for rows every 20 ms
  * while it runs (no NOTIFY: that would serialize the commits that queue
  * rows); it keeps up to 512 calls in flight on kept-alive connections and
- * exits after a while with nothing to do.  cron's status pass sends what is
- * due too, so a sender that never started only delays a message.
+ * exits after a while with nothing to do.  cron's passes are the backstop:
+ * when no sender runs they send what is due as the sender, for 10 s at most,
+ * and start the on-demand one for the rest — so a sender that never
+ * started only delays a message, and one sender at a time keeps the limit.
  *
  * Sending claims a row for a minute (so two senders never send it twice),
  * keeps each chat's messages in order and at about one a second (bursts of
