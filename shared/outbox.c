@@ -506,7 +506,19 @@ outbox_wake(struct app_ctx *ctx)
 	nobody_sends = false;
 }
 
-static bool anything_due(struct app_ctx *ctx);
+/* Whether a row is due now (the sender would claim it). */
+static bool
+anything_due(struct app_ctx *ctx)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_p_i64(&p, 0); /* any row */
+	PGresult *r = db_run(&ctx->db, &st_due, &p);
+	bool due = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
+	PQclear(r);
+	return due;
+}
 
 /* The sender holds the lock for its session; 1 when this one got it. */
 static int
@@ -557,20 +569,6 @@ until_next_claim(struct app_ctx *ctx, struct flights *f, struct timespec *last, 
 		nanosleep(&ts, NULL);
 	}
 	*last = now;
-}
-
-/* Whether a row is due now (the sender would claim it). */
-static bool
-anything_due(struct app_ctx *ctx)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, 0); /* any row */
-	PGresult *r = db_run(&ctx->db, &st_due, &p);
-	bool due = r != NULL && PQntuples(r) == 1 && db_bool(r, 0, 0);
-	PQclear(r);
-	return due;
 }
 
 /* The sender stopped at its time limit: gives the lock up and, when rows
