@@ -718,8 +718,8 @@ static struct db_stmt st_inflight = DB_STMT("avatar_claim_inflight",
     " WHERE u.id = a.user_id AND a.id IN (SELECT id FROM avatars"
     "  WHERE status = 'training' AND fal_request_id IS NOT NULL"
     "  AND ($2::bigint = 0 OR id = $2)"
-    "  AND (last_status_check IS NULL OR last_status_check < now() - interval '15 seconds'"
-    "   OR id = $2)"
+    "  AND (last_status_check IS NULL OR id = $2 OR last_status_check"
+    "   < least(now() - interval '15 seconds', to_timestamp($3::bigint)))"
     "  ORDER BY last_status_check NULLS FIRST, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
     " RETURNING " JOB_COLS ", coalesce(a.status_url, ''), coalesce(a.response_url, ''),"
     "  extract(epoch FROM now() - a.training_started_at)::int, a.training_progress,"
@@ -728,15 +728,14 @@ static struct db_stmt st_record_progress = DB_STMT("avatar_record_progress",
     "UPDATE avatars SET training_logs = coalesce(nullif($2, ''), training_logs),"
     " training_progress = greatest(training_progress, $3::int),"
     " in_progress_since = CASE WHEN $4 THEN coalesce(in_progress_since, now())"
-    "  ELSE in_progress_since END"
+    "  ELSE in_progress_since END,"
+    " progress_edited_at = CASE WHEN $5 THEN now() ELSE progress_edited_at END"
     " WHERE id = $1 AND status = 'training'");
 static struct db_stmt st_take_zip = DB_STMT("avatar_take_zip",
     "UPDATE avatars a SET zip_path = NULL FROM (SELECT id, zip_path FROM avatars"
     "  WHERE id = $1 AND zip_path IS NOT NULL AND ($2::int < 0"
     "   OR in_progress_since <= now() - make_interval(secs => $2)) FOR UPDATE) o"
     " WHERE a.id = o.id RETURNING o.zip_path");
-static struct db_stmt st_progress_edited = DB_STMT("avatar_progress_edited",
-    "UPDATE avatars SET progress_edited_at = now() WHERE id = $1");
 
 static void
 read_inflight(const PGresult *r, int i, struct avatar_job *a)
@@ -752,7 +751,8 @@ read_inflight(const PGresult *r, int i, struct avatar_job *a)
 }
 
 int
-avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
+avatar_claim_inflight(struct db *db, int limit, int64_t only_id, int64_t since,
+    void **rows)
 {
 	struct db_params p;
 	struct avatar_job *out;
@@ -761,6 +761,7 @@ avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
 	db_params_init(&p);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, only_id);
+	db_p_i64(&p, since);
 	PGresult *r = db_run(db, &st_inflight, &p);
 	if (r == NULL)
 		return -1;
@@ -775,7 +776,7 @@ avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
 
 int
 avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress,
-    bool running)
+    bool running, bool edited)
 {
 	struct db_params p;
 
@@ -784,6 +785,9 @@ avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress
 	db_p_str(&p, logs);
 	db_p_i64(&p, progress);
 	db_p_bool(&p, running);
+	db_p_bool(&p, edited);
+	if (edited)
+		return db_affected(db, &st_record_progress, &p);
 	return db_exec(db, &st_record_progress, &p);
 }
 
@@ -803,16 +807,6 @@ avatar_take_zip(struct db *db, int64_t id, int running_for, char *out, size_t ou
 		snprintf(out, outlen, "%s", db_str(r, 0, 0));
 	PQclear(r);
 	return n;
-}
-
-int
-avatar_progress_edited(struct db *db, int64_t id)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_p_i64(&p, id);
-	return db_exec(db, &st_progress_edited, &p);
 }
 
 static struct db_stmt st_due = DB_STMT("avatar_each_due",

@@ -166,20 +166,22 @@ int avatar_mark_completed(struct db *db, int64_t id, const struct fal_result *r,
 int avatar_mark_errored(struct db *db, int64_t id, const char *error, const char *logs,
     const char *json);
 
-/* Claims up to limit trainings not checked for 15 s (only_id: that one,
- * whenever it was checked) for this checker; *rows (caller frees) is an
- * array of struct avatar_job.  The count, or -1. */
-int avatar_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows);
+/* Claims up to limit trainings not checked for 15 s nor since `since` (a
+ * pass's start, seconds since the epoch: a pass checks each once) — only_id:
+ * that one, whenever it was checked — for this checker; *rows (caller
+ * frees) is an array of struct avatar_job.  The count, or -1. */
+int avatar_claim_inflight(struct db *db, int limit, int64_t only_id, int64_t since,
+    void **rows);
 /* The training's logs (when not empty) and progress (never backwards), and
- * when FAL was first seen running it. */
+ * when FAL was first seen running it; edited: its progress message is
+ * edited now.  edited: the rows updated (1 while it trains), waited for;
+ * else 0 (sent: after db_defer() with the next round trip), -1 error. */
 int avatar_record_progress(struct db *db, int64_t id, const char *logs, int progress,
-    bool running);
+    bool running, bool edited);
 /* Forgets the training's zip — once FAL has run it for running_for seconds,
  * or at once when running_for < 0 — and copies its path to out: 1 when
  * there was one to forget, 0 not, -1 error. */
 int avatar_take_zip(struct db *db, int64_t id, int running_for, char *out, size_t outlen);
-/* The progress message was just edited. */
-int avatar_progress_edited(struct db *db, int64_t id);
 
 /* fn for each queued avatar due (queued more than older_than seconds ago,
  * or given back); the number for which fn returned > 0, or -1. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -419,15 +420,47 @@ row_at(const struct fal_job_ops *o, void *rows, int i)
 	return (struct job *)((char *)rows + (size_t)i * o->size);
 }
 
-/* Keeps a running job's progress; shows it when the kind says it is time. */
+/*
+ * Running jobs' progress is kept in transactions of PROGRESS_CHUNK jobs,
+ * one round trip each, whose commit does not wait for the disk: lost in a
+ * crash, it is what the next poll asks FAL again.  A chunk's statements go
+ * out together (db_defer); at most three a job stay under DB_MAX_SENT.
+ */
+#define PROGRESS_CHUNK 12
+
+struct progress_tx {
+	struct app_ctx *ctx;
+	int jobs;    /* in the open transaction */
+	bool queued; /* a progress message queued: wake the sender */
+};
+
 static void
-progress(struct app_ctx *ctx, const struct fal_kind *k, struct job *j, int pct,
+progress_commit(struct progress_tx *t)
+{
+	if (t->jobs == 0)
+		return;
+	if (db_commit_nowait(&t->ctx->db) != 0)
+		log_warn("progress of %d jobs not kept (next poll)", t->jobs);
+	t->jobs = 0;
+}
+
+/* Keeps a running job's progress; queues its message when the kind says
+ * it is time. */
+static void
+progress(struct progress_tx *t, const struct fal_kind *k, struct job *j, int pct,
     const char *logs, bool running)
 {
 	if (k->ops->record_progress == NULL)
 		return;
-	if (k->ops->record_progress(ctx, j, logs, pct < 0 ? 0 : pct, running) > 0 && k->show)
-		k->show(ctx, j, FAL_SHOW_PROGRESS, pct);
+	if (t->jobs == 0) {
+		if (db_begin(&t->ctx->db) != 0)
+			return;
+		db_defer(&t->ctx->db);
+	}
+	if (k->ops->record_progress(t->ctx, j, logs, pct < 0 ? 0 : pct, running) > 0 && k->show)
+		t->queued |= k->show(t->ctx, j, FAL_SHOW_PROGRESS, pct) > 0;
+	if (++t->jobs == PROGRESS_CHUNK)
+		progress_commit(t);
 }
 
 static void
@@ -439,15 +472,17 @@ count(struct fal_poll_counts *c, enum fal_finish f)
 
 /* Test mode: running until the kind's test time is over. */
 static void
-poll_test(struct app_ctx *ctx, const struct fal_kind *k, struct job *j,
+poll_test(struct progress_tx *t, const struct fal_kind *k, struct job *j,
     struct fal_poll_counts *c)
 {
-	int dur = test_seconds(ctx, k);
+	int dur = test_seconds(t->ctx, k);
 
-	if (j->elapsed < dur)
-		progress(ctx, k, j, j->elapsed * 100 / dur, "", true);
-	else
-		count(c, finish_test(ctx, k, j));
+	if (j->elapsed < dur) {
+		progress(t, k, j, j->elapsed * 100 / dur, "", true);
+	} else {
+		progress_commit(t);
+		count(c, finish_test(t->ctx, k, j));
+	}
 }
 
 static void
@@ -463,33 +498,40 @@ poll_ended(struct app_ctx *ctx, const struct fal_kind *k, const struct fal_poll 
 }
 
 static int
-poll_batch(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
+poll_batch(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id, int64_t since,
     struct fal_poll_counts *c)
 {
 	const struct fal_job_ops *o = k->ops;
 	void *rows = NULL;
-	int n = o->claim_inflight(&ctx->db, POLL_BATCH, only_id, &rows);
+	int n = o->claim_inflight(&ctx->db, POLL_BATCH, only_id, since, &rows);
 	if (n < 0)
 		return -1;
 	struct fal_poll *fp = xcalloc((size_t)(n ? n : 1), sizeof(*fp));
+	struct progress_tx t = {.ctx = ctx};
 	size_t nf = 0;
 	for (int i = 0; i < n; i++) {
 		struct job *j = row_at(o, rows, i);
 		if (strncmp(j->request_id, TEST_PREFIX, strlen(TEST_PREFIX)) == 0)
-			poll_test(ctx, k, j, c);
+			poll_test(&t, k, j, c);
 		else if (j->status_url[0] != '\0')
 			fp[nf++] = (struct fal_poll){.status_url = j->status_url,
 			    .response_url = j->response_url, .user = j};
 	}
+	progress_commit(&t);
 	fal_queue_poll(ctx, fp, nf, o->record_progress != NULL);
 	for (size_t i = 0; i < nf; i++) {
-		if (fp[i].state == FAL_POLL_RUNNING)
-			progress(ctx, k, fp[i].user, fp[i].progress, sbuf_str(&fp[i].logs),
+		if (fp[i].state == FAL_POLL_RUNNING) {
+			progress(&t, k, fp[i].user, fp[i].progress, sbuf_str(&fp[i].logs),
 			    fp[i].running);
-		else if (fp[i].state == FAL_POLL_ENDED)
+		} else if (fp[i].state == FAL_POLL_ENDED) {
+			progress_commit(&t);
 			poll_ended(ctx, k, &fp[i], c);
+		}
 		fal_queue_poll_free(&fp[i]);
 	}
+	progress_commit(&t);
+	if (t.queued)
+		outbox_wake(ctx);
 	free(fp);
 	free(rows);
 	return n;
@@ -499,10 +541,11 @@ int
 fal_job_poll_all(struct app_ctx *ctx, const struct fal_kind *k, int64_t only_id,
     struct fal_poll_counts *c)
 {
+	int64_t since = (int64_t)time(NULL); /* each job once in this pass */
 	int n;
 
 	memset(c, 0, sizeof(*c));
-	while ((n = poll_batch(ctx, k, only_id, c)) > 0) {
+	while ((n = poll_batch(ctx, k, only_id, since, c)) > 0) {
 		c->checked += n;
 		if (only_id)
 			break;
@@ -552,7 +595,7 @@ fal_job_cancel(struct app_ctx *ctx, const struct fal_kind *k, int64_t id)
 
 	if (out != FAL_CANCEL_NOT_NOW)
 		return out;
-	int n = k->ops->claim_inflight(&ctx->db, 1, id, &rows);
+	int n = k->ops->claim_inflight(&ctx->db, 1, id, (int64_t)time(NULL), &rows);
 	if (n < 0)
 		return FAL_CANCEL_DB_ERROR;
 	if (n == 1) {

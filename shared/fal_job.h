@@ -112,11 +112,16 @@ struct fal_job_ops {
 	int (*lock)(struct db *db, const char *request_id, int64_t expect, struct job *j);
 	/* in flight → completed / error with e (may turn e->ok false).  0 or -1 */
 	int (*store_end)(struct app_ctx *ctx, struct job *j, struct fal_end *e);
-	/* Claims up to limit jobs due for a status check (only_id: that one);
-	 * *rows (caller frees) holds them.  The count or -1 */
-	int (*claim_inflight)(struct db *db, int limit, int64_t only_id, void **rows);
-	/* Keeps progress (may be NULL); running: FAL says IN_PROGRESS (not
-	 * waiting in its queue).  1 when the person should see it now */
+	/* Claims up to limit jobs due for a status check and not checked since
+	 * `since` (the pass's start, epoch seconds: a pass that outlasts the
+	 * check interval does not go round again) — only_id: that one; *rows
+	 * (caller frees) holds them.  The count or -1 */
+	int (*claim_inflight)(struct db *db, int limit, int64_t only_id, int64_t since,
+	    void **rows);
+	/* In the poller's transaction (its statements sent with the next
+	 * round trip): keeps progress (may be NULL); running: FAL says
+	 * IN_PROGRESS (not waiting in its queue).  1 when the person should
+	 * see it now (the job still running, its message edited just now) */
 	int (*record_progress)(struct app_ctx *ctx, struct job *j, const char *logs, int progress,
 	    bool running);
 	/* fn for each request in flight longer than secs.  The count or -1 */
@@ -146,8 +151,10 @@ struct fal_kind {
 	/* In the job's transaction: queues what the person is told about e. */
 	int (*compose)(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 	    struct fal_notes *notes);
-	/* Best effort, outside any transaction (may be NULL). */
-	void (*show)(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress);
+	/* (may be NULL) FAL_SHOW_STARTED: best effort, outside any
+	 * transaction; FAL_SHOW_PROGRESS: queued in the poller's transaction.
+	 * 1 when a message was queued (the sender is woken after the commit) */
+	int (*show)(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress);
 };
 
 enum fal_start {

@@ -182,7 +182,8 @@ static struct db_stmt st_inflight = DB_STMT("gen_claim_inflight",
     " WHERE u.id = g.user_id AND g.id IN (SELECT id FROM generations"
     "  WHERE status = 'running' AND (status_url IS NOT NULL OR fal_request_id LIKE 'test-%')"
     "  AND ($2::bigint = 0 OR id = $2)"
-    "  AND (last_status_check IS NULL OR last_status_check < now() - interval '10 seconds')"
+    "  AND (last_status_check IS NULL OR last_status_check"
+    "   < least(now() - interval '10 seconds', to_timestamp($3::bigint)))"
     "  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
     " RETURNING " GEN_COLS ", coalesce(g.status_url, ''), coalesce(g.response_url, ''),"
     "  extract(epoch FROM now() - coalesce(g.claimed_at, g.created_at))::int");
@@ -334,7 +335,8 @@ generation_mark_done(struct db *db, int64_t id, bool ok, const char *error, cons
 }
 
 int
-generation_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows)
+generation_claim_inflight(struct db *db, int limit, int64_t only_id, int64_t since,
+    void **rows)
 {
 	struct db_params p;
 
@@ -342,6 +344,7 @@ generation_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows
 	db_params_init(&p);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, only_id);
+	db_p_i64(&p, since);
 	PGresult *r = db_run(db, &st_inflight, &p);
 	if (r == NULL)
 		return -1;

@@ -61,10 +61,12 @@ int generation_lock_by_request(struct db *db, const char *request_id, struct gen
 /* running → completed, or error with error; json (FAL's document) kept. */
 int generation_mark_done(struct db *db, int64_t id, bool ok, const char *error,
     const char *json);
-/* Claims up to limit running jobs not checked for 10 s (only_id: that one)
- * for one status check; *rows (caller frees) is an array of struct gen_job.
+/* Claims up to limit running jobs not checked for 10 s nor since `since`
+ * (the pass's start, epoch seconds) — only_id: that one — for one status
+ * check; *rows (caller frees) is an array of struct gen_job.
  * The count or -1. */
-int generation_claim_inflight(struct db *db, int limit, int64_t only_id, void **rows);
+int generation_claim_inflight(struct db *db, int limit, int64_t only_id, int64_t since,
+    void **rows);
 /* fn for the request of each job running for more than secs. */
 int generation_each_timed_out(struct db *db, int secs,
     void (*fn)(void *ud, const char *request_id), void *ud);

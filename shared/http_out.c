@@ -177,8 +177,11 @@ http_flow_add(struct http_flow *f, struct http_out *r)
 		snprintf(r->error, sizeof(r->error), "curl_easy_init failed");
 		return -1;
 	}
-	/* over HTTP/2 (Telegram's API speaks it) the calls share one connection */
-	curl_easy_setopt(fl->e.c, CURLOPT_PIPEWAIT, 1L);
+	/* over HTTP/2 the calls share one connection: HTTPS learns it in the
+	 * TLS handshake; plain HTTP would learn HTTP/1.1 only from the first
+	 * answer, and every call behind a slow first one would wait for it */
+	if (strncmp(r->url, "https://", 8) == 0)
+		curl_easy_setopt(fl->e.c, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(fl->e.c, CURLOPT_PRIVATE, fl);
 	curl_multi_add_handle(f->m, fl->e.c);
 	f->active++;

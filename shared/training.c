@@ -132,19 +132,20 @@ store_end(struct app_ctx *ctx, struct job *j, struct fal_end *e)
 	return rc;
 }
 
-/* Keeps logs and progress; the message is edited at most every 30 s. */
+/* Keeps logs and progress; the message is edited at most every 30 s, and
+ * only while the training runs (its row locked until the edit is queued:
+ * an end that comes meanwhile queues its own message after it). */
 static int
 record_progress(struct app_ctx *ctx, struct job *j, const char *logs, int progress,
     bool running)
 {
-	struct db *db = &ctx->db;
+	bool edit = progress > AV(j)->progress && AV(j)->since_edit >= PROGRESS_EDIT_EVERY &&
+	    j->chat_id != 0 && AV(j)->progress_mid != 0;
+	int n = avatar_record_progress(&ctx->db, j->id, logs, progress, running, edit);
 
-	(void)avatar_record_progress(db, j->id, logs, progress, running);
 	if (running)
 		drop_zip(ctx, j, ZIP_KEPT_RUNNING);
-	if (progress <= AV(j)->progress || AV(j)->since_edit < PROGRESS_EDIT_EVERY)
-		return 0;
-	return avatar_progress_edited(db, j->id) == 0;
+	return edit && n == 1;
 }
 
 static int

@@ -13,6 +13,7 @@ import uuid
 import zipfile
 
 from harness import ROOT as ROOT_DIR, check, eq, test, wait_for
+from tg_user import User
 
 _uid = [620000000]
 
@@ -517,10 +518,30 @@ def progress_is_read_from_the_logs(s):
         s.sql("UPDATE avatars SET last_status_check = NULL WHERE id = %s" % aid)
         s.cli("check-status", "--all")
         return 0 < int(av(s, aid, "training_progress") or 0)
+    # the person's progress message (the bot's answer to /start stands in for it)
+    u = User(s, tid)
+    u.text("/start")
+    mid = max(m["message_id"] for m in u.chat_messages())
+    # (edited at the start: the first percent comes 30 s later)
+    s.sql("UPDATE avatars SET progress_chat_id = %d, progress_message_id = %d,"
+          " progress_edited_at = now() - interval '1 minute' WHERE id = %s" % (tid, mid, aid))
+    seq = s.seq()
     wait_for(progressed, 8, what="progress read from the logs")
     p = int(av(s, aid, "training_progress"))
     check(0 < p < 100, "progress from 'step N/M': %d" % p)
     check("Training step" in av(s, aid, "training_logs"), "logs kept")
+
+    def shown():
+        return [m for m in u.chat_messages() if m["message_id"] == mid and
+                "обучается: %d%%" % p in m.get("text", "")]
+    wait_for(shown, 10, what="the progress message edited through the outbox")
+    edits = [c for c in s.calls(seq, "editMessageText") if c["params"].get("message_id") == mid]
+    eq(len(edits), 1, "one edit")
+    s.sql("UPDATE avatars SET last_status_check = NULL WHERE id = %s" % aid)
+    s.cli("check-status", "--all")            # within 30 s of the edit: none again
+    time.sleep(0.5)
+    eq(len([c for c in s.calls(seq, "editMessageText")
+            if c["params"].get("message_id") == mid]), 1, "no second edit within 30 s")
     s.ctl("/_ctl/fal/complete", {"request_id": rid})
 
 
@@ -711,6 +732,48 @@ def outbox_claim_alone_stops_two_senders_sending_one_notice_twice(s):
     eq(len([t for t in chat_texts(s, tid, seq) if t == "claim test"]), 1, "sent once")
     eq(s.one("SELECT status FROM notifications WHERE dedupe_key = 'claim-test-%s'" % aid), "sent",
        "marked sent")
+
+
+@test
+def a_status_pass_slower_than_the_check_interval_asks_fal_once_per_training(s):
+    """A pass that outlasts the 15 s between two checks of one training (FAL
+    slow to answer) does not go round again: each training in flight is
+    asked once, and the pass ends (it went round and round, re-asking the
+    first ones, as long as each round took 15 s)."""
+    n = 501                                  # two of the poller's batches (500 each)
+    tag = "once%d" % int(time.time())
+    tid, aid = make_queued(s, photos=0, status="draft")
+    uid = av(s, aid, "user_id")
+    base = "http://127.0.0.1:%d/fal-ai/flux-lora-portrait-trainer/requests/" % s.fal_port
+    s.ctl("/_ctl/fal/bulk", {"ids": ["%s-%d" % (tag, g) for g in range(n)],
+                             "endpoint": "fal-ai/flux-lora-portrait-trainer"})
+    s.sql("INSERT INTO avatars (user_id, name, gender, status, training_type, fal_request_id,"
+          " fal_endpoint, status_url, response_url, training_started_at)"
+          " SELECT %s, 'Once ' || g, 'male', 'training', 'portrait', '%s-' || g,"
+          " 'fal-ai/flux-lora-portrait-trainer', '%s%s-' || g || '/status', '%s%s-' || g, now()"
+          " FROM generate_series(0, %d) g" % (uid, tag, base, tag, base, tag, n - 1))
+    # one status call is held past the poller's 15 s timeout: the first
+    # batch's trainings are due again before the second batch is claimed
+    s.ctl("/_ctl/fail", {"service": "fal", "method": "status", "status": 0, "sleep": 16,
+                         "count": 1})
+    seq = s.seq()
+    t0 = time.time()
+    r = s.cli("check-status", "--all")
+    took = time.time() - t0
+    try:
+        eq(r.returncode, 0, r.stderr)
+        check(15 < took < 40, "the pass outlasted the check interval and ended (%.1f s)"
+              % took)
+        asked = {}
+        for c in s.calls(seq, "status", service="fal"):
+            rid = c["params"]["request_id"]
+            if rid.startswith(tag + "-"):
+                asked[rid] = asked.get(rid, 0) + 1
+        # (and the held call did not hold the others: none waits behind it)
+        eq(len(asked), n - 1, "trainings asked")
+        eq(max(asked.values()), 1, "asked at most once each in one pass")
+    finally:
+        s.sql("UPDATE avatars SET status = 'cancelled' WHERE fal_request_id LIKE '%s-%%'" % tag)
 
 
 # Runs last (this file sorts last): by now every kind of traffic has passed —

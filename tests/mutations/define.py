@@ -56,6 +56,10 @@ mut("zip-kept-while-running", "the zip of face photos stays stored while FAL run
     """	if (running)
 		drop_zip(ctx, j, ZIP_KEPT_RUNNING);""",
     """	(void)running;""")
+mut("status-pass-goes-round", "a status pass slower than 15 s asks FAL about the same trainings again and again",
+    "a_status_pass_slower_than_the_check_interval_asks_fal_once_per_training", "shared/fal_job.c",
+    "	int64_t since = (int64_t)time(NULL); /* each job once in this pass */",
+    "	int64_t since = (int64_t)time(NULL) + 3600; /* each job once in this pass */")
 mut("training-cap-ignored", "any number of trainings are prepared at once",
     "at_most_two_trainings_are_prepared_at_once", "shared/avatars.c",
     '''    "  AND b.claimed_at > now() - make_interval(secs => $3)) < $2"''',
