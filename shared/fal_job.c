@@ -275,6 +275,31 @@ submit(struct app_ctx *ctx, struct job *j, const cJSON *in, const char *hook,
 	    FAL_STEP_RETRY;
 }
 
+/* FAL has the job: it is stored, and its start shown (queued), in one
+ * transaction — an end that comes meanwhile waits for it and queues its
+ * own message after.  0 or -1 (nothing stored). */
+static int
+store_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j,
+    const struct fal_submitted *sub, const char *webhook, const cJSON *in, const cJSON *answer)
+{
+	int queued = 0;
+
+	if (db_begin(&ctx->db) != 0)
+		return -1;
+	if (k->ops->store_submitted(&ctx->db, j, sub, webhook, in, answer) != 0) {
+		db_rollback(&ctx->db);
+		return -1;
+	}
+	snprintf(j->request_id, sizeof(j->request_id), "%s", sub->request_id);
+	if (k->show)
+		queued = k->show(ctx, j, FAL_SHOW_STARTED, 0);
+	if (db_commit(&ctx->db) != 0)
+		return -1;
+	if (queued > 0)
+		outbox_wake(ctx);
+	return 0;
+}
+
 /* The slow part: prepare, build the input, submit, store. */
 static enum fal_start
 run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
@@ -299,16 +324,13 @@ run(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
 		st = submit(ctx, j, in, hook.p, &sub, &answer, why, sizeof(why));
 	if (st != FAL_STEP_OK) {
 		out = not_started(ctx, k, j, st, why);
-	} else if (o->store_submitted(&ctx->db, j, &sub, shown.p, in, answer) != 0) {
+	} else if (store_started(ctx, k, j, &sub, shown.p, in, answer) != 0) {
 		/* FAL has the job; the webhook or the poller will find it by
 		 * request id only if it was stored — say so loudly. */
 		log_error("FAL request %s submitted but not stored", sub.request_id);
 		out = FAL_START_DB_ERROR;
 	} else {
-		snprintf(j->request_id, sizeof(j->request_id), "%s", sub.request_id);
 		log_info("started: request %s at %s", sub.request_id, j->endpoint);
-		if (k->show)
-			k->show(ctx, j, FAL_SHOW_STARTED, 0);
 		out = FAL_START_STARTED;
 	}
 	cJSON_Delete(in);

@@ -151,9 +151,10 @@ struct fal_kind {
 	/* In the job's transaction: queues what the person is told about e. */
 	int (*compose)(struct app_ctx *ctx, const struct job *j, const struct fal_end *e,
 	    struct fal_notes *notes);
-	/* (may be NULL) FAL_SHOW_STARTED: best effort, outside any
-	 * transaction; FAL_SHOW_PROGRESS: queued in the poller's transaction.
-	 * 1 when a message was queued (the sender is woken after the commit) */
+	/* (may be NULL) Queues the job's progress message in the caller's
+	 * transaction — the one that stores it submitted (FAL_SHOW_STARTED),
+	 * the poller's (FAL_SHOW_PROGRESS).  1 when a message was queued (the
+	 * sender is woken after the commit) */
 	int (*show)(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress);
 };
 

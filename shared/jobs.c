@@ -135,15 +135,14 @@ training_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end 
 	return rc;
 }
 
-/* The avatar's progress message, edited in place: at the start at once;
- * its percent through the outbox (Telegram's limits kept, and only the
- * latest of the edits not yet sent goes: outbox_replace). */
+/* The avatar's progress message, edited in place through the outbox
+ * (Telegram's limits kept, and only the latest of the edits not yet sent
+ * goes: outbox_replace). */
 static int
 training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress)
 {
 	const struct avatar_job *a = AV(j);
 	struct sbuf s = SBUF_INIT;
-	struct tg_reply r;
 	char key[400];
 	int64_t id;
 	int rc = 0;
@@ -158,14 +157,11 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 	cJSON *kb = kb_my_avatars(j->lang);
 	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb);
 	sbuf_free(&s);
-	if (m == FAL_SHOW_STARTED) {
-		tg_call(ctx->tg, "editMessageText", p, &r);
-		tg_reply_free(&r);
-		cJSON_Delete(p);
-		return 0;
-	}
-	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:progress:%d", j->id, j->request_id,
-	    progress);
+	if (m == FAL_SHOW_STARTED)
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:started", j->id, j->request_id);
+	else
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:progress:%d", j->id,
+		    j->request_id, progress);
 	struct outbox_msg om = {.user_id = j->user_id, .chat_id = j->chat_id,
 		.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
 		.method = "editMessageText", .params = p};

@@ -608,9 +608,10 @@ def test_mode_end_to_end_through_the_bot(s):
         aid = u.avatar()
         wait_for(lambda: av(s, aid, "status") == "training", 10, what="started by the trigger")
         check(av(s, aid, "fal_request_id").startswith("test-"), "a test request id")
-        check(any("has started" in t for t in u.texts(seq)), "the user sees it started")
-        started = [c for c in u.calls("editMessageText", since=seq)
-                   if "has started" in c["params"]["text"]]
+        # (queued with the start, sent by the outbox's sender)
+        started = wait_for(lambda: [c for c in u.calls("editMessageText", since=seq)
+                                    if "has started" in c["params"]["text"]], 5,
+                           what="the user sees it started")
         kb = [b.get("callback_data") for row in (started[-1]["params"].get("reply_markup") or
                                                  {}).get("inline_keyboard", []) for b in row]
         check("v1:avs" in kb, "My avatars stays on the progress message: %r" % kb)
