@@ -98,7 +98,7 @@ progress_end(struct db *db, const struct job *j, bool ok, struct fal_notes *note
 		return 0;
 	text_addf(&s, j->lang, ok ? T_TRAINING_PROGRESS_DONE : T_TRAINING_PROGRESS_ENDED, a->name);
 	cJSON *kb = kb_my_avatars(j->lang);
-	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:progress-end", j->id, j->request_id);
+	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:progress-end", j->id, j->request_id);
 	struct outbox_msg m = {.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
 		.method = "editMessageText",
 		.params = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb)};
@@ -124,7 +124,8 @@ training_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end 
 		snprintf(key, sizeof(key), "avatar:%" PRId64 ":c%" PRId64 ":%s", j->id,
 		    j->claim_epoch, event);
 	else
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:%s", j->id, j->request_id, event);
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:%s", j->id, j->request_id,
+		    event);
 	training_text(ctx, AV(j), e, &s, &kb);
 	struct outbox_msg m = {.kind = event, .dedupe_key = key, .avatar_id = j->id,
 		.method = "sendMessage", .params = reply_message_params(j->chat_id, s.p, kb)};
@@ -157,10 +158,12 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 	cJSON *kb = kb_my_avatars(j->lang);
 	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb);
 	sbuf_free(&s);
+	/* (a request id may be 200 characters; a key at most 120) */
 	if (m == FAL_SHOW_STARTED)
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:started", j->id, j->request_id);
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:started", j->id,
+		    j->request_id);
 	else
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%s:progress:%d", j->id,
+		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:progress:%d", j->id,
 		    j->request_id, progress);
 	struct outbox_msg om = {.user_id = j->user_id, .chat_id = j->chat_id,
 		.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
