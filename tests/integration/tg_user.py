@@ -64,11 +64,12 @@ class User:
             self.settled()      # the progress message's edit
         return r
 
-    def settled(self, timeout=5.0):
+    def settled(self, timeout=15.0):
         """A person looks a moment later: the photos they sent have been
         checked, and what the bot queued for this chat (a photo's progress
         edit, the checks' verdicts) has gone out through the outbox's
-        sender."""
+        sender.  (Up to 15 s: on a loaded machine — CI's shards side by side
+        — ten photos' checks have taken longer than 5.)"""
         end = time.time() + timeout
         while time.time() < end:
             if self.s.one("SELECT (SELECT count(*) FROM notifications WHERE chat_id = %d"
