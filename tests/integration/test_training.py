@@ -128,7 +128,8 @@ def portrait_training_via_webhook(s):
     done = wait_for(lambda: [t for t in chat_texts(s, tid, seq) if "готов" in t], 5,
                     what="the completion message")
     eq(len(done), 1, "one completion message")
-    msg = [c for c in s.calls(seq, "sendMessage") if "готов" in c["params"].get("text", "")][0]
+    msg = [c for c in s.calls(seq, "sendMessage") if "готов" in c["params"].get("text", "")
+           and str(c["params"].get("chat_id")) == str(tid)][0]     # (this person's)
     datas = [b["callback_data"] for row in msg["params"]["reply_markup"]["inline_keyboard"]
              for b in row]
     check("v1:g:%s:0" % aid in datas and "v1:avs" in datas,
