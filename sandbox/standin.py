@@ -105,53 +105,7 @@ def face_pixels():
     return _face[0]
 
 
-FACE_MODEL = b"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
-_counter = []
-
-
-def face_counter():
-    """The bot's own face module (AISHA_FACE_MODULE: its aisha-face.so), to
-    check that a portrait made here shows one face as the bot will see it;
-    None without it."""
-    if not _counter:
-        fn = None
-        path = os.environ.get("AISHA_FACE_MODULE", "")
-        if path and os.path.exists(path) and os.path.exists(FACE_MODEL):
-            import ctypes
-            try:
-                fn = ctypes.CDLL(path).aisha_face_count
-                fn.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_char_p]
-            except OSError:
-                fn = None
-        _counter.append(fn)
-    return _counter[0]
-
-
-def one_face(jpeg):
-    """Whether the bot's face module (when there is one) sees exactly one
-    face in jpeg, decoded as the bot decodes it (libjpeg, luma)."""
-    fn = face_counter()
-    if fn is None:
-        return True
-    pgm = subprocess.run(["djpeg", "-grayscale", "-pnm"], input=jpeg, capture_output=True,
-                         check=True).stdout
-    parts = pgm.split(b"\n", 3)
-    w, h = (int(x) for x in parts[1].split())
-    return fn(parts[3], w, h, FACE_MODEL) == 1
-
-
 def make_jpeg(seed, width=320, height=400):
-    """make_one_jpeg, laid out again (the same seed, another try) in the
-    rare case its tiles also look like a face to the face module (about one
-    photo in several hundred did: a test's album then came out one short)."""
-    for attempt in range(8):
-        out = make_one_jpeg(seed if attempt == 0 else "%s#%d" % (seed, attempt), width, height)
-        if one_face(out):
-            break
-    return out
-
-
-def make_one_jpeg(seed, width=320, height=400):
     """A real baseline JPEG (via libjpeg's cjpeg) that passes the bot's photo
     checks as a person's portrait would: one face, sharp edges, a normal
     exposure, and a layout of its own per seed (so two files never look like

@@ -169,19 +169,11 @@ class Stack:
                               "--fal-key", "test-fal-key", "--fal-duration", "1",
                               "--keyfile", os.path.join(self.var, "standin.pem")] +
                              self.standin_args,
-                             stdout=log, stderr=log, env=self.standin_env())
+                             stdout=log, stderr=log)
         self.children.append(p)
         self.standin = p
         self.wait_http("http://127.0.0.1:%d/_ctl/state" % self.tg_port)
         self.ctl("/_ctl/reset", {})
-
-    def standin_env(self):
-        """The tests' stand-in checks its portraits with the bot's face
-        module (one face each, as the bot will count them); the bench's does
-        not spend its CPU on that."""
-        if os.path.basename(self.var) == "bench":
-            return dict(os.environ)
-        return dict(os.environ, AISHA_FACE_MODULE=os.path.join(self.bindir, "aisha-face.so"))
 
     def start_lighttpd(self, **extra):
         self.lighttpd_env = self.env(**extra)
