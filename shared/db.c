@@ -659,6 +659,34 @@ db_rollback(struct db *db)
 	tx_ended(db);
 }
 
+static struct db_stmt st_savepoint = DB_STMT("db_savepoint", "SAVEPOINT aisha_part");
+static struct db_stmt st_undo_part = DB_STMT("db_undo_part", "ROLLBACK TO SAVEPOINT aisha_part");
+
+int
+db_savepoint(struct db *db)
+{
+	if (db->conn == NULL || !db->in_tx)
+		return -1;
+	db->sqlstate[0] = '\0';
+	return pipe_send(db, &st_savepoint, NULL, NULL, NULL, NULL);
+}
+
+int
+db_undo_part(struct db *db)
+{
+	char failed[sizeof(db->sqlstate)];
+
+	snprintf(failed, sizeof(failed), "%s", db->sqlstate);
+	if (db->conn != NULL && db->n_sent > 0)
+		(void)pipe_collect(db);
+	PGresult *r = db->conn != NULL && db->in_tx ? db_try(db, &st_undo_part, NULL) : NULL;
+	int rc = r != NULL ? 0 : -1;
+
+	PQclear(r);
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", failed);
+	return rc;
+}
+
 const char *
 db_str(const PGresult *r, int row, int col)
 {

@@ -169,6 +169,14 @@ int db_commit_unawaited(struct db *db, bool wrote);
  * there was none), -1 when not. */
 int db_settle(struct db *db);
 void db_rollback(struct db *db);
+/*
+ * A part of the transaction whose failure the rest survives: db_savepoint()
+ * before it (sent with the part's first statement), db_undo_part() after
+ * it failed — the transaction is as it was before the part; db->sqlstate
+ * still names the part's failure.  0 or -1 (then only a rollback is left).
+ */
+int db_savepoint(struct db *db);
+int db_undo_part(struct db *db);
 void db_clear_failure(struct db *db);
 /*
  * Whether the failure kept since db_clear_failure() may pass by itself (the

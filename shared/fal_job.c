@@ -275,6 +275,21 @@ submit(struct app_ctx *ctx, struct job *j, const cJSON *in, const char *hook,
 	    FAL_STEP_RETRY;
 }
 
+/* The start shown (queued) as a part of the store's transaction that may
+ * fail alone: a message is not worth the job.  1 queued, 0 not. */
+static int
+show_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j)
+{
+	if (k->show == NULL || db_savepoint(&ctx->db) != 0)
+		return 0;
+	int queued = k->show(ctx, j, FAL_SHOW_STARTED, 0);
+	if (queued >= 0)
+		return queued > 0;
+	log_warn("%s %" PRId64 ": its start not shown (%s)", k->ops->name, j->id,
+	    ctx->db.sqlstate);
+	return db_undo_part(&ctx->db) == 0 ? 0 : -1;
+}
+
 /* FAL has the job: it is stored, and its start shown (queued), in one
  * transaction — an end that comes meanwhile waits for it and queues its
  * own message after.  0 or -1 (nothing stored). */
@@ -282,8 +297,6 @@ static int
 store_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j,
     const struct fal_submitted *sub, const char *webhook, const cJSON *in, const cJSON *answer)
 {
-	int queued = 0;
-
 	if (db_begin(&ctx->db) != 0)
 		return -1;
 	if (k->ops->store_submitted(&ctx->db, j, sub, webhook, in, answer) != 0) {
@@ -291,8 +304,7 @@ store_started(struct app_ctx *ctx, const struct fal_kind *k, struct job *j,
 		return -1;
 	}
 	snprintf(j->request_id, sizeof(j->request_id), "%s", sub->request_id);
-	if (k->show)
-		queued = k->show(ctx, j, FAL_SHOW_STARTED, 0);
+	int queued = show_started(ctx, k, j);
 	if (db_commit(&ctx->db) != 0)
 		return -1;
 	if (queued > 0)

@@ -154,7 +154,9 @@ struct fal_kind {
 	/* (may be NULL) Queues the job's progress message in the caller's
 	 * transaction — the one that stores it submitted (FAL_SHOW_STARTED),
 	 * the poller's (FAL_SHOW_PROGRESS).  1 when a message was queued (the
-	 * sender is woken after the commit) */
+	 * sender is woken after the commit), 0 when none was, -1 when the
+	 * outbox failed (the transaction then fails, unless a savepoint
+	 * before it is undone: db_undo_part). */
 	int (*show)(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int progress);
 };
 

@@ -36,6 +36,14 @@ queue(struct db *db, const struct job *j, struct outbox_msg *m, struct fal_notes
 
 #define AV(j) ((const struct avatar_job *)(j))
 
+/* The key of an event of the avatar's FAL request: "avatar:ID:RID:event".
+ * A request id may be 200 characters and a key at most 120: 64 of it. */
+static void
+request_key(char *key, size_t size, const struct job *j, const char *event)
+{
+	snprintf(key, size, "avatar:%" PRId64 ":%.64s:%s", j->id, j->request_id, event);
+}
+
 static void
 refunded(const struct job *j, const struct fal_end *e, struct sbuf *s)
 {
@@ -98,7 +106,7 @@ progress_end(struct db *db, const struct job *j, bool ok, struct fal_notes *note
 		return 0;
 	text_addf(&s, j->lang, ok ? T_TRAINING_PROGRESS_DONE : T_TRAINING_PROGRESS_ENDED, a->name);
 	cJSON *kb = kb_my_avatars(j->lang);
-	snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:progress-end", j->id, j->request_id);
+	request_key(key, sizeof(key), j, "progress-end");
 	struct outbox_msg m = {.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
 		.method = "editMessageText",
 		.params = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb)};
@@ -124,8 +132,7 @@ training_compose(struct app_ctx *ctx, const struct job *j, const struct fal_end 
 		snprintf(key, sizeof(key), "avatar:%" PRId64 ":c%" PRId64 ":%s", j->id,
 		    j->claim_epoch, event);
 	else
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:%s", j->id, j->request_id,
-		    event);
+		request_key(key, sizeof(key), j, event);
 	training_text(ctx, AV(j), e, &s, &kb);
 	struct outbox_msg m = {.kind = event, .dedupe_key = key, .avatar_id = j->id,
 		.method = "sendMessage", .params = reply_message_params(j->chat_id, s.p, kb)};
@@ -144,9 +151,8 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 {
 	const struct avatar_job *a = AV(j);
 	struct sbuf s = SBUF_INIT;
-	char key[400];
+	char key[400], event[32];
 	int64_t id;
-	int rc = 0;
 
 	if (j->chat_id == 0 || a->progress_mid == 0)
 		return 0;
@@ -158,18 +164,15 @@ training_show(struct app_ctx *ctx, const struct job *j, enum fal_moment m, int p
 	cJSON *kb = kb_my_avatars(j->lang);
 	cJSON *p = reply_edit_params(j->chat_id, a->progress_mid, s.p, kb);
 	sbuf_free(&s);
-	/* (a request id may be 200 characters; a key at most 120) */
 	if (m == FAL_SHOW_STARTED)
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:started", j->id,
-		    j->request_id);
+		snprintf(event, sizeof(event), "started");
 	else
-		snprintf(key, sizeof(key), "avatar:%" PRId64 ":%.64s:progress:%d", j->id,
-		    j->request_id, progress);
+		snprintf(event, sizeof(event), "progress:%d", progress);
+	request_key(key, sizeof(key), j, event);
 	struct outbox_msg om = {.user_id = j->user_id, .chat_id = j->chat_id,
 		.kind = "training_progress", .dedupe_key = key, .avatar_id = j->id,
 		.method = "editMessageText", .params = p};
-	rc = outbox_replace(&ctx->db, &om, &id);
-	return rc < 0 ? 0 : rc;
+	return outbox_replace(&ctx->db, &om, &id);
 }
 
 const struct fal_kind job_training = {&training_ops, training_compose, training_show};

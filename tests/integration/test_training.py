@@ -988,3 +988,41 @@ def fal_errors_reach_the_person_as_a_reason_in_their_language(s):
     card = [t for t in u.texts(since=seq2) if "Ава" in t]
     check(card and "не удалось прочитать фотографии" in card[-1] and
           "Could not" not in card[-1], "the card: %r" % card)
+
+
+STARTED_EDIT_REFUSED = """
+CREATE OR REPLACE FUNCTION test_refuse_started_edit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.dedupe_key LIKE 'avatar:' || %s || ':%%:started' THEN
+    RAISE EXCEPTION 'the outbox refuses' USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS test_refuse_started_edit ON notifications;
+CREATE TRIGGER test_refuse_started_edit BEFORE INSERT ON notifications
+  FOR EACH ROW EXECUTE FUNCTION test_refuse_started_edit();
+"""
+
+
+@test
+def a_start_whose_message_cannot_be_queued_is_still_stored(s):
+    """FAL took the job: a "training has started" edit the outbox refuses
+    must not cost the job its stored request id (nor a second submission)."""
+    tid, aid = make_queued(s)
+    s.sql("UPDATE avatars SET progress_message_id = 77 WHERE id = %s" % aid)
+    s.sql(STARTED_EDIT_REFUSED % aid)
+    try:
+        seq = s.seq()
+        eq(train(s, aid).status, 202, "started")
+        eq(len(submits(s, seq)), 1, "one FAL submission")
+        eq(av(s, aid, "status"), "training", "stored as training")
+        rid = av(s, aid, "fal_request_id")
+        check(rid and fal_request(s, rid), "the request id FAL gave is stored: %r" % rid)
+        eq(s.one("SELECT count(*) FROM notifications WHERE avatar_id = %s AND dedupe_key"
+                 " LIKE '%%:started'" % aid), "0", "the refused edit left nothing")
+    finally:
+        s.sql("DROP TRIGGER IF EXISTS test_refuse_started_edit ON notifications")
+    # the progress messages that follow are still queued
+    s.sql("UPDATE avatars SET last_status_check = NULL WHERE id = %s" % aid)
+    eq(s.cli("check-status", "--all").returncode, 0, "a status pass")
+    eq(av(s, aid, "status"), "training", "still training")

@@ -346,6 +346,26 @@ a_read_only_connection_refuses_writes_and_says_so(void **state)
 	assert_int_equal(count_other(), 3);
 }
 
+static void
+a_failed_part_undone_leaves_the_rest_of_the_transaction(void **state)
+{
+	(void)state;
+	need_db();
+	assert_int_equal(db_begin(&db), 0);
+	assert_int_equal(put(30, 1), 0);
+	assert_int_equal(db_savepoint(&db), 0); /* sent with the part's statement */
+	assert_int_not_equal(put(31, -1), 0);
+	assert_string_equal(db.sqlstate, "23514");
+	assert_int_equal(db_undo_part(&db), 0);
+	assert_string_equal(db.sqlstate, "23514"); /* still names the part's failure */
+	assert_int_equal(put(32, 1), 0);
+	assert_int_equal(db_savepoint(&db), 0); /* a part that succeeds is kept */
+	assert_int_equal(put(33, 1), 0);
+	assert_int_equal(db_commit(&db), 0);
+	assert_int_equal(count_other(), 3);
+	assert_int_equal(db_savepoint(&db), -1); /* outside a transaction: none */
+}
+
 int
 main(void)
 {
@@ -363,6 +383,8 @@ main(void)
 		cmocka_unit_test_setup(
 		    a_failed_commit_not_waited_for_is_told_and_leaves_the_connection_clean, fresh),
 		cmocka_unit_test_setup(a_read_only_connection_refuses_writes_and_says_so, fresh),
+		cmocka_unit_test_setup(a_failed_part_undone_leaves_the_rest_of_the_transaction,
+		    fresh),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
