@@ -6,6 +6,7 @@ import time
 import uuid
 
 from harness import Fail
+from portraits import one_face_key
 
 
 class User:
@@ -33,7 +34,7 @@ class User:
         return self.send(self.message(**f))
 
     def photo_update(self, w=1280, h=960, group=None, uniq=None, size=120000):
-        key = uniq or uuid.uuid4().hex[:12]
+        key = uniq or one_face_key(self.s.bindir, "AgL_")
         sizes = [{"file_id": "AgS_%s" % key, "file_unique_id": "S%s" % key, "width": 90,
                   "height": 67, "file_size": 1201},
                  {"file_id": "AgL_%s" % key, "file_unique_id": "L%s" % key, "width": w,
@@ -47,7 +48,7 @@ class User:
         return self.send(self.photo_update(**kw))
 
     def document(self, mime="image/jpeg", size=2811044, name="IMG.JPG"):
-        key = uuid.uuid4().hex[:10]
+        key = one_face_key(self.s.bindir, "BQ", size=(640, 800), length=10)
         return self.send(self.message(document={
             "file_name": name, "mime_type": mime, "file_id": "BQ%s" % key,
             "file_unique_id": "D%s" % key, "file_size": size}))
