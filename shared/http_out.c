@@ -1,9 +1,13 @@
 #include "http_out.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 
 #include <curl/curl.h>
 
@@ -133,11 +137,58 @@ http_out_escape(const char *s)
 	return out;
 }
 
-/* Requests in flight on one multi handle: a kept set of connections. */
+/* Requests in flight on one multi handle: a kept set of connections.
+ * curl tells which sockets it waits on (on_socket) and when it wants to be
+ * called anyway (on_timer); an epoll set waits on them, so a wake-up costs
+ * what became ready, not a walk of every transfer in flight (with hundreds
+ * in flight curl_multi_perform's walk, a poll(2) per transfer, was most of
+ * a sender's CPU). */
 struct http_flow {
 	CURLM *m;
 	size_t active;
+	int ep;                  /* the epoll set, -1 when it could not be made */
+	bool timer_set;          /* curl wants a call at timer_at */
+	struct timespec timer_at;
 };
+
+static int
+on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct http_flow *f = userp;
+	struct epoll_event ev = {.data.fd = s};
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		(void)epoll_ctl(f->ep, EPOLL_CTL_DEL, s, NULL);
+		curl_multi_assign(f->m, s, NULL);
+		return 0;
+	}
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	int op = socketp != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(f->ep, op, s, &ev) != 0)   /* a number reused, or closed */
+		(void)epoll_ctl(f->ep, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev);
+	curl_multi_assign(f->m, s, f);
+	return 0;
+}
+
+static int
+on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	struct http_flow *f = userp;
+
+	(void)m;
+	f->timer_set = timeout_ms >= 0;
+	if (f->timer_set) {
+		clock_gettime(CLOCK_MONOTONIC, &f->timer_at);
+		f->timer_at.tv_sec += timeout_ms / 1000;
+		f->timer_at.tv_nsec += (timeout_ms % 1000) * 1000000L;
+		if (f->timer_at.tv_nsec >= 1000000000L) {
+			f->timer_at.tv_sec++;
+			f->timer_at.tv_nsec -= 1000000000L;
+		}
+	}
+	return 0;
+}
 
 struct http_flow *
 http_flow_new(void)
@@ -145,6 +196,15 @@ http_flow_new(void)
 	struct http_flow *f = xcalloc(1, sizeof(*f));
 
 	f->m = curl_multi_init();
+	f->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (f->m != NULL && f->ep >= 0) {
+		curl_multi_setopt(f->m, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(f->m, CURLMOPT_SOCKETDATA, f);
+		curl_multi_setopt(f->m, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(f->m, CURLMOPT_TIMERDATA, f);
+	} else if (f->ep < 0) {
+		log_error("http: epoll_create1 failed; requests in flight will fail");
+	}
 	return f;
 }
 
@@ -188,30 +248,86 @@ http_flow_add(struct http_flow *f, struct http_out *r)
 	return 0;
 }
 
+/* A finished request curl has already told of, or NULL. */
+static struct http_out *
+take_done(struct http_flow *f)
+{
+	int left = 0;
+	CURLMsg *msg;
+
+	while ((msg = curl_multi_info_read(f->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		void *priv = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		struct flying *fl = priv;
+		struct http_out *r = fl->r;
+		curl_multi_remove_handle(f->m, msg->easy_handle);
+		easy_done(&fl->e, r, msg->data.result);
+		free(fl);
+		f->active--;
+		return r;
+	}
+	return NULL;
+}
+
+static long long
+ms_until(const struct timespec *at)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(at->tv_sec - now.tv_sec) * 1000 +
+	    (at->tv_nsec - now.tv_nsec + 999999) / 1000000;
+}
+
+/* Waits up to wait_ms for sockets curl waits on and tells curl what became
+ * ready (or that its timer ran out). */
+static void
+flow_wait(struct http_flow *f, long long wait_ms)
+{
+	struct epoll_event evs[64];
+	int running = 0;
+
+	if (f->timer_set && ms_until(&f->timer_at) <= 0) {
+		f->timer_set = false;
+		curl_multi_socket_action(f->m, CURL_SOCKET_TIMEOUT, 0, &running);
+		return;
+	}
+	if (f->timer_set && ms_until(&f->timer_at) < wait_ms)
+		wait_ms = ms_until(&f->timer_at);
+	int n = epoll_wait(f->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
+	    wait_ms > 0 ? (int)wait_ms : 0);
+	for (int i = 0; i < n; i++) {
+		int mask = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+		curl_multi_socket_action(f->m, evs[i].data.fd, mask, &running);
+	}
+}
+
+/* What curl has finished is handed out one by one; otherwise it waits up
+ * to timeout_ms for the next request to end.  NULL when none did. */
 struct http_out *
 http_flow_next(struct http_flow *f, int timeout_ms)
 {
-	for (int round = 0; round < 2 && f->active > 0; round++) {
-		int running = 0, left = 0;
-		CURLMsg *msg;
-		curl_multi_perform(f->m, &running);
-		while ((msg = curl_multi_info_read(f->m, &left)) != NULL) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			void *priv = NULL;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-			struct flying *fl = priv;
-			struct http_out *r = fl->r;
-			curl_multi_remove_handle(f->m, msg->easy_handle);
-			easy_done(&fl->e, r, msg->data.result);
-			free(fl);
-			f->active--;
-			return r;
-		}
-		if (round == 0 && timeout_ms > 0)
-			curl_multi_poll(f->m, NULL, 0, timeout_ms, NULL);
+	struct timespec until;
+	struct http_out *r = take_done(f);
+
+	if (r != NULL || f->ep < 0)
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
 	}
-	return NULL;
+	do {
+		flow_wait(f, ms_until(&until));
+		r = take_done(f);
+	} while (r == NULL && f->active > 0 && ms_until(&until) > 0);
+	return r;
 }
 
 void
@@ -225,6 +341,8 @@ http_flow_free(struct http_flow *f)
 		if ((r = http_flow_next(f, 1000)) == NULL)
 			break;
 	curl_multi_cleanup(f->m);
+	if (f->ep >= 0)
+		close(f->ep);
 	free(f);
 }
 
