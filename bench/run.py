@@ -118,8 +118,7 @@ class Bench:
         are not waited for).  Seconds waited."""
         t0 = time.time()
         while time.time() - t0 < timeout:
-            if self.s.one("SELECT count(*) FROM notifications WHERE status = 'pending'"
-                          " AND kind = 'callback_answer'") == "0":
+            if self.s.one("SELECT count(*) FROM callback_answers") == "0":
                 break
             time.sleep(0.2)
         return time.time() - t0
@@ -128,8 +127,7 @@ class Bench:
         """How long the oldest button answer still queued has waited, in ms
         (0 when none: delivered answers are deleted)."""
         v = self.s.one("SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)),"
-                       " 0) * 1000 FROM notifications WHERE status = 'pending'"
-                       " AND kind = 'callback_answer'")
+                       " 0) * 1000 FROM callback_answers")
         return float(v or 0)
 
     def note_answers(self):
@@ -143,11 +141,11 @@ class Bench:
                    " (cq text PRIMARY KEY, created_at timestamptz NOT NULL)")
         self.s.sql("CREATE OR REPLACE FUNCTION bench_answer_noted() RETURNS trigger"
                    " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bench_answers VALUES"
-                   " (NEW.payload->'params'->>'callback_query_id', NEW.created_at)"
+                   " (NEW.payload::jsonb->'params'->>'callback_query_id', NEW.created_at)"
                    " ON CONFLICT DO NOTHING; RETURN NULL; END $$")
-        self.s.sql("DROP TRIGGER IF EXISTS bench_answer_noted ON notifications")
-        self.s.sql("CREATE TRIGGER bench_answer_noted AFTER INSERT ON notifications"
-                   " FOR EACH ROW WHEN (NEW.kind = 'callback_answer' AND NEW.id % 10 = 0)"
+        self.s.sql("DROP TRIGGER IF EXISTS bench_answer_noted ON callback_answers")
+        self.s.sql("CREATE TRIGGER bench_answer_noted AFTER INSERT ON callback_answers"
+                   " FOR EACH ROW WHEN (NEW.id % 10 = 0)"
                    " EXECUTE FUNCTION bench_answer_noted()")
 
     def answer_times(self, seq):

@@ -445,14 +445,8 @@ static int
 defer_answer(void *ud, const char *method, cJSON *params)
 {
 	struct turn *t = ud;
-	char key[96];
-	struct outbox_msg m = {.user_id = 0, .chat_id = t->u->chat_id,
-		.kind = "callback_answer", .dedupe_key = key, .method = method,
-		.params = params, .unordered = true};
-	int64_t id;
 
-	snprintf(key, sizeof(key), "cbq:%s", t->u->callback_id ? t->u->callback_id : "");
-	return outbox_enqueue(&t->ctx->db, &m, &id) < 0 ? -1 : 0;
+	return outbox_answer(&t->ctx->db, t->u->chat_id, method, params);
 }
 
 /* Calls no one waits for leave the request: when the turn shows something,

@@ -30,6 +30,11 @@ static struct db_stmt st_enqueue = DB_STMT("outbox_enqueue",
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)"
     " SELECT id, " DB_LOCK_FREE_SQL(OUTBOX_LOCK) " FROM ins");
 
+/* A button's answer: its own unlogged table (schema 017). */
+static struct db_stmt st_answer = DB_STMT("outbox_answer",
+    "WITH ins AS (INSERT INTO callback_answers (chat_id, payload) VALUES ($1, $2)"
+    " RETURNING id) SELECT id, " DB_LOCK_FREE_SQL(OUTBOX_LOCK) " FROM ins");
+
 /* Set by an enqueue that found no sender; outbox_wake() acts on it. */
 static bool nobody_sends;
 
@@ -42,20 +47,33 @@ static bool nobody_sends;
     "m.status = 'pending' AND m.next_attempt_at <= now()" \
     " AND (m.claimed_until IS NULL OR m.claimed_until < now())" \
     " AND ($1::bigint = 0 OR m.id = $1)"
+/* Button answers (callback_answers) are claimed from $4 up (the sender's
+ * cursor: it skips the entries of rows it has already sent and deleted);
+ * those the previous release queued in notifications as before. */
+#define ANSWER_DUE \
+    "a.next_attempt_at <= now() AND (a.claimed_until IS NULL OR a.claimed_until < now())"
+#define ANSWER_CLAIMABLE ANSWER_DUE " AND $1::bigint = 0 AND a.id > $4::bigint"
 static struct db_stmt st_claim = DB_STMT("outbox_claim",
-    "WITH u AS (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND NOT m.ordered"
+    "WITH a AS (SELECT a.id FROM callback_answers a WHERE " ANSWER_CLAIMABLE
+    "  ORDER BY a.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " ac AS (UPDATE callback_answers c SET claimed_until = now() + interval '60 seconds',"
+    "  attempts = c.attempts + 1 FROM a WHERE c.id = a.id"
+    "  RETURNING c.id, c.chat_id, c.payload, c.attempts),"
+    " u AS (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND NOT m.ordered"
     "  ORDER BY m.id LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " o AS (SELECT m.id FROM notifications m WHERE " CLAIMABLE " AND m.ordered"
     "  AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.chat_id = m.chat_id"
     "   AND e.status = 'pending' AND e.ordered AND e.id < m.id)"
     "  AND (SELECT count(*) FROM notifications r WHERE r.chat_id = m.chat_id AND r.ordered"
     "   AND r.sent_at > now() - interval '3 seconds') < 3"
-    "  ORDER BY m.id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-    " UPDATE notifications n SET claimed_until = now() + interval '60 seconds',"
-    " attempts = n.attempts + 1"
-    " FROM (SELECT id FROM u UNION ALL SELECT id FROM o) c WHERE n.id = c.id"
-    " RETURNING n.id, n.chat_id, n.payload::text, n.attempts,"
-    "  (SELECT is_blocked FROM users u WHERE u.id = n.user_id), n.ordered");
+    "  ORDER BY m.id LIMIT $3 FOR UPDATE SKIP LOCKED),"
+    " nc AS (UPDATE notifications n SET claimed_until = now() + interval '60 seconds',"
+    "  attempts = n.attempts + 1"
+    "  FROM (SELECT id FROM u UNION ALL SELECT id FROM o) c WHERE n.id = c.id"
+    "  RETURNING n.id, n.chat_id, n.payload::text, n.attempts,"
+    "   (SELECT is_blocked FROM users u WHERE u.id = n.user_id), n.ordered)"
+    " SELECT id, chat_id, payload, attempts, false, false, true FROM ac"
+    " UNION ALL SELECT *, false FROM nc");
 /* A delivered message is kept as sent (its dedupe key must outlive a
  * repeated webhook), at once: a double is what a crash before this would
  * cost.  Callback queries' answers have nothing to keep (their update is
@@ -65,6 +83,13 @@ static struct db_stmt st_sent = DB_STMT("outbox_sent",
     " last_error = NULL WHERE id = $1");
 static struct db_stmt st_answered = DB_STMT("outbox_answered",
     "DELETE FROM notifications WHERE id = ANY ($1::bigint[])");
+static struct db_stmt st_answers_gone = DB_STMT("outbox_answers_gone",
+    "DELETE FROM callback_answers WHERE id = ANY ($1::bigint[])");
+static struct db_stmt st_answer_retry = DB_STMT("outbox_answer_retry",
+    "UPDATE callback_answers SET claimed_until = NULL,"
+    " next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1");
+static struct db_stmt st_answer_drop = DB_STMT("outbox_answer_drop",
+    "DELETE FROM callback_answers WHERE id = $1");
 static struct db_stmt st_retry = DB_STMT("outbox_retry",
     "UPDATE notifications SET claimed_until = NULL, last_error = $3,"
     " next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1");
@@ -115,7 +140,7 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 	db_p_i64(&p, m->avatar_id);
 	db_p_i64(&p, m->generation_id);
 	db_p_str(&p, json);
-	db_p_bool(&p, !m->unordered);
+	db_p_bool(&p, true); /* (false: an answer the previous release queued) */
 	bool later = db_deferring(db);
 	*id = 0;
 	int rc = db_exec_then(db, &st_enqueue, &p, enqueued, later ? NULL : id);
@@ -123,6 +148,24 @@ outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 	if (rc != 0)
 		return -1;
 	return later || *id != 0;
+}
+
+int
+outbox_answer(struct db *db, int64_t chat_id, const char *method, cJSON *params)
+{
+	struct db_params p;
+	cJSON *payload = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(payload, "method", method);
+	cJSON_AddItemToObject(payload, "params", params);
+	char *json = cJSON_PrintUnformatted(payload);
+	cJSON_Delete(payload);
+	db_params_init(&p);
+	db_p_i64(&p, chat_id);
+	db_p_str(&p, json);
+	int rc = db_exec_then(db, &st_answer, &p, enqueued, NULL);
+	cJSON_free(json);
+	return rc;
 }
 
 /* A newer state of the same thing (its kind, avatar and chat) replaces the
@@ -210,6 +253,7 @@ struct claimed {
 	int64_t id, chat_id;
 	int attempts;
 	bool blocked, ordered;
+	bool answer; /* a row of callback_answers */
 	cJSON *payload;
 	const cJSON *method, *params;
 };
@@ -223,8 +267,32 @@ claimed_read(const PGresult *r, int i, struct claimed *c)
 	c->attempts = (int)db_i64(r, i, 3);
 	c->blocked = db_bool(r, i, 4);
 	c->ordered = db_bool(r, i, 5);
+	c->answer = db_bool(r, i, 6);
 	c->method = cJSON_GetObjectItemCaseSensitive(c->payload, "method");
 	c->params = cJSON_GetObjectItemCaseSensitive(c->payload, "params");
+}
+
+/* A row that will not go: a message is kept as dropped with why; a
+ * button's answer has nothing to keep. */
+static void
+drop(struct db *db, const struct claimed *c, const char *why)
+{
+	if (!c->answer) {
+		mark(db, &st_drop, c->id, why, NULL);
+		return;
+	}
+	log_warn("outbox: button answer %" PRId64 " to chat %" PRId64 " dropped: %s", c->id,
+	    c->chat_id, why);
+	mark(db, &st_answer_drop, c->id, NULL, NULL);
+}
+
+static void
+retry(struct db *db, const struct claimed *c, const char *secs, const char *why)
+{
+	if (c->answer)
+		mark(db, &st_answer_retry, c->id, secs, NULL);
+	else
+		mark(db, &st_retry, c->id, secs, why);
 }
 
 /* A row that cannot or must not go out: settled without a call. */
@@ -232,18 +300,19 @@ static bool
 settle_unsendable(struct db *db, const struct claimed *c)
 {
 	if (c->blocked) {
-		mark(db, &st_drop, c->id, "user blocked the bot", NULL);
+		drop(db, c, "user blocked the bot");
 		return true;
 	}
 	if (!cJSON_IsString(c->method) || !cJSON_IsObject(c->params)) {
-		mark(db, &st_drop, c->id, "unreadable payload", NULL);
+		drop(db, c, "unreadable payload");
 		return true;
 	}
 	return false;
 }
 
 /* What Telegram answered for a sent row; 1 when it was delivered.  A
- * delivered answer's id joins answered ("{1,2,3}"), stored by the caller. */
+ * delivered answer's id joins answered[0] (callback_answers) or, queued by
+ * the previous release, answered[1] ("{1,2,3}"), deleted by the caller. */
 static int
 settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct sbuf *answered)
 {
@@ -252,7 +321,8 @@ settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct 
 	switch (r->res) {
 	case TG_OK:
 		if (!c->ordered) {
-			sbuf_addf(answered, "%s%" PRId64, answered->len ? "," : "{", c->id);
+			struct sbuf *a = &answered[c->answer ? 0 : 1];
+			sbuf_addf(a, "%s%" PRId64, a->len ? "," : "{", c->id);
 			return 1;
 		}
 		mark(&ctx->db, &st_sent, c->id, NULL, NULL);
@@ -264,7 +334,7 @@ settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct 
 		log_info("outbox: chat %" PRId64 " blocked the bot; its messages are dropped",
 		    c->chat_id);
 		(void)users_mark_blocked(&ctx->db, c->chat_id);
-		mark(&ctx->db, &st_drop, c->id, r->description, NULL);
+		drop(&ctx->db, c, r->description);
 		{
 			struct db_params p;
 			db_params_init(&p);
@@ -273,18 +343,17 @@ settle(struct app_ctx *ctx, const struct claimed *c, struct tg_reply *r, struct 
 		}
 		return 0;
 	case TG_BAD:
-		mark(&ctx->db, &st_drop, c->id, r->description, NULL);
+		drop(&ctx->db, c, r->description);
 		return 0;
 	case TG_RETRY:
 	case TG_NO_TOKEN:
 		if (c->attempts >= OUTBOX_MAX_ATTEMPTS) {
-			mark(&ctx->db, &st_drop, c->id, "gave up after many attempts", NULL);
+			drop(&ctx->db, c, "gave up after many attempts");
 			return 0;
 		}
 		snprintf(secs, sizeof(secs), "%d", r->retry_after > 0 ? r->retry_after :
 		    backoff_seconds(c->attempts));
-		mark(&ctx->db, &st_retry, c->id, secs, r->description[0] ? r->description :
-		    "no answer");
+		retry(&ctx->db, c, secs, r->description[0] ? r->description : "no answer");
 		return 0;
 	}
 	return 0;
@@ -328,7 +397,12 @@ struct flights {
 	struct http_flow *flow;
 	struct slot slots[OUTBOX_IN_FLIGHT];
 	int busy, sent, answers;
-	struct sbuf answered;   /* delivered answers' ids, not yet deleted */
+	struct sbuf answered[2]; /* delivered answers' ids, not yet deleted (settle) */
+	/* Button answers are claimed above this id: the highest claimed two
+	 * claims ago (an answer queued before the claim before last has had
+	 * time to commit); from the start again every second, for retries. */
+	int64_t cursor, last_high, high;
+	time_t cursor_from;
 };
 
 static struct flights *
@@ -340,21 +414,30 @@ flights_new(void)
 	return f;
 }
 
-/* Deletes the delivered button answers, in one statement. */
+/* Deletes the delivered button answers of one table, in one statement. */
 static void
-flights_store(struct app_ctx *ctx, struct flights *f)
+answered_store(struct app_ctx *ctx, struct db_stmt *st, struct sbuf *ids)
 {
 	struct db_params p;
 
-	if (f->answered.len == 0)
+	if (ids->len == 0)
 		return;
-	sbuf_addc(&f->answered, '}');
+	sbuf_addc(ids, '}');
 	db_params_init(&p);
-	db_p_str(&p, sbuf_str(&f->answered));
-	if (db_exec(&ctx->db, &st_answered, &p) != 0)
-		log_error("outbox: answered rows %s not deleted", sbuf_str(&f->answered));
+	db_p_str(&p, sbuf_str(ids));
+	if (db_exec(&ctx->db, st, &p) != 0)
+		log_error("outbox: answered rows %s not deleted", sbuf_str(ids));
+	sbuf_free(ids);
+}
+
+static void
+flights_store(struct app_ctx *ctx, struct flights *f)
+{
+	if (f->answers == 0)
+		return;
+	answered_store(ctx, &st_answers_gone, &f->answered[0]);
+	answered_store(ctx, &st_answered, &f->answered[1]);
 	log_info("outbox: %d button answers delivered", f->answers);
-	sbuf_free(&f->answered);
 	f->answers = 0;
 }
 
@@ -362,7 +445,7 @@ flights_store(struct app_ctx *ctx, struct flights *f)
 static void
 finish(struct app_ctx *ctx, struct flights *f, struct slot *s)
 {
-	int ok = settle(ctx, &s->c, &s->t.reply, &f->answered);
+	int ok = settle(ctx, &s->c, &s->t.reply, f->answered);
 
 	f->sent += ok;
 	f->answers += ok && !s->c.ordered;
@@ -440,16 +523,23 @@ claim(struct app_ctx *ctx, struct flights *f, struct bucket *b, int64_t only_id,
 	struct db_params p;
 	int room = OUTBOX_IN_FLIGHT - f->busy, msgs = (int)bucket_fill(b);
 
-	if (limit > room / 2)
-		limit = room / 2; /* of each kind: both fit */
+	if (limit > room / 3)
+		limit = room / 3; /* of each kind: all three fit */
 	if (limit <= 0)
 		return 0;
+	if (time(NULL) != f->cursor_from) {
+		f->cursor_from = time(NULL);
+		f->cursor = f->last_high = f->high = 0;
+	}
 	db_params_init(&p);
 	db_p_i64(&p, only_id);
 	db_p_i64(&p, limit);
 	db_p_i64(&p, msgs < limit ? msgs : limit);
+	db_p_i64(&p, f->cursor);
 	PGresult *r = db_run(&ctx->db, &st_claim, &p);
 	int n = r == NULL ? -1 : PQntuples(r), k = 0;
+	f->cursor = f->last_high;
+	f->last_high = f->high;
 	for (int i = 0; i < n; i++) {
 		while (f->slots[k].busy)
 			k++;
@@ -457,6 +547,8 @@ claim(struct app_ctx *ctx, struct flights *f, struct bucket *b, int64_t only_id,
 		claimed_read(r, i, &s->c);
 		if (s->c.ordered)
 			b->tokens -= 1.0;
+		if (s->c.answer && s->c.id > f->high)
+			f->high = s->c.id;
 		start(ctx, f, s);
 	}
 	PQclear(r);
@@ -495,7 +587,8 @@ static struct db_stmt st_sender_unlock = DB_STMT("outbox_sender_unlock",
 /* (each kind of pending row through its own index) */
 static struct db_stmt st_due = DB_STMT("outbox_due",
     "SELECT EXISTS (SELECT 1 FROM notifications m WHERE " CLAIMABLE " AND m.ordered)"
-    " OR EXISTS (SELECT 1 FROM notifications m WHERE " CLAIMABLE " AND NOT m.ordered)");
+    " OR EXISTS (SELECT 1 FROM notifications m WHERE " CLAIMABLE " AND NOT m.ordered)"
+    " OR EXISTS (SELECT 1 FROM callback_answers a WHERE $1::bigint = 0 AND " ANSWER_DUE ")");
 
 void
 outbox_wake(struct app_ctx *ctx)

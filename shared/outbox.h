@@ -17,8 +17,8 @@
  * Sending claims a row for a minute (so two senders never send it twice),
  * keeps each chat's messages in order and at about one a second (bursts of
  * three), about 30 messages a second overall, waits retry_after on 429,
- * stops for good on 403 (the user blocked the bot), backs off on 5xx.  An
- * unordered row (a callback query's answer) goes whenever it is due.
+ * stops for good on 403 (the user blocked the bot), backs off on 5xx.  A
+ * callback query's answer (outbox_answer) goes whenever it is due.
  */
 #ifndef AISHA_OUTBOX_H
 #define AISHA_OUTBOX_H
@@ -30,7 +30,7 @@
 #include "app.h"
 
 struct outbox_msg {
-	int64_t user_id;        /* 0 only for an unordered row (it names its chat) */
+	int64_t user_id;
 	int64_t chat_id;
 	const char *kind;       /* "training_done", … */
 	const char *dedupe_key; /* "avatar:42:done" */
@@ -42,7 +42,6 @@ struct outbox_msg {
 	 * (one for sendPhoto, one per item for sendMediaGroup) */
 	const int64_t *image_ids;
 	int n_images;
-	bool unordered;         /* not a message: no place in the chat's order */
 };
 
 /* Queues m in the caller's transaction: 1 queued (*id set), 0 a duplicate
@@ -53,6 +52,11 @@ int outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id);
 /* outbox_enqueue, after removing the rows of the same kind, avatar and chat
  * that have not gone yet (a progress message: only its latest state goes). */
 int outbox_replace(struct db *db, struct outbox_msg *m, int64_t *id);
+/* Queues a callback query's answer (method and params, consumed) in the
+ * caller's transaction: it names its chat only, and goes whenever due (no
+ * place in the chat's order, no dedupe key: its update is deduplicated).
+ * 0 or -1. */
+int outbox_answer(struct db *db, int64_t chat_id, const char *method, cJSON *params);
 /* Sends what is due: only notification only_id when not 0, else up to limit.
  * Returns how many were sent. */
 int outbox_deliver(struct app_ctx *ctx, int64_t only_id, int limit);
