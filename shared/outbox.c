@@ -17,6 +17,7 @@
 #define OUTBOX_IN_FLIGHT 512    /* calls in flight at once */
 #define OUTBOX_PER_SECOND 30.0  /* messages, over all chats */
 #define OUTBOX_POLL_MS 20       /* a running sender looks for rows this often */
+#define OUTBOX_REWIND_MS 250    /* button answers claimed from the first again */
 
 /* The row, and whether a sender runs (it holds OUTBOX_LOCK): when none does,
  * outbox_wake() starts one after the commit.  No NOTIFY: it would serialize
@@ -400,9 +401,10 @@ struct flights {
 	struct sbuf answered[2]; /* delivered answers' ids, not yet deleted (settle) */
 	/* Button answers are claimed above this id: the highest claimed two
 	 * claims ago (an answer queued before the claim before last has had
-	 * time to commit); from the start again every second, for retries. */
+	 * time to commit); from the start again every OUTBOX_REWIND_MS, for
+	 * retries and for a turn slow to commit. */
 	int64_t cursor, last_high, high;
-	time_t cursor_from;
+	struct timespec rewound;
 };
 
 static struct flights *
@@ -527,8 +529,8 @@ claim(struct app_ctx *ctx, struct flights *f, struct bucket *b, int64_t only_id,
 		limit = room / 3; /* of each kind: all three fit */
 	if (limit <= 0)
 		return 0;
-	if (time(NULL) != f->cursor_from) {
-		f->cursor_from = time(NULL);
+	if (f->rewound.tv_sec == 0 || ms_since(&f->rewound) >= OUTBOX_REWIND_MS) {
+		clock_gettime(CLOCK_MONOTONIC, &f->rewound);
 		f->cursor = f->last_high = f->high = 0;
 	}
 	db_params_init(&p);

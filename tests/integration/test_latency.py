@@ -82,3 +82,55 @@ def a_burst_to_one_chat_arrives_in_order_at_about_one_a_second(s):
        "in the order they were queued, each once")
     span = got[-1]["t"] - got[0]["t"]
     check(span >= 2.0, "at about one a second per chat (bursts of three): %.1f s" % span)
+
+
+@test
+def a_press_answer_refused_with_429_is_answered_after_retry_after_and_then_gone(s):
+    """An answer the sender has to retry lies below its claim cursor by
+    then: it is still sent when its retry_after has passed, once, and the
+    row is gone afterwards (answers keep nothing)."""
+    u = new_user(s)
+    s.ctl("/_ctl/fail", {"service": "telegram", "method": "answerCallbackQuery",
+                         "status": 429, "retry_after": 1, "count": 1})
+    seq = s.seq()
+    m, data = u.button("v1:help")
+    upd = u.callback_update(data, m)
+    cid = upd["callback_query"]["id"]
+    eq(s.deliver(upd).get("status"), 200, "delivered")
+    # presses of others meanwhile move the sender's cursor past this answer
+    for _ in range(5):
+        o = new_user(s)
+        om, od = o.button("v1:help")
+        s.deliver(o.callback_update(od, om))
+    ok = wait_for(lambda: [c for c in s.calls(seq, "answerCallbackQuery")
+                           if c["params"]["callback_query_id"] == cid and c["status"] == 200],
+                  10, what="the answer after its retry_after")
+    refused = [c for c in s.calls(seq, "answerCallbackQuery")
+               if c["params"]["callback_query_id"] == cid and c["status"] == 429]
+    eq(len(refused), 1, "refused once")
+    check(ok[0]["t"] - refused[0]["t"] >= 0.9, "not before retry_after: %.2f s" %
+          (ok[0]["t"] - refused[0]["t"]))
+    eq(len(ok), 1, "answered once")
+    wait_for(lambda: s.one("SELECT count(*) FROM callback_answers") == "0", 5,
+             what="the answered rows deleted")
+
+
+@test
+def an_answer_the_previous_release_queued_in_notifications_is_still_sent(s):
+    """Until schema 017 a button's answer was an unordered notifications row;
+    the previous release still writes those (it runs on the newer schema
+    while its workers finish, or after a rollback): they go, and go away."""
+    u = new_user(s)
+    seq = s.seq()
+    cid = "legacy-%d" % u.uid
+    s.sql("INSERT INTO notifications (chat_id, kind, dedupe_key, payload, ordered) VALUES"
+          " (%d, 'callback_answer', 'cbq:%s', jsonb_build_object('method',"
+          " 'answerCallbackQuery', 'params', jsonb_build_object('callback_query_id', '%s')),"
+          " false)" % (u.uid, cid, cid))
+    eq(s.cli("check-status", "--send").returncode, 0, "a sender ran (or one runs)")
+    got = wait_for(lambda: [c for c in s.calls(seq, "answerCallbackQuery")
+                            if c["params"]["callback_query_id"] == cid], 5, what="the answer")
+    time.sleep(0.3)
+    eq([c["status"] for c in got], [200], "answered once")
+    eq(s.one("SELECT count(*) FROM notifications WHERE dedupe_key = 'cbq:%s'" % cid), "0",
+       "its row deleted")

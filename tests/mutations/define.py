@@ -60,6 +60,14 @@ mut("status-pass-goes-round", "a status pass slower than 15 s asks FAL about the
     "a_status_pass_slower_than_the_check_interval_asks_fal_once_per_training", "shared/fal_job.c",
     "	int64_t since = (int64_t)time(NULL); /* each job once in this pass */",
     "	int64_t since = (int64_t)time(NULL) + 3600; /* each job once in this pass */")
+mut("answer-cursor-never-rewinds", "a button answer to retry, below the sender's cursor, is never sent again",
+    "a_press_answer_refused_with_429_is_answered_after_retry_after_and_then_gone", "shared/outbox.c",
+    "	if (f->rewound.tv_sec == 0 || ms_since(&f->rewound) >= OUTBOX_REWIND_MS) {",
+    "	if (f->rewound.tv_sec == 0) {")
+mut("started-edit-fails-the-start", "a start whose message the outbox refuses is not stored",
+    "a_start_whose_message_cannot_be_queued_is_still_stored", "shared/fal_job.c",
+    "	if (k->show == NULL || db_savepoint(&ctx->db) != 0)",
+    "	if (k->show == NULL)")
 mut("training-cap-ignored", "any number of trainings are prepared at once",
     "at_most_two_trainings_are_prepared_at_once", "shared/avatars.c",
     '''    "  AND b.claimed_at > now() - make_interval(secs => $3)) < $2"''',
