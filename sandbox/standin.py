@@ -139,7 +139,8 @@ def make_jpeg(seed, width=320, height=400):
 
 
 class Failures:
-    """Injected failures: each rule matches a service+method (+chat) and
+    """Injected failures: each rule matches a service+method (+chat, or
+    + callback_query_id for an answerCallbackQuery) and
     fires `count` times (-1: until cleared), or for `seconds` (an outage)."""
 
     def __init__(self):
@@ -152,13 +153,16 @@ class Failures:
         rule.setdefault("count", 1)
         self.rules.append(rule)
 
-    def take(self, service, method, chat_id=None):
+    def take(self, service, method, chat_id=None, params=None):
         for r in self.rules:
             if r.get("service", "telegram") != service:
                 continue
             if r.get("method") not in (None, "*", method):
                 continue
             if r.get("chat_id") is not None and r["chat_id"] != chat_id:
+                continue
+            if (r.get("callback_query_id") is not None and
+                    str((params or {}).get("callback_query_id")) != str(r["callback_query_id"])):
                 continue
             if r["count"] == 0 or r.get("until", float("inf")) <= time.time():
                 continue
@@ -1410,7 +1414,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def tg_perform(self, method, params, via):
         st = self.st
-        rule = st.failures.take("telegram", method, tg_chat_id(params))
+        rule = st.failures.take("telegram", method, tg_chat_id(params), params)
         if rule and rule.get("delay"):
             time.sleep(float(rule["delay"]))
             if "status" not in rule:

@@ -90,12 +90,13 @@ def a_press_answer_refused_with_429_is_answered_after_retry_after_and_then_gone(
     then: it is still sent when its retry_after has passed, once, and the
     row is gone afterwards (answers keep nothing)."""
     u = new_user(s)
-    s.ctl("/_ctl/fail", {"service": "telegram", "method": "answerCallbackQuery",
-                         "status": 429, "retry_after": 1, "count": 1})
     seq = s.seq()
     m, data = u.button("v1:help")
     upd = u.callback_update(data, m)
     cid = upd["callback_query"]["id"]
+    s.ctl("/_ctl/fail", {"service": "telegram", "method": "answerCallbackQuery",
+                         "callback_query_id": cid, "status": 429, "retry_after": 1,
+                         "count": 1})
     eq(s.deliver(upd).get("status"), 200, "delivered")
     # presses of others meanwhile move the sender's cursor past this answer
     for _ in range(5):
