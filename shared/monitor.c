@@ -10,9 +10,12 @@ static struct db_stmt st_avatars = DB_STMT("monitor_avatars",
     "SELECT status::text, training_type::text, count(*) FROM avatars GROUP BY 1, 2 ORDER BY 1, 2");
 static struct db_stmt st_generations = DB_STMT("monitor_generations",
     "SELECT status::text, count(*) FROM generations GROUP BY 1 ORDER BY 1");
+/* messages and button answers (callback_answers) waiting to go */
 static struct db_stmt st_outbox = DB_STMT("monitor_outbox",
-    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::bigint"
-    " FROM notifications WHERE status = 'pending'");
+    "SELECT sum(n)::bigint, coalesce(extract(epoch FROM now() - min(oldest)), 0)::bigint"
+    " FROM (SELECT count(*) AS n, min(created_at) AS oldest FROM notifications"
+    "  WHERE status = 'pending'"
+    " UNION ALL SELECT count(*), min(created_at) FROM callback_answers) q");
 static struct db_stmt st_checkers = DB_STMT("monitor_checkers",
     "SELECT name, extract(epoch FROM last_run_at)::bigint, runs, failures,"
     " to_char(last_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -62,10 +65,11 @@ outbox_and_checkers(struct app_ctx *ctx, struct sbuf *out)
 
 	if (r == NULL)
 		return -1;
-	gauge_head(out, "aisha_notifications_pending", "messages waiting in the outbox");
+	gauge_head(out, "aisha_notifications_pending",
+	    "messages and button answers waiting in the outbox");
 	sbuf_addf(out, "aisha_notifications_pending %s\n", PQgetvalue(r, 0, 0));
 	gauge_head(out, "aisha_notifications_oldest_age_seconds",
-	    "age of the oldest message waiting in the outbox");
+	    "age of the oldest message or button answer waiting in the outbox");
 	sbuf_addf(out, "aisha_notifications_oldest_age_seconds %s\n", PQgetvalue(r, 0, 1));
 	PQclear(r);
 	if ((r = db_run(&ctx->db, &st_checkers, NULL)) == NULL)

@@ -501,3 +501,20 @@ def the_operator_sees_statistics_by_training_type_and_what_needs_attention(s):
     eq(s.http("GET", "/api/people", headers=s.admin_headers()).status, 400, "no q")
     s.sql("UPDATE avatars SET status = 'error', training_error = 'done' WHERE id = %s" % stuck)
     s.sql("DELETE FROM notifications WHERE dedupe_key = 'stats-failing'")
+
+
+@test
+def button_answers_waiting_count_in_the_outbox_metrics(s):
+    """Button answers wait in their own table (schema 017); an operator
+    watching the outbox sees them too — a dead sender shows as a queue."""
+    ids = s.sql("INSERT INTO callback_answers (chat_id, payload, claimed_until, created_at)"
+                " SELECT 1, '{}', now() + interval '1 hour', now() - interval '2 minutes'"
+                " FROM generate_series(1, 3) RETURNING id")
+    try:
+        m = scrape(s)
+        check(m["aisha_notifications_pending"] >= 3, "pending counts the answers: %s" %
+              m["aisha_notifications_pending"])
+        check(m["aisha_notifications_oldest_age_seconds"] >= 119, "the oldest is theirs: %s" %
+              m["aisha_notifications_oldest_age_seconds"])
+    finally:
+        s.sql("DELETE FROM callback_answers WHERE id IN (%s)" % ",".join(r[0] for r in ids))
