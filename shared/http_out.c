@@ -203,7 +203,7 @@ http_flow_new(void)
 		curl_multi_setopt(f->m, CURLMOPT_TIMERFUNCTION, on_timer);
 		curl_multi_setopt(f->m, CURLMOPT_TIMERDATA, f);
 	} else if (f->ep < 0) {
-		log_error("http: epoll_create1 failed; requests in flight will fail");
+		log_warn("http: epoll_create1 failed; curl walks every transfer instead");
 	}
 	return f;
 }
@@ -314,8 +314,18 @@ http_flow_next(struct http_flow *f, int timeout_ms)
 	struct timespec until;
 	struct http_out *r = take_done(f);
 
-	if (r != NULL || f->ep < 0)
+	if (r != NULL)
 		return r;
+	if (f->ep < 0) {        /* no epoll set (out of descriptors): curl's own walk */
+		int running = 0;
+		curl_multi_perform(f->m, &running);
+		if ((r = take_done(f)) == NULL && timeout_ms > 0) {
+			curl_multi_poll(f->m, NULL, 0, timeout_ms, NULL);
+			curl_multi_perform(f->m, &running);
+			r = take_done(f);
+		}
+		return r;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
