@@ -171,6 +171,19 @@ on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 	return 0;
 }
 
+/* *at = ms from now, on the monotonic clock. */
+static void
+deadline_in(struct timespec *at, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, at);
+	at->tv_sec += ms / 1000;
+	at->tv_nsec += (ms % 1000) * 1000000L;
+	if (at->tv_nsec >= 1000000000L) {
+		at->tv_sec++;
+		at->tv_nsec -= 1000000000L;
+	}
+}
+
 static int
 on_timer(CURLM *m, long timeout_ms, void *userp)
 {
@@ -178,15 +191,8 @@ on_timer(CURLM *m, long timeout_ms, void *userp)
 
 	(void)m;
 	f->timer_set = timeout_ms >= 0;
-	if (f->timer_set) {
-		clock_gettime(CLOCK_MONOTONIC, &f->timer_at);
-		f->timer_at.tv_sec += timeout_ms / 1000;
-		f->timer_at.tv_nsec += (timeout_ms % 1000) * 1000000L;
-		if (f->timer_at.tv_nsec >= 1000000000L) {
-			f->timer_at.tv_sec++;
-			f->timer_at.tv_nsec -= 1000000000L;
-		}
-	}
+	if (f->timer_set)
+		deadline_in(&f->timer_at, timeout_ms);
 	return 0;
 }
 
@@ -289,13 +295,15 @@ flow_wait(struct http_flow *f, long long wait_ms)
 	struct epoll_event evs[64];
 	int running = 0;
 
-	if (f->timer_set && ms_until(&f->timer_at) <= 0) {
+	long long timer_ms = f->timer_set ? ms_until(&f->timer_at) : wait_ms;
+
+	if (timer_ms <= 0 && f->timer_set) {
 		f->timer_set = false;
 		curl_multi_socket_action(f->m, CURL_SOCKET_TIMEOUT, 0, &running);
 		return;
 	}
-	if (f->timer_set && ms_until(&f->timer_at) < wait_ms)
-		wait_ms = ms_until(&f->timer_at);
+	if (timer_ms < wait_ms)
+		wait_ms = timer_ms;
 	int n = epoll_wait(f->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
 	    wait_ms > 0 ? (int)wait_ms : 0);
 	for (int i = 0; i < n; i++) {
@@ -326,13 +334,7 @@ http_flow_next(struct http_flow *f, int timeout_ms)
 		}
 		return r;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&until, timeout_ms);
 	do {
 		flow_wait(f, ms_until(&until));
 		r = take_done(f);

@@ -117,22 +117,32 @@ enqueued(void *ud, const PGresult *r)
 		nobody_sends = true;
 }
 
+/* A row's payload as the sender reads it: {"method", ["image_ids"],
+ * "params"} (params consumed); cJSON_free it. */
+static char *
+payload_json(const char *method, cJSON *params, const int64_t *image_ids, int n_images)
+{
+	cJSON *payload = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(payload, "method", method);
+	if (n_images > 0) {
+		cJSON *ids = cJSON_AddArrayToObject(payload, "image_ids");
+		for (int i = 0; i < n_images; i++)
+			cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)image_ids[i]));
+	}
+	cJSON_AddItemToObject(payload, "params", params);
+	char *json = cJSON_PrintUnformatted(payload);
+	cJSON_Delete(payload);
+	return json;
+}
+
 int
 outbox_enqueue(struct db *db, struct outbox_msg *m, int64_t *id)
 {
 	struct db_params p;
-	cJSON *payload = cJSON_CreateObject();
+	char *json = payload_json(m->method, m->params, m->image_ids, m->n_images);
 
-	cJSON_AddStringToObject(payload, "method", m->method);
-	if (m->n_images > 0) {
-		cJSON *ids = cJSON_AddArrayToObject(payload, "image_ids");
-		for (int i = 0; i < m->n_images; i++)
-			cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)m->image_ids[i]));
-	}
-	cJSON_AddItemToObject(payload, "params", m->params);
 	m->params = NULL;
-	char *json = cJSON_PrintUnformatted(payload);
-	cJSON_Delete(payload);
 	db_params_init(&p);
 	db_p_i64(&p, m->user_id);
 	db_p_i64(&p, m->chat_id);
@@ -155,12 +165,8 @@ int
 outbox_answer(struct db *db, int64_t chat_id, const char *method, cJSON *params)
 {
 	struct db_params p;
-	cJSON *payload = cJSON_CreateObject();
+	char *json = payload_json(method, params, NULL, 0);
 
-	cJSON_AddStringToObject(payload, "method", method);
-	cJSON_AddItemToObject(payload, "params", params);
-	char *json = cJSON_PrintUnformatted(payload);
-	cJSON_Delete(payload);
 	db_params_init(&p);
 	db_p_i64(&p, chat_id);
 	db_p_str(&p, json);
