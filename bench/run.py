@@ -145,11 +145,11 @@ class Bench:
             time.sleep(0.2)
         return time.time() - t0
 
-    def oldest_answer_age(self):
+    def oldest_answer_age(self, poll):
         """How long the oldest button answer still queued has waited, in ms
         (0 when none: delivered answers are deleted)."""
-        v = self.s.one("SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)),"
-                       " 0) * 1000 FROM callback_answers")
+        v = poll.one("SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)),"
+                     " 0) * 1000 FROM callback_answers")
         return float(v or 0)
 
     def note_answers(self):
@@ -191,17 +191,23 @@ class Bench:
         """wrk, and meanwhile (then until the queue is empty) the age of the
         oldest answer still queued, every 100 ms: its largest value is how
         long the slowest press of the run waited for its answer to leave
-        (the call itself, one round trip to Telegram, comes on top)."""
+        (the call itself, one round trip to Telegram, comes on top).  One
+        psql session for it all: a psql process a poll (a new server backend
+        each) took several per cent of the machine from the figure."""
+        poll = Psql(self.s.dburl)
         p = subprocess.Popen(self.wrk_cmd(*a, **kw), stdout=subprocess.PIPE, text=True)
         worst, t_end = 0.0, None
-        while True:
-            age = self.oldest_answer_age()
-            worst = max(worst, age)
-            if p.poll() is not None:
-                t_end = t_end or time.time()
-                if age == 0 or time.time() - t_end > 90:
-                    break
-            time.sleep(0.1)
+        try:
+            while True:
+                age = self.oldest_answer_age(poll)
+                worst = max(worst, age)
+                if p.poll() is not None:
+                    t_end = t_end or time.time()
+                    if age == 0 or time.time() - t_end > 90:
+                        break
+                time.sleep(0.1)
+        finally:
+            poll.close()
         return parse_wrk(p.communicate()[0]), worst
 
     # --- the figures --------------------------------------------------------------
