@@ -628,6 +628,8 @@ def telegram_stand_in_refuses_what_telegram_refuses(s):
         ("editMessageText", {"chat_id": chat, "message_id": mid, "text": "<b>hi</b> &amp; bye",
                              "parse_mode": "HTML"}, "message is not modified"),
         ("answerCallbackQuery", {"callback_query_id": "1", "text": "t" * 201}, "MESSAGE_TOO_LONG"),
+        ("answerCallbackQuery", {"callback_query_id": "never-delivered-1"},
+         "query ID is invalid"),
     ]
     for method, params, want in cases:
         code, ans = tg_call(s, method, params)

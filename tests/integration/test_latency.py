@@ -124,6 +124,7 @@ def an_answer_the_previous_release_queued_in_notifications_is_still_sent(s):
     u = new_user(s)
     seq = s.seq()
     cid = "legacy-%d" % u.uid
+    s.ctl("/_ctl/query", {"id": cid})   # delivered to the previous release
     s.sql("INSERT INTO notifications (chat_id, kind, dedupe_key, payload, ordered) VALUES"
           " (%d, 'callback_answer', 'cbq:%s', jsonb_build_object('method',"
           " 'answerCallbackQuery', 'params', jsonb_build_object('callback_query_id', '%s')),"
