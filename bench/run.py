@@ -67,6 +67,12 @@ class Psql:
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                   bufsize=1)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def one(self, query):
         self.p.stdin.write(query + ";\n")
         self.p.stdin.flush()
@@ -194,10 +200,9 @@ class Bench:
         (the call itself, one round trip to Telegram, comes on top).  One
         psql session for it all: a psql process a poll (a new server backend
         each) took several per cent of the machine from the figure."""
-        poll = Psql(self.s.dburl)
-        p = subprocess.Popen(self.wrk_cmd(*a, **kw), stdout=subprocess.PIPE, text=True)
-        worst, t_end = 0.0, None
-        try:
+        with Psql(self.s.dburl) as poll:
+            p = subprocess.Popen(self.wrk_cmd(*a, **kw), stdout=subprocess.PIPE, text=True)
+            worst, t_end = 0.0, None
             while True:
                 age = self.oldest_answer_age(poll)
                 worst = max(worst, age)
@@ -206,8 +211,6 @@ class Bench:
                     if age == 0 or time.time() - t_end > 90:
                         break
                 time.sleep(0.1)
-        finally:
-            poll.close()
         return parse_wrk(p.communicate()[0]), worst
 
     # --- the figures --------------------------------------------------------------
@@ -384,13 +387,10 @@ class Bench:
         audit's sequence (one row: each completion writes one audit row)
         until it has moved n, and only then counts exactly."""
         n = ids[1] - ids[0] + 1
-        try:
-            while time.time() - t0 < 300:
-                if int(poll.one(AUDIT_SEQ)) - start >= n and self.completed(ids, poll) >= n:
-                    break
-                time.sleep(0.05)
-        finally:
-            poll.close()
+        while time.time() - t0 < 300:
+            if int(poll.one(AUDIT_SEQ)) - start >= n and self.completed(ids, poll) >= n:
+                break
+            time.sleep(0.05)
         return time.time() - t0
 
     def fal_run(self, suffix=""):
@@ -403,12 +403,12 @@ class Bench:
             c0 = self.tg_calls()
             # wrk goes round the file until stopped:
             # the time is until the last completion is in the database.
-            poll = Psql(self.s.dburl)
-            start = int(poll.one(AUDIT_SEQ))
-            t0 = time.time()
-            w = subprocess.Popen(self.wrk_cmd("/fal/webhook", "fal.lua", [path, 2, "once"], secs=300),
-                                 stdout=subprocess.DEVNULL)
-            secs = self.wait_completed(poll, start, ids, t0)
+            with Psql(self.s.dburl) as poll:
+                start = int(poll.one(AUDIT_SEQ))
+                t0 = time.time()
+                w = subprocess.Popen(self.wrk_cmd("/fal/webhook", "fal.lua", [path, 2, "once"],
+                                                  secs=300), stdout=subprocess.DEVNULL)
+                secs = self.wait_completed(poll, start, ids, t0)
             w.terminate()
             w.wait()
             got = self.completed(ids)
@@ -627,12 +627,13 @@ def main():
     ap.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
     args = ap.parse_args()
     stack = harness.Stack(args.bin, name="bench", pg_port=54349, conf="bench/lighttpd.conf",
-                          standin_args=["--fal-latency", "50"], procs=args.procs)
+                          # wrk's presses never came through the stand-in: it
+                          # answers them (tests keep it strict: an unknown
+                          # query is refused, as Telegram does)
+                          standin_args=["--fal-latency", "50", "--foreign-queries"],
+                          procs=args.procs)
     stack.start()
     try:
-        # wrk's presses never came through the stand-in: it answers them
-        # (tests keep it strict: an unknown query is refused, as Telegram does)
-        stack.ctl("/_ctl/config", {"foreign_queries": True})
         stack.extra["FAL_WEBHOOK_VERIFY"] = "true"  # as in production
         stack.restart_lighttpd(PHOTOS_MAX="100")
         t0 = time.time()

@@ -27,10 +27,8 @@ sandbox chat:
     GET  /_ctl/violations?since=N  calls real Telegram would refuse for the
                               bot's mistake, and any failing method of a
                               webhook answer (Telegram drops those silently)
-    POST /_ctl/config         {"query_max_age": seconds, "latency_ms": ms,
-                              "foreign_queries": bool} while running (latency:
-                              before each Bot API answer; foreign_queries, the
-                              bench only: answer callback queries never delivered)
+    POST /_ctl/config         {"query_max_age": seconds, "latency_ms": ms} while
+                              running (latency: before each Bot API answer)
     POST /_ctl/query          {"id"}: a callback query Telegram delivered
     POST /_ctl/file           {"file_id", "size"}: the size getFile reports
                               (over 20 MB: "file is too big", as Telegram);
@@ -206,6 +204,12 @@ class State:
             self.invoices = {}      # chat_id -> the last invoice sent there
             self.checkouts = {}     # pre_checkout_query id -> {"t", "answer"}
             self.payments = {}      # telegram_payment_charge_id -> {"user_id", "refunded"}
+
+    def query_sent(self, qid):
+        """A callback query Telegram delivered now: answerable once, until
+        --query-max-age."""
+        with self.lock:
+            self.queries[str(qid)] = {"t": time.time(), "answered": False}
 
     def record(self, service, method, params, status, via="api", extra=None):
         with self.lock:
@@ -613,7 +617,7 @@ class Telegram:
             if q is None:
                 # one Telegram never sent: refused, as Telegram does (the
                 # bench's presses come from wrk, not through this stand-in:
-                # it says so with /_ctl/config foreign_queries)
+                # it starts it with --foreign-queries)
                 if self.st.args.foreign_queries:
                     return True
                 raise TelegramError(400, QUERY_TOO_OLD, mistake=True)
@@ -1239,7 +1243,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self._headers_buffer.append(b"\r\n" + data)
+        self._headers_buffer.append(b"\r\n" + data)  # end_headers(), the body with it
         self.flush_headers()
 
     def body(self):
@@ -1413,13 +1417,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.args.query_max_age = float(body["query_max_age"])
             if "latency_ms" in body:
                 st.args.latency_ms = float(body["latency_ms"])
-            if "foreign_queries" in body:
-                st.args.foreign_queries = bool(body["foreign_queries"])
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/query":
             # a callback query Telegram delivered (to another release, say)
-            with st.lock:
-                st.queries[str(body["id"])] = {"t": time.time(), "answered": False}
+            st.query_sent(body["id"])
             return self.send_json(200, {"ok": True})
         if path == "/_ctl/violations":
             since = int((urllib.parse.parse_qs(query).get("since") or ["0"])[0])
@@ -1538,8 +1539,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             return {"status": 0, "body": "%s is not in allowed_updates" % kind}
         cq = update.get("callback_query")
         if isinstance(cq, dict) and cq.get("id"):
-            with st.lock:
-                st.queries[str(cq["id"])] = {"t": time.time(), "answered": False}
+            st.query_sent(cq["id"])
         headers = {"Content-Type": "application/json"}
         if secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
