@@ -3,6 +3,7 @@
 --   200,000 avatars (two per user, trained; the first is the user's main one)
 --   1,000,000 tg_updates rows (the last week's deliveries, update ids 1 .. 1000000)
 --   100,000 generations with one picture each (the gallery)
+--   400,000 credit entries (each user's start credits, trainings, generation)
 -- The last 10,000 users (1000090001 ..) are in the photo upload step of an
 -- eleventh avatar, for the photo benchmark.  Run once on an empty database.
 \set ON_ERROR_STOP 1
@@ -28,7 +29,7 @@ SELECT a, (a + 1) / 2, 'Avatar ' || a, CASE WHEN a % 3 = 0 THEN 'female' ELSE 'm
        now() - interval '2 days' + interval '9 minutes', now() - interval '2 days'
 FROM generate_series(1, 200000) a;
 SELECT setval('avatars_id_seq', 200000);
-UPDATE users SET main_avatar_id = id * 2 - 1;
+UPDATE users SET main_avatar_id = id * 2 - 1, balance = 90;
 
 INSERT INTO conversations (user_id, state) SELECT g, 'idle' FROM generate_series(1, 100000) g;
 
@@ -50,6 +51,20 @@ INSERT INTO generated_images (generation_id, user_id, avatar_id, idx, url, width
 SELECT g, g, g * 2 - 1, 0, 'https://v3.fal.media/files/seed/img' || g || '.jpg', 768, 1024,
        'image/jpeg', g
 FROM generate_series(1, 100000) g;
+
+-- the credit ledger those users have written: the start credits, the two
+-- trainings and the generation (balance 300 - 2 * 100 - 10 = 90)
+INSERT INTO credit_entries (user_id, delta, reason, reference, units, balance_after,
+                            created_at)
+SELECT u, d.delta, d.reason::credit_reason, d.ref || CASE d.reason WHEN 'start' THEN u
+       WHEN 'generation' THEN u ELSE u * 2 - d.k END || d.tail, d.units, d.after,
+       now() - interval '2 days'
+FROM generate_series(1, 100000) u,
+     (VALUES (300, 'start', 'user:', '', 0, 300, 0),
+             (-100, 'training', 'avatar:', ':0', 1, 200, 1),
+             (-100, 'training', 'avatar:', ':0', 1, 100, 0),
+             (-10, 'generation', 'generation:', '', 1, 90, 0))
+     AS d(delta, reason, ref, tail, units, after, k);
 
 -- the upload step: a fresh avatar and the conversation pointing at it
 INSERT INTO avatars (id, user_id, name, gender, status, training_type, progress_chat_id,

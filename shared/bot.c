@@ -147,14 +147,29 @@ on_group_message(struct turn *t)
 	return 0;
 }
 
+/* Registers the sender (someone new with their start credits and an idle
+ * conversation, in the same statement: users.h) or refreshes their
+ * profile. */
+static int
+enter_user(struct turn *t)
+{
+	int credits = t->ctx->cfg.credits_start;
+
+	if (users_upsert(&t->ctx->db, &t->u->from, credits, &t->user) != 0)
+		return -1;
+	if (t->user.created)
+		log_info("user %lld registered: %d start credits", (long long)t->user.id, credits);
+	t->profile_writes = t->ctx->db.writes;
+	return 0;
+}
+
 /* Registers the sender and locks their conversation. */
 static int
 load_user(struct turn *t)
 {
 	if (t->loaded)
 		return 0;
-	if (users_upsert(&t->ctx->db, &t->u->from, &t->user) != 0 ||
-	    (t->user.created && flow_credits_welcome(t) != 0))
+	if (enter_user(t) != 0)
 		return -1;
 	return conv_load(&t->ctx->db, t->user.id, t->u->from.id, &t->conv);
 }
@@ -346,12 +361,10 @@ open_turn(struct turn *t)
 	t->claim_late = true;
 	t->user = o.user;
 	if (rc == 0 && !(o.registered && o.profile_same))
-		rc = users_upsert(&t->ctx->db, &u->from, &t->user);
-	if (rc == 0 && t->user.created)
-		rc = flow_credits_welcome(t);
+		rc = enter_user(t);
 	t->conv = o.conv;
 	t->conv.user_id = t->user.id;
-	if (rc == 0 && first)
+	if (rc == 0 && first && !t->user.created)
 		rc = conv_ensure(&t->ctx->db, &t->conv, o.conv_found ? 1 : 0);
 	if (rc != 0) {
 		db_rollback(&t->ctx->db);
@@ -485,9 +498,14 @@ settle_and_wake(struct app_ctx *ctx)
 }
 
 /*
- * A turn that changed something (a user, a conversation, a photo, an
- * avatar, a job) claims its update_id in the same transaction and waits for
- * the commit to be durable before the answer goes out.  Most turns only
+ * A turn that changed something (a conversation, a photo, an avatar, a
+ * job, a payment) claims its update_id in the same transaction and waits
+ * for the commit to be durable before the answer goes out.  One whose only
+ * write is the person's row (someone new registered, a profile refreshed)
+ * does not wait for the disk: lost in a crash, the person's next update
+ * writes it again the same way (the start credits once: their ledger
+ * entry went with the row), and a later commit that waits writes the WAL
+ * up to itself, so nothing durable points at a lost row.  Most turns only
  * answer (/help, a menu, a page of the gallery): a person's writes nothing
  * (its update is noted as answered on this node, recent_updates.h), any
  * other's only its claim.  Those commit without waiting for the disk, nor
@@ -505,7 +523,7 @@ commit_turn(struct turn *t, int writes, int queued)
 	if (writes != 0 || t->user.written) {
 		if (t->claim_late && updates_claim_late(db, t->u) != 0)
 			return -1;
-		return db_commit(db);
+		return writes == t->profile_writes ? db_commit_nowait(db) : db_commit(db);
 	}
 	if (t->claim_late) {
 		recent_updates_note(t->u->update_id);

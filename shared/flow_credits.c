@@ -14,22 +14,6 @@
 #include "payments.h"
 #include "training.h"
 
-int
-flow_credits_welcome(struct turn *t)
-{
-	char ref[40];
-	struct credit_entry e = {.user_id = t->user.id, .delta = t->ctx->cfg.credits_start,
-		.reason = "start", .reference = ref};
-
-	if (e.delta == 0)
-		return 0;
-	snprintf(ref, sizeof(ref), "user:%" PRId64, t->user.id);
-	enum credit_result r = credits_apply(&t->ctx->db, &e, NULL);
-	if (r == CREDIT_APPLIED)
-		log_info("user %" PRId64 ": %d start credits", t->user.id, e.delta);
-	return r == CREDIT_ERROR ? -1 : 0;
-}
-
 /* The packs and a way back to the menu. */
 static cJSON *
 kb_top_up(struct turn *t)

@@ -2,10 +2,11 @@
  * flow_credits — credits in the conversation: the balance (/balance and the
  * menu), the price shown before a training or a picture is confirmed, the
  * gate that turns a confirmation without enough credits (or over the daily
- * limit) into the packs to top up, the start credits of a new user, and
- * buying a pack with Telegram Stars: sendInvoice (XTR, no provider token,
- * the pack in the payload), the pre-checkout answered in the webhook
- * answer, the successful_payment credited once by its charge id.
+ * limit) into the packs to top up, and buying a pack with Telegram
+ * Stars: sendInvoice (XTR, no provider token, the pack in the payload), the
+ * pre-checkout answered in the webhook answer, the successful_payment
+ * credited once by its charge id.  (A new user's start credits are written
+ * with their row: users.h.)
  * Charging is the job engine's (billing.h), at the claim; this flow only
  * keeps people from asking for what they cannot have.
  */
@@ -17,8 +18,6 @@
 #include "sbuf.h"
 #include "turn.h"
 
-/* The new user's CREDITS_START, once (in the turn that registered them). */
-int flow_credits_welcome(struct turn *t);
 /* The balance, the prices and the packs. */
 int flow_credits_balance(struct turn *t);
 /* The two things a person can ask for. */

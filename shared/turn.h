@@ -33,6 +33,7 @@ struct turn {
 	bool loaded;            /* user and conv were read when the turn opened */
 	bool claim_late;        /* its update_id is claimed only if it changes something */
 	bool noted;             /* noted as answered (recent_updates.h) */
+	int profile_writes;     /* of the transaction's writes, the person's row's */
 	struct reply out;
 	int64_t after_trigger;  /* avatar to start training */
 	int64_t after_generate; /* generation job to submit */

@@ -22,9 +22,11 @@ struct user {
 	int64_t main_avatar_id; /* 0 when none */
 };
 
-/* Registers the sender once, refreshes the profile, clears "blocked"
- * (a user who writes can be written to).  0 or -1. */
-int users_upsert(struct db *db, const struct tg_user *from, struct user *out);
+/* Registers the sender once — with credits_start credits (their ledger
+ * entry) and an idle conversation — refreshes the profile, clears
+ * "blocked" (a user who writes can be written to).  0 or -1. */
+int users_upsert(struct db *db, const struct tg_user *from, int credits_start,
+    struct user *out);
 /* Reads a user by Telegram id: 1 found, 0 not found, -1 error. */
 int users_get(struct db *db, int64_t telegram_id, struct user *out);
 int users_set_lang(struct db *db, int64_t user_id, enum lang l);

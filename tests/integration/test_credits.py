@@ -109,6 +109,11 @@ def start_credits_are_granted_once_and_the_balance_shows_the_packs(s):
     with credits(s):
         u = new_user(s)
         eq(balance(s, u.uid), 300, "CREDITS_START on registration")
+        eq(s.sql("SELECT e.reference, e.balance_after, c.state FROM credit_entries e"
+                 " JOIN users u ON u.id = e.user_id JOIN conversations c ON c.user_id = u.id"
+                 " WHERE u.telegram_id = %d" % u.uid),
+           [["user:" + s.one("SELECT id FROM users WHERE telegram_id = %d" % u.uid), "300",
+             "idle"]], "the ledger's entry (its balance after) and the idle conversation")
         u.text("/start")
         eq(len(entries(s, u.uid, "start")), 1, "granted once")
         eq(balance(s, u.uid), 300, "not twice")
