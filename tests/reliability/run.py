@@ -358,7 +358,9 @@ def database_restart_under_load(s):
             r = p.send(u)
             with lock:
                 acked.append(r["update_id"])
-            # a new user each time: a write that must survive
+            # a new user each time: a write that must survive the restart
+            # (a normal stop writes every commit, waited for or not: it is
+            # a crash of the machine that loses one that did not wait)
             _uid[0] += 1
             p.uid = p.user["id"] = p.chat["id"] = _uid[0]
     ts = [threading.Thread(target=load, args=(i,)) for i in range(scale(20, 8))]
