@@ -4,7 +4,10 @@
  * charge and refund is one append-only row, at most once per (reason,
  * reference), and a balance never goes below zero — of two charges that
  * race for the last credits, one is refused.  See schema/005_credits.sql
- * for the references each reason uses.
+ * for the references each reason uses.  One entry is written elsewhere: a
+ * new user's start credits, with their row in the statement that registers
+ * them (users.c users_upsert: the row is new, so no one else can hold its
+ * lock or have charged it; its balance is the entry's balance_after).
  */
 #ifndef AISHA_CREDITS_H
 #define AISHA_CREDITS_H
