@@ -18,21 +18,16 @@ divided by the requests.
                turn's cost without the answers' delivery beside it.
 --answers-first  renice every thread of the answers' path (the Telegram
                stand-in, the sender, the sender's PostgreSQL backend) to -10
-               for the run, every 0.3 s (needs root).
+               for the run, at each read of the queue (needs root).
 """
 import argparse
 import os
 import resource
 import subprocess
-import sys
 import time
 import importlib.util
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-import harness  # noqa: E402
-
 _spec = importlib.util.spec_from_file_location("bench_run", os.path.join(HERE, "run.py"))
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
@@ -64,16 +59,23 @@ def cpu_by_pid():
     return out
 
 
-def answers_first(dburl):
-    """A background loop that renices the answers' path, every thread."""
-    script = (
-        'rn() { for t in /proc/$1/task/*; do renice -n -10 -p "${t##*/}" >/dev/null 2>&1;'
-        ' done; }; while true; do for p in $(pgrep -f standin.py)'
-        ' $(pgrep -f "check-status --send"); do rn "$p"; done;'
-        ' for p in $(psql "$1" -XAtq -c "SELECT pid FROM pg_stat_activity WHERE query'
-        " LIKE '%claimed_until = now()%' OR query LIKE 'DELETE FROM callback_answers%'\");"
-        ' do rn "$p"; done; sleep 0.3; done')
-    return subprocess.Popen(["bash", "-c", script, "answers-first", dburl])
+# the sender's own statements, to find its PostgreSQL backend
+SENDER_BACKEND = ("SELECT coalesce(string_agg(pid::text, ' '), '') FROM pg_stat_activity"
+                  " WHERE query LIKE '%claimed_until = now()%'"
+                  " OR query LIKE 'DELETE FROM callback_answers%'")
+
+
+def answers_first(poll):
+    """Every thread of the answers' path to nice -10 (setpriority acts on
+    one thread; the stand-in answers each connection on a thread of its own)."""
+    pids = subprocess.run(["pgrep", "-f", "standin.py|check-status --send"],
+                          capture_output=True, text=True).stdout.split()
+    for pid in pids + poll.one(SENDER_BACKEND).split():
+        try:
+            for tid in os.listdir("/proc/%s/task" % pid):
+                os.setpriority(os.PRIO_PROCESS, int(tid), -10)
+        except OSError:
+            pass  # gone meanwhile
 
 
 def load(b, st, kind):
@@ -84,37 +86,36 @@ def load(b, st, kind):
 
 
 def measure(b, st, args):
-    holder = prio = None
+    holder = None
     if args.sender_off:
         holder = bench.Psql(st.dburl)
         holder.one("SELECT pg_advisory_lock(%d)" % OUTBOX_LOCK)
-    if args.answers_first:
-        prio = answers_first(st.dburl)
     c0, t0, worst, wrk_cpu = cpu_by_pid(), time.time(), 0.0, None
     cmd = b.wrk_cmd(*load(b, st, args.kind), secs=args.secs)
     with bench.Psql(st.dburl) as poll:
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         wrk = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         while True:
+            done = wrk.poll() is not None
+            if args.answers_first:
+                answers_first(poll)
             queued, flying, oldest = poll.one(QUEUE).split()
             worst = max(worst, float(oldest))
             if args.verbose:
                 print("%5.1f s  queued %s, in flight %s, oldest %s ms" %
                       (time.time() - t0, queued, flying, oldest), flush=True)
-            if wrk.poll() is not None and wrk_cpu is None:  # wrk: the one child reaped
+            if done and wrk_cpu is None:  # wrk: the one child reaped
                 now = resource.getrusage(resource.RUSAGE_CHILDREN)
                 wrk_cpu = (now.ru_utime + now.ru_stime) - (kids.ru_utime + kids.ru_stime)
-            if wrk.poll() is not None and holder is not None:
+            if done and holder is not None:
                 holder.close()
                 holder = None
                 subprocess.Popen([os.path.join(args.bin, "check-status"), "--send"],
                                  env=st.cli_env(), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-            if wrk.poll() is not None and queued == "0":
+            if done and queued == "0":
                 break
             time.sleep(0.5)
-    if prio is not None:
-        prio.kill()
     c1, elapsed = cpu_by_pid(), time.time() - t0
     r = bench.parse_wrk(wrk.communicate()[0])
     c1[("wrk", "0")] = int(wrk_cpu * os.sysconf("SC_CLK_TCK"))
@@ -146,15 +147,8 @@ def main():
     ap.add_argument("--answers-first", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
-    st = harness.Stack(args.bin, name="bench", pg_port=54349, conf="bench/lighttpd.conf",
-                       standin_args=["--fal-latency", "50", "--foreign-queries"], procs=4)
-    st.start()
+    st = bench.stack_up(args.bin, 4)
     try:
-        st.restart_lighttpd(PHOTOS_MAX="100")
-        r = subprocess.run(["psql", st.dburl, "-X", "-q", "-f", os.path.join(HERE, "seed.sql")],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit("seed failed: " + r.stderr)
         b = bench.Bench(st, False)
         st.ctl("/_ctl/config", {"latency_ms": args.latency_ms})
         b.wrk(*load(b, st, args.kind), secs=8)

@@ -616,6 +616,31 @@ def table(b):
     return "\n".join(lines)
 
 
+def stack_up(bindir, procs):
+    """The bench's stack under var/bench, started and seeded (bench/seed.sql);
+    the caller stops it."""
+    stack = harness.Stack(bindir, name="bench", pg_port=54349, conf="bench/lighttpd.conf",
+                          # wrk's presses never came through the stand-in: it
+                          # answers them (tests keep it strict: an unknown
+                          # query is refused, as Telegram does)
+                          standin_args=["--fal-latency", "50", "--foreign-queries"],
+                          procs=procs)
+    stack.start()
+    try:
+        stack.extra["FAL_WEBHOOK_VERIFY"] = "true"  # as in production
+        stack.restart_lighttpd(PHOTOS_MAX="100")
+        t0 = time.time()
+        r = subprocess.run(["psql", stack.dburl, "-X", "-q", "-f", os.path.join(HERE, "seed.sql")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("seed failed: " + r.stderr)
+    except BaseException:
+        stack.stop()
+        raise
+    print("seeded in %.0f s" % (time.time() - t0), flush=True)
+    return stack
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -626,22 +651,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "var", "bench-results.md"))
     ap.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
     args = ap.parse_args()
-    stack = harness.Stack(args.bin, name="bench", pg_port=54349, conf="bench/lighttpd.conf",
-                          # wrk's presses never came through the stand-in: it
-                          # answers them (tests keep it strict: an unknown
-                          # query is refused, as Telegram does)
-                          standin_args=["--fal-latency", "50", "--foreign-queries"],
-                          procs=args.procs)
-    stack.start()
+    stack = stack_up(args.bin, args.procs)
+    print("measuring (each figure twice)", flush=True)
     try:
-        stack.extra["FAL_WEBHOOK_VERIFY"] = "true"  # as in production
-        stack.restart_lighttpd(PHOTOS_MAX="100")
-        t0 = time.time()
-        r = subprocess.run(["psql", stack.dburl, "-X", "-q", "-f", os.path.join(HERE, "seed.sql")],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit("seed failed: " + r.stderr)
-        print("seeded in %.0f s; measuring (each figure twice)" % (time.time() - t0), flush=True)
         b = Bench(stack, args.quick)
         b.note_answers()
         runs = [("ceiling", b.ceiling_run), ("peers", b.peers_run),
